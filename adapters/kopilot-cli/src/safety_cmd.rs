@@ -1,0 +1,243 @@
+//! `kopilot safety assess`: the guard from the command line, for people and for scripts.
+
+use std::io::{BufRead, Read, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use kopilot_safety::{Assessment, Decision, Guard, Mode, Policy, Risk};
+use owo_colors::{OwoColorize, Stream};
+use serde_json::json;
+
+/// Inspect what the guard decides for a command line.
+#[derive(Debug, Args)]
+pub(crate) struct SafetyArgs {
+    #[command(subcommand)]
+    command: SafetyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum SafetyCommand {
+    /// Assess a command line: decision (allow, approve, block), risk and reasons.
+    #[command(after_help = ASSESS_EXAMPLES)]
+    Assess(AssessArgs),
+}
+
+const ASSESS_EXAMPLES: &str = "\
+Examples:
+  kopilot safety assess \"kubectl get pods -A | grep -v Running\"
+  kopilot safety assess --mode read-only \"kubectl scale deploy/web --replicas=3 -n shop\"
+  kopilot safety assess --json \"kubectl delete ns kube-system\"
+  echo 'kubectl get pods; rm -rf /' | kopilot safety assess -
+  printf '%s\\n' '{\"command\":\"kubectl get pods\"}' '{\"command\":\"helm uninstall web\"}' \\
+    | kopilot safety assess --json -
+
+Exit status: 0 when the assessment completed (whatever the verdict), 2 for usage errors.
+The policy starts from SAFETY_POLICY_FILE, SAFETY_MODE, SAFETY_PROTECTED_NAMESPACES,
+SAFETY_REQUIRE_APPROVAL_DESTRUCTIVE, SAFETY_HARD_BLOCK and SAFETY_READ_ONLY_FILTERS;
+flags override them.";
+
+#[derive(Debug, Args)]
+struct AssessArgs {
+    /// Safety mode: read-only, approve or full-access [default: SAFETY_MODE, else approve].
+    #[arg(long, value_name = "MODE", value_parser = parse_mode)]
+    mode: Option<Mode>,
+
+    /// Comma-separated protected namespaces [default: SAFETY_PROTECTED_NAMESPACES, else
+    /// kube-system,kube-public,kube-node-lease].
+    #[arg(long, value_name = "A,B", value_delimiter = ',')]
+    protected_namespaces: Option<Vec<String>>,
+
+    /// A YAML policy file (overrides SAFETY_POLICY_FILE).
+    #[arg(long, value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
+
+    /// Print JSON. With `-` as the command: read JSON Lines `{"command":"..."}` from stdin and
+    /// write one verdict line per input line, in order.
+    #[arg(long)]
+    json: bool,
+
+    /// The command line, quoted as one argument; `-` reads it from stdin.
+    #[arg(value_name = "COMMAND", allow_hyphen_values = true, num_args = 1..)]
+    command: Vec<String>,
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse::<Mode>().map_err(|e| e.to_string())
+}
+
+pub(crate) fn run(args: SafetyArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        SafetyCommand::Assess(args) => assess(&args),
+    }
+}
+
+fn assess(args: &AssessArgs) -> anyhow::Result<ExitCode> {
+    let guard = Guard::new(policy(args)?);
+    let command = match args.command.as_slice() {
+        [one] => one.as_str(),
+        _ => {
+            return Err(crate::UsageError(
+                "pass the command line as one quoted argument, e.g. kopilot safety assess \"kubectl get pods -n shop\"".to_owned(),
+            )
+            .into());
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if command == "-" && args.json {
+        batch(&guard, std::io::stdin().lock(), &mut out)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let assessment = if command == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .context("reading the command line from stdin")?;
+        while bytes.last() == Some(&b'\n') {
+            bytes.pop();
+        }
+        guard.assess_bytes(&bytes)
+    } else {
+        guard.assess(command)
+    };
+    if args.json {
+        writeln!(out, "{}", verdict_json(&assessment))?;
+    } else {
+        print_human(&mut out, &assessment)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn policy(args: &AssessArgs) -> anyhow::Result<Policy> {
+    let policy_file = args.policy.as_ref().map(|p| p.display().to_string());
+    let base = Policy::from_lookup(|name| {
+        if name == "SAFETY_POLICY_FILE" && policy_file.is_some() {
+            return policy_file.clone();
+        }
+        std::env::var(name).ok()
+    })
+    .map_err(|e| crate::UsageError(e.to_string()))?;
+    let mut builder = Policy::builder()
+        .mode(args.mode.unwrap_or(base.mode()))
+        .protected_namespaces(
+            args.protected_namespaces
+                .clone()
+                .unwrap_or_else(|| base.protected_namespaces().to_vec()),
+        )
+        .require_approval_destructive(base.require_approval_destructive())
+        .four_eyes(base.four_eyes())
+        .approval_ttl(base.approval_ttl());
+    for pattern in base.hard_block_patterns() {
+        builder = builder.hard_block(pattern.as_str());
+    }
+    for program in base.read_only_filters() {
+        builder = builder.read_only_filter(program.clone());
+    }
+    if args
+        .protected_namespaces
+        .as_ref()
+        .is_some_and(|n| n.iter().any(|s| s.trim().is_empty()))
+    {
+        bail!(crate::UsageError(
+            "--protected-namespaces: a namespace name is empty".to_owned()
+        ));
+    }
+    builder
+        .build()
+        .map_err(|e| crate::UsageError(e.to_string()).into())
+}
+
+/// Reads JSON Lines from `input` and writes one verdict per line, flushing each.
+fn batch(guard: &Guard, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+    for (index, line) in input.split(b'\n').enumerate() {
+        let line = line.context("reading stdin")?;
+        let number = index + 1;
+        let verdict = match serde_json::from_slice::<serde_json::Value>(&line) {
+            Ok(serde_json::Value::Object(map)) => match map.get("command") {
+                Some(serde_json::Value::String(command)) => verdict_json(&guard.assess(command)),
+                _ => rejected(number, "the object has no string field \"command\""),
+            },
+            Ok(_) => rejected(number, "expected a JSON object like {\"command\":\"...\"}"),
+            Err(e) => rejected(number, &format!("not valid JSON: {e}")),
+        };
+        writeln!(out, "{verdict}")?;
+        out.flush()?;
+    }
+    Ok(())
+}
+
+fn rejected(line: usize, why: &str) -> serde_json::Value {
+    json!({
+        "command": null,
+        "decision": Decision::Block,
+        "risk": Risk::Critical,
+        "reasons": [format!("input line {line}: {why}")],
+        "commands": [],
+    })
+}
+
+fn verdict_json(a: &Assessment) -> serde_json::Value {
+    json!({
+        "command": a.command,
+        "decision": a.decision,
+        "risk": a.risk,
+        "reasons": a.reasons,
+        "commands": a.commands.iter().map(|c| json!({
+            "program": c.program,
+            "verb": c.verb,
+            "namespaces": c.namespaces,
+            "risk": c.risk,
+            "reasons": c.reasons,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn print_human(out: &mut impl Write, a: &Assessment) -> std::io::Result<()> {
+    let decision = a.decision.as_str().to_uppercase();
+    let styled = match a.decision {
+        Decision::Allow => format!(
+            "{}",
+            decision.if_supports_color(Stream::Stdout, |t| t.green())
+        ),
+        Decision::Approve => format!(
+            "{}",
+            decision.if_supports_color(Stream::Stdout, |t| t.yellow())
+        ),
+        Decision::Block => format!(
+            "{}",
+            decision.if_supports_color(Stream::Stdout, |t| t.red())
+        ),
+    };
+    writeln!(out, "{styled} ({} risk): {}", a.risk, a.command)?;
+    for reason in &a.reasons {
+        writeln!(out, "  - {reason}")?;
+    }
+    if a.commands.len() > 1 || a.commands.iter().any(|c| !c.namespaces.is_empty()) {
+        writeln!(out, "  commands:")?;
+        for c in &a.commands {
+            let verb = c
+                .verb
+                .as_deref()
+                .map(|v| format!(" {v}"))
+                .unwrap_or_default();
+            let ns = if c.namespaces.is_empty() {
+                String::new()
+            } else {
+                format!("  [namespaces: {}]", c.namespaces.join(", "))
+            };
+            let all = if c.all_namespaces {
+                "  [all namespaces]"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "    {:<8} {}{verb}{ns}{all}",
+                c.risk.as_str(),
+                c.program
+            )?;
+        }
+    }
+    Ok(())
+}

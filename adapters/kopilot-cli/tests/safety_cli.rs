@@ -1,0 +1,265 @@
+//! `kopilot safety assess` and `kopilot audit verify`, driven as a user would.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn kopilot() -> Command {
+    let mut cmd = Command::cargo_bin("kopilot").unwrap();
+    for var in [
+        "SAFETY_MODE",
+        "SAFETY_PROTECTED_NAMESPACES",
+        "SAFETY_POLICY_FILE",
+        "SAFETY_HARD_BLOCK",
+        "SAFETY_READ_ONLY_FILTERS",
+        "SAFETY_REQUIRE_APPROVAL_DESTRUCTIVE",
+        "SAFETY_FOUR_EYES",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn human_output_names_decision_risk_and_reasons() {
+    kopilot()
+        .args(["safety", "assess", "kubectl delete ns kube-system"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("BLOCK (critical risk)"))
+        .stdout(predicate::str::contains(
+            "protected namespace `kube-system`",
+        ))
+        // Piped output carries no colour codes.
+        .stdout(predicate::str::contains("\u{1b}[").not());
+}
+
+#[test]
+fn json_output_has_the_documented_shape() {
+    let out = kopilot()
+        .args([
+            "safety",
+            "assess",
+            "--json",
+            "kubectl get pods -n shop | grep web; kubectl delete pod x -n shop",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(v["decision"], "approve");
+    assert_eq!(v["risk"], "high");
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r.as_str().unwrap().contains("deletes"))
+    );
+    let commands = v["commands"].as_array().unwrap();
+    assert_eq!(commands.len(), 3);
+    assert_eq!(commands[0]["program"], "kubectl");
+    assert_eq!(commands[0]["verb"], "get");
+    assert_eq!(commands[0]["namespaces"], serde_json::json!(["shop"]));
+    assert_eq!(commands[0]["risk"], "low");
+    assert_eq!(commands[2]["verb"], "delete");
+}
+
+#[test]
+fn mode_and_protected_namespace_flags() {
+    kopilot()
+        .args([
+            "safety",
+            "assess",
+            "--mode",
+            "read-only",
+            "--json",
+            "kubectl scale deploy web --replicas=1",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"decision\":\"block\""));
+    kopilot()
+        .args([
+            "safety",
+            "assess",
+            "--protected-namespaces",
+            "payments,prod",
+            "--json",
+            "kubectl delete pod x -n payments",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"risk\":\"critical\""));
+}
+
+#[test]
+fn environment_policy_applies_and_bad_values_are_usage_errors() {
+    kopilot()
+        .env("SAFETY_MODE", "full-access")
+        .args([
+            "safety",
+            "assess",
+            "--json",
+            "kubectl scale deploy web --replicas=1",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"decision\":\"allow\""));
+    kopilot()
+        .env("SAFETY_PROTECTED_NAMESPACES", "kube-system")
+        .args(["safety", "assess", "kubectl get pods"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("SAFETY_PROTECTED_NAMESPACES"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    kopilot()
+        .args(["safety", "assess", "--mode", "yolo", "kubectl get pods"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("yolo"));
+    kopilot().args(["safety", "assess"]).assert().code(2);
+    kopilot()
+        .args(["safety", "assess", "kubectl", "get", "pods"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("one quoted argument"));
+}
+
+#[test]
+fn batch_mode_writes_one_verdict_per_input_line_in_order() {
+    let input = concat!(
+        "{\"command\":\"kubectl get pods\"}\n",
+        "this is not json\n",
+        "{\"command\":\"rm -rf /\"}\n",
+        "{\"cmd\":\"kubectl get pods\"}\n",
+        "\n",
+        "[1,2]\n",
+        "{\"command\":\"kubectl delete pod x -n shop\"}\n",
+    );
+    let out = kopilot()
+        .args(["safety", "assess", "--json", "-"])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let lines: Vec<Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let decisions: Vec<&str> = lines
+        .iter()
+        .map(|v| v["decision"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        decisions,
+        [
+            "allow", "block", "block", "block", "block", "block", "approve"
+        ]
+    );
+    assert_eq!(lines[0]["command"], "kubectl get pods");
+    assert!(
+        lines[1]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("input line 2")
+    );
+    assert_eq!(lines[2]["risk"], "critical");
+    assert!(
+        lines[3]["reasons"][0]
+            .as_str()
+            .unwrap()
+            .contains("\"command\"")
+    );
+}
+
+#[test]
+fn batch_mode_survives_non_utf8_and_huge_lines() {
+    let mut input = b"{\"command\":\"kubectl get pods\"}\n\xff\xfe\n".to_vec();
+    input.extend_from_slice(
+        format!(
+            "{{\"command\":\"kubectl get pods {}\"}}\n",
+            "a".repeat(2 * 1024 * 1024)
+        )
+        .as_bytes(),
+    );
+    input.extend_from_slice(b"{\"command\":\"kubectl top pods\"}\n");
+    let out = kopilot()
+        .args(["safety", "assess", "--json", "-"])
+        .write_stdin(input)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let decisions: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["decision"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(decisions, ["allow", "block", "block", "allow"]);
+}
+
+#[test]
+fn plain_stdin_is_one_command_line() {
+    kopilot()
+        .args(["safety", "assess", "-"])
+        .write_stdin("kubectl get pods\nrm -rf /\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("BLOCK (critical risk)"));
+}
+
+#[test]
+fn audit_verify_reports_intact_and_broken_chains() {
+    use kopilot_safety::{AuditEvent, AuditSink, Decision, JsonlAuditSink, Risk};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let sink = JsonlAuditSink::open(&path).unwrap();
+    for n in 0..3 {
+        sink.record(&AuditEvent::Assessment {
+            command: format!("kubectl get pods {n}"),
+            decision: Decision::Allow,
+            risk: Risk::Low,
+            reasons: vec![],
+            requester: "alice".into(),
+            task_id: None,
+        })
+        .unwrap();
+    }
+    kopilot()
+        .args(["audit", "verify"])
+        .arg(&path)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("3 records"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("pods 1", "pods 7");
+    std::fs::write(&path, text).unwrap();
+    kopilot()
+        .args(["audit", "verify", "--json"])
+        .arg(&path)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"line\":3"));
+    kopilot()
+        .args(["audit", "verify"])
+        .arg(dir.path().join("missing.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("missing.jsonl"));
+}

@@ -1,0 +1,250 @@
+//! The HTTP providers: one generic model over a per-provider wire format.
+
+mod anthropic;
+mod framing;
+mod gemini;
+mod http;
+mod ollama;
+mod openai;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_trait::async_trait;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use serde_json::Value;
+use url::Url;
+
+use crate::config::{ProviderConfig, ProviderKind};
+use crate::message::ChatRequest;
+use crate::model::{ChatModel, ChatStream};
+use crate::response::{ChatResponse, response_to_events};
+use crate::{Error, Result};
+
+use framing::{Framing, StreamDecoder};
+use http::{HttpClient, RequestContext, display_url};
+
+/// Builds the model `config` describes.
+///
+/// ```no_run
+/// # async fn demo() -> kopilot_llm::Result<()> {
+/// use kopilot_llm::{ChatModel, ChatRequest, Message, ProviderConfig, build_model};
+/// let model = build_model(&ProviderConfig::from_env()?)?;
+/// let answer = model.chat(&ChatRequest::new(vec![Message::user("hello")])).await?;
+/// println!("{}", answer.text);
+/// # Ok(()) }
+/// ```
+pub fn build_model(config: &ProviderConfig) -> Result<Arc<dyn ChatModel>> {
+    Ok(match config.kind() {
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::AzureOpenAi => {
+            Arc::new(HttpModel::new(config, openai::OpenAiWire::new(config)?)?)
+        }
+        ProviderKind::Ollama => Arc::new(HttpModel::new(config, ollama::OllamaWire::new(config))?),
+        ProviderKind::Anthropic => Arc::new(HttpModel::new(
+            config,
+            anthropic::AnthropicWire::new(config)?,
+        )?),
+        ProviderKind::Gemini => Arc::new(HttpModel::new(config, gemini::GeminiWire::new(config)?)?),
+    })
+}
+
+/// A cheap check that the provider answers and accepts our credentials, without generating
+/// anything: Ollama `GET /api/version`, OpenAI-compatible `GET {base}/models`, Azure
+/// `GET /openai/models`, Anthropic `GET /v1/models`, Gemini `GET /v1beta/models`.
+///
+/// Use it to tell "nothing configured and no local Ollama running" (fall back to working
+/// without a model) from a configured provider that fails.
+pub async fn probe(config: &ProviderConfig) -> Result<()> {
+    let (url, headers) = match config.kind() {
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible | ProviderKind::AzureOpenAi => {
+            let wire = openai::OpenAiWire::new(config)?;
+            (wire.probe_url(), wire.headers())
+        }
+        ProviderKind::Ollama => {
+            let wire = ollama::OllamaWire::new(config);
+            (wire.probe_url(), wire.headers())
+        }
+        ProviderKind::Anthropic => {
+            let wire = anthropic::AnthropicWire::new(config)?;
+            (wire.probe_url(), wire.headers())
+        }
+        ProviderKind::Gemini => {
+            let wire = gemini::GeminiWire::new(config)?;
+            (wire.probe_url(), wire.headers())
+        }
+    };
+    let context = RequestContext {
+        provider: config.kind(),
+        model: config.model().to_owned(),
+        url: display_url(&url),
+    };
+    HttpClient::new(config.transport())?
+        .get(&url, &headers, &context)
+        .await
+}
+
+/// One provider's wire format: where requests go, what they look like, how answers parse.
+pub(crate) trait Wire: Send + Sync + 'static {
+    /// The URL of a chat request.
+    fn chat_url(&self, stream: bool) -> Url;
+    /// The headers every request carries (keys marked sensitive).
+    fn headers(&self) -> HeaderMap;
+    /// The request body.
+    fn body(&self, request: &ChatRequest, stream: bool) -> Value;
+    /// Parses a complete (non-streaming) answer.
+    fn parse_response(&self, body: &str, context: &RequestContext) -> Result<ChatResponse>;
+    /// How the stream is framed.
+    fn framing(&self) -> Framing;
+    /// A fresh parser for one streamed answer.
+    fn decoder(&self, context: RequestContext) -> Box<dyn StreamDecoder>;
+}
+
+/// A [`ChatModel`] speaking HTTP through a [`Wire`] format.
+struct HttpModel<W> {
+    wire: W,
+    http: HttpClient,
+    headers: HeaderMap,
+    kind: ProviderKind,
+    model: String,
+}
+
+impl<W: Wire> HttpModel<W> {
+    fn new(config: &ProviderConfig, wire: W) -> Result<Self> {
+        Ok(HttpModel {
+            headers: wire.headers(),
+            wire,
+            http: HttpClient::new(config.transport())?,
+            kind: config.kind(),
+            model: config.model().to_owned(),
+        })
+    }
+
+    fn context(&self, url: &Url) -> RequestContext {
+        RequestContext {
+            provider: self.kind,
+            model: self.model.clone(),
+            url: display_url(url),
+        }
+    }
+}
+
+#[async_trait]
+impl<W: Wire> ChatModel for HttpModel<W> {
+    fn model(&self) -> &str {
+        &self.model
+    }
+
+    async fn chat(&self, request: &ChatRequest) -> Result<ChatResponse> {
+        let url = self.wire.chat_url(false);
+        let context = self.context(&url);
+        let body = self.wire.body(request, false);
+        let text = self
+            .http
+            .post_json(&url, &self.headers, &body, &context)
+            .await?;
+        let response = self.wire.parse_response(&text, &context)?;
+        tracing::debug!(provider = %self.kind, usage = ?response.usage, finish = ?response.finish_reason, "model answered");
+        Ok(response)
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest) -> Result<ChatStream> {
+        let url = self.wire.chat_url(true);
+        let context = self.context(&url);
+        let body = self.wire.body(request, true);
+        let response = self
+            .http
+            .post_stream(&url, &self.headers, &body, &context)
+            .await?;
+        if self.wire.framing() == Framing::Sse && is_json(&response) {
+            // A server (or proxy) that ignored `stream` sent the whole answer at once.
+            let text = self.http.read_body(response, &context).await?;
+            let whole = self.wire.parse_response(&text, &context)?;
+            let events = response_to_events(&whole, usize::MAX).into_iter().map(Ok);
+            return Ok(Box::pin(futures::stream::iter(events)));
+        }
+        let idle = self.http.transport().stream_idle_timeout;
+        Ok(framing::event_stream(
+            response,
+            self.wire.framing(),
+            self.wire.decoder(context.clone()),
+            idle,
+            context.url,
+        ))
+    }
+}
+
+fn is_json(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("application/json"))
+}
+
+/// Ids for tool calls of providers that give none: `{prefix}-call-{n}`, counting per model.
+#[derive(Debug)]
+pub(crate) struct CallIds {
+    prefix: &'static str,
+    next: AtomicU64,
+}
+
+impl CallIds {
+    pub(crate) fn new(prefix: &'static str) -> Arc<Self> {
+        Arc::new(CallIds {
+            prefix,
+            next: AtomicU64::new(1),
+        })
+    }
+
+    pub(crate) fn next(&self) -> String {
+        format!(
+            "{}-call-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+}
+
+/// A header holding a key, marked sensitive so it is never printed.
+pub(crate) fn secret_header(
+    headers: &mut HeaderMap,
+    name: &'static str,
+    value: &str,
+    setting: &str,
+) -> Result<()> {
+    let mut value = HeaderValue::from_str(value).map_err(|_| {
+        Error::config(
+            setting,
+            "contains characters that cannot be sent in an HTTP header",
+        )
+    })?;
+    value.set_sensitive(true);
+    headers.insert(HeaderName::from_static(name), value);
+    Ok(())
+}
+
+/// `base` with `segments` appended to its path (a trailing `/` on `base` is ignored).
+pub(crate) fn join_path(base: &Url, segments: &str) -> Url {
+    let mut url = base.clone();
+    let path = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        segments.trim_start_matches('/')
+    );
+    url.set_path(&path);
+    url
+}
+
+/// Sets `key` on a JSON object (bodies are built as objects; anything else is left alone).
+pub(crate) fn set(object: &mut Value, key: &str, value: Value) {
+    if let Some(map) = object.as_object_mut() {
+        map.insert(key.to_owned(), value);
+    }
+}
+
+/// Parses a JSON body or fails with an excerpt of it.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(body: &str, what: &str) -> Result<T> {
+    serde_json::from_str(body).map_err(|err| {
+        Error::invalid_response(format!("{what} is not what was expected: {err}"), body)
+    })
+}

@@ -1,0 +1,79 @@
+//! `probe` checks that a provider answers (and takes our key) without generating anything.
+
+mod common;
+
+use common::{ANTHROPIC, GEMINI, OLLAMA, OPENAI_COMPATIBLE};
+use kopilot_llm::{Error, probe};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[tokio::test]
+async fn a_running_ollama_answers_its_version() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/version"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"version":"0.12.6"}"#, "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    probe(&OLLAMA.config_for(&server.uri())).await.unwrap();
+}
+
+#[tokio::test]
+async fn no_ollama_running_is_a_connection_error() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let error = probe(&OLLAMA.config_for(&format!("http://127.0.0.1:{port}")))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Connection { .. }), "{error:?}");
+}
+
+#[tokio::test]
+async fn other_providers_list_their_models_with_our_key() {
+    for (provider, models_path, key_header) in [
+        (OPENAI_COMPATIBLE, "/v1/models", None),
+        (
+            ANTHROPIC,
+            "/v1/models",
+            Some(("x-api-key", "sk-ant-test-0123456789")),
+        ),
+        (
+            GEMINI,
+            "/v1beta/models",
+            Some(("x-goog-api-key", "AIza-test-0123456789")),
+        ),
+    ] {
+        let server = MockServer::start().await;
+        let mut mock = Mock::given(method("GET")).and(path(models_path));
+        if let Some((name, value)) = key_header {
+            mock = mock.and(header(name, value));
+        }
+        mock.respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"data":[]}"#, "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+        probe(&provider.config_for(&server.uri())).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_rejected_key_fails_the_probe() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/v1/models"))
+        .respond_with(ANTHROPIC.json_response(401, "error_401"))
+        .mount(&server)
+        .await;
+    let error = probe(&ANTHROPIC.config_for(&server.uri()))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Authentication { .. }), "{error:?}");
+}

@@ -1,0 +1,124 @@
+//! The result of looking at a command line: one [`CommandAssessment`] per simple command and the
+//! line's overall [`Assessment`].
+
+use serde::{Deserialize, Serialize};
+
+use crate::risk::{Decision, Risk};
+
+/// What the guard found about one simple command of a line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandAssessment {
+    /// The program, by its base name (`kubectl`, not `/usr/bin/kubectl`); for findings that
+    /// are not a program (parse errors, limits) a description in parentheses.
+    pub program: String,
+    /// The words of the command after quote removal (after unwrapping `sudo`, `env`, ...).
+    pub argv: Vec<String>,
+    /// The verb for programs with a grammar (`delete`, `rollout restart`, `install`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verb: Option<String>,
+    /// Resource types named (`pods`, `deployments`), for kubectl.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    /// Namespaces the command targets (from `-n`, or namespace objects it acts on).
+    pub namespaces: Vec<String>,
+    /// Whether the command spans all namespaces (`-A`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_namespaces: bool,
+    /// How dangerous it is.
+    pub risk: Risk,
+    /// Why, in plain words, most severe first.
+    pub reasons: Vec<String>,
+    /// The risk each reason stands for (parallel to `reasons`).
+    #[serde(skip)]
+    pub(crate) reason_risks: Vec<Risk>,
+}
+
+impl CommandAssessment {
+    pub(crate) fn new(program: &str, argv: Vec<String>) -> Self {
+        Self {
+            program: program.to_owned(),
+            argv,
+            verb: None,
+            resources: Vec::new(),
+            namespaces: Vec::new(),
+            all_namespaces: false,
+            risk: Risk::Low,
+            reasons: Vec::new(),
+            reason_risks: Vec::new(),
+        }
+    }
+
+    pub(crate) fn finding(program: &str, text: &str, risk: Risk, reason: String) -> Self {
+        let mut a = Self::new(program, vec![text.to_owned()]);
+        a.raise(risk, reason);
+        a
+    }
+
+    /// Raises the risk to at least `risk` and records why.
+    pub(crate) fn raise(&mut self, risk: Risk, reason: impl Into<String>) {
+        self.risk = self.risk.max(risk);
+        let reason = reason.into();
+        if !self.reasons.contains(&reason) {
+            let at = self
+                .reason_risks
+                .iter()
+                .position(|r| *r < risk)
+                .unwrap_or(self.reasons.len());
+            self.reasons.insert(at, reason);
+            self.reason_risks.insert(at, risk);
+        }
+    }
+
+    /// Replaces every reason with one (used when a dry run lowers the risk).
+    pub(crate) fn reset(&mut self, risk: Risk, reason: String) {
+        self.risk = risk;
+        self.reasons = vec![reason];
+        self.reason_risks = vec![risk];
+    }
+
+    /// The reasons that explain its risk: above-low reasons when the risk is above low.
+    pub(crate) fn significant_reasons(&self) -> impl Iterator<Item = &String> {
+        let floor = if self.risk > Risk::Low {
+            Risk::Medium
+        } else {
+            Risk::Low
+        };
+        self.reasons
+            .iter()
+            .zip(&self.reason_risks)
+            .filter(move |(_, r)| **r >= floor)
+            .map(|(reason, _)| reason)
+    }
+}
+
+/// The guard's verdict on a whole command line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assessment {
+    /// The command line as given.
+    pub command: String,
+    /// What happens to it under the policy.
+    pub decision: Decision,
+    /// The most severe risk of any command in it.
+    pub risk: Risk,
+    /// Why: the reasons of the most severe commands, then the policy's.
+    pub reasons: Vec<String>,
+    /// Every simple command found, in order.
+    pub commands: Vec<CommandAssessment>,
+    /// The line as argv pipelines when it is one plain foreground pipeline of literal words
+    /// (what an executor can run without a shell); `None` otherwise.
+    #[serde(skip)]
+    pub pipeline: Option<Vec<Vec<String>>>,
+}
+
+impl Assessment {
+    /// Namespaces targeted by any command in the line, deduplicated, in order.
+    pub fn namespaces(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for ns in self.commands.iter().flat_map(|c| c.namespaces.iter()) {
+            if !out.contains(&ns.as_str()) {
+                out.push(ns);
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,372 @@
+//! Pure text filters (`grep`, `head`, `jq`, ...): low risk while they only transform their input.
+//! File operands are local reads (secrets could reach the model) and output files are writes.
+
+use crate::assess::CommandAssessment;
+use crate::policy::Policy;
+use crate::risk::Risk;
+use crate::shell::Word;
+
+/// How one filter program reads its arguments.
+struct Spec {
+    name: &'static str,
+    /// Options that take a value.
+    value_flags: &'static [&'static str],
+    /// Options whose value (or presence) reads local files.
+    reading_flags: &'static [&'static str],
+    /// Options whose value is written to.
+    writing_flags: &'static [&'static str],
+    /// Leading operands that are not files (grep's pattern, jq's filter, tr's sets).
+    leading_operands: usize,
+    /// Options that replace the leading operands (`grep -e`, `jq -f`).
+    operand_replacing_flags: &'static [&'static str],
+    /// Whether operands after the leading ones are output files rather than inputs.
+    operands_are_outputs: bool,
+}
+
+const SPECS: &[Spec] = &[
+    Spec {
+        name: "grep",
+        value_flags: &[
+            "e",
+            "f",
+            "m",
+            "A",
+            "B",
+            "C",
+            "d",
+            "D",
+            "regexp",
+            "file",
+            "max-count",
+            "after-context",
+            "before-context",
+            "context",
+            "include",
+            "exclude",
+            "exclude-dir",
+            "label",
+            "binary-files",
+            "devices",
+            "directories",
+            "exclude-from",
+            "group-separator",
+        ],
+        reading_flags: &[
+            "f",
+            "file",
+            "r",
+            "R",
+            "recursive",
+            "dereference-recursive",
+            "exclude-from",
+        ],
+        writing_flags: &[],
+        leading_operands: 1,
+        operand_replacing_flags: &["e", "f", "regexp", "file"],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "head",
+        value_flags: &["n", "c", "lines", "bytes"],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "tail",
+        value_flags: &[
+            "n",
+            "c",
+            "lines",
+            "bytes",
+            "pid",
+            "s",
+            "sleep-interval",
+            "max-unchanged-stats",
+        ],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "wc",
+        value_flags: &["files0-from"],
+        reading_flags: &["files0-from"],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "sort",
+        value_flags: &[
+            "k",
+            "t",
+            "S",
+            "T",
+            "o",
+            "key",
+            "field-separator",
+            "buffer-size",
+            "temporary-directory",
+            "output",
+            "parallel",
+            "batch-size",
+            "compress-program",
+            "random-source",
+            "files0-from",
+        ],
+        reading_flags: &["random-source", "files0-from"],
+        writing_flags: &[
+            "o",
+            "output",
+            "T",
+            "temporary-directory",
+            "compress-program",
+        ],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "jq",
+        value_flags: &[
+            "indent",
+            "f",
+            "from-file",
+            "L",
+            "arg",
+            "argjson",
+            "slurpfile",
+            "rawfile",
+        ],
+        reading_flags: &["f", "from-file", "L", "slurpfile", "rawfile"],
+        writing_flags: &[],
+        leading_operands: 1,
+        operand_replacing_flags: &["f", "from-file"],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "cut",
+        value_flags: &[
+            "d",
+            "f",
+            "c",
+            "b",
+            "delimiter",
+            "fields",
+            "characters",
+            "bytes",
+            "output-delimiter",
+        ],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "tr",
+        value_flags: &[],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: usize::MAX,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "uniq",
+        value_flags: &["f", "s", "w", "skip-fields", "skip-chars", "check-chars"],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "cat",
+        value_flags: &[],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "tac",
+        value_flags: &["s", "separator"],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "column",
+        value_flags: &[
+            "s",
+            "o",
+            "c",
+            "N",
+            "R",
+            "E",
+            "W",
+            "H",
+            "l",
+            "d",
+            "separator",
+            "output-separator",
+            "output-width",
+            "table-columns",
+            "table-right",
+            "table-hide",
+            "table-wrap",
+            "table-name",
+        ],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "nl",
+        value_flags: &["b", "d", "f", "h", "i", "l", "n", "s", "v", "w"],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: false,
+    },
+    Spec {
+        name: "tee",
+        value_flags: &["output-error"],
+        reading_flags: &[],
+        writing_flags: &[],
+        leading_operands: 0,
+        operand_replacing_flags: &[],
+        operands_are_outputs: true,
+    },
+];
+
+/// Aliases of filters with the same grammar.
+fn spec_for(name: &str) -> Option<&'static Spec> {
+    let name = match name {
+        "egrep" | "fgrep" => "grep",
+        other => other,
+    };
+    SPECS.iter().find(|s| s.name == name)
+}
+
+/// Whether `name` is a text filter (built in, or added by the policy).
+pub(crate) fn is_filter(name: &str, policy: &Policy) -> bool {
+    spec_for(name).is_some() || policy.read_only_filters().iter().any(|f| f == name)
+}
+
+/// Classifies a filter's arguments.
+pub(crate) fn classify(a: &mut CommandAssessment, name: &str, args: &[Word]) {
+    let Some(spec) = spec_for(name) else {
+        // A policy-added filter: trusted to only transform text, but file operands still read.
+        a.raise(
+            Risk::Low,
+            format!("`{name}` is a read-only filter by policy"),
+        );
+        return;
+    };
+    let mut operands: Vec<&Word> = Vec::new();
+    let mut replaced = false;
+    let mut iter = args.iter();
+    let mut options_done = false;
+    while let Some(word) = iter.next() {
+        let t = word.text.as_str();
+        if options_done || t == "-" || !t.starts_with('-') {
+            operands.push(word);
+            continue;
+        }
+        if t == "--" {
+            options_done = true;
+            continue;
+        }
+        let mut names: Vec<(String, Option<String>)> = Vec::new();
+        if let Some(long) = t.strip_prefix("--") {
+            let (n, v) = match long.split_once('=') {
+                Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
+                None => (long.to_owned(), None),
+            };
+            names.push((n, v));
+        } else {
+            let chars: Vec<char> = t.chars().skip(1).collect();
+            for (i, c) in chars.iter().enumerate() {
+                let n = c.to_string();
+                if spec.value_flags.contains(&n.as_str()) {
+                    let rest: String = chars.get(i + 1..).unwrap_or_default().iter().collect();
+                    names.push((n, (!rest.is_empty()).then_some(rest)));
+                    break;
+                }
+                names.push((n, None));
+            }
+        }
+        for (n, inline) in names {
+            let mut value = inline;
+            if value.is_none() && spec.value_flags.contains(&n.as_str()) {
+                value = iter.next().map(|w| w.text.clone());
+                // jq's --arg/--argjson/--slurpfile/--rawfile take two values.
+                if spec.name == "jq"
+                    && matches!(n.as_str(), "arg" | "argjson" | "slurpfile" | "rawfile")
+                {
+                    value = iter.next().map(|w| w.text.clone());
+                }
+            }
+            if spec.operand_replacing_flags.contains(&n.as_str()) {
+                replaced = true;
+            }
+            if spec.reading_flags.contains(&n.as_str()) {
+                let what = value
+                    .as_deref()
+                    .map_or_else(|| format!("-{n}"), |v| format!("`{v}`"));
+                a.raise(
+                    Risk::High,
+                    format!("`{name}` reads local files ({what}), which could expose secrets"),
+                );
+            }
+            if spec.writing_flags.contains(&n.as_str()) {
+                let what = value.as_deref().unwrap_or("a file");
+                a.raise(Risk::High, format!("`{name}` writes to `{what}`"));
+            }
+        }
+    }
+    let skip = if replaced { 0 } else { spec.leading_operands };
+    for file in operands.into_iter().skip(skip) {
+        if spec.operands_are_outputs {
+            if !matches!(
+                file.text.as_str(),
+                "/dev/null" | "/dev/stdout" | "/dev/stderr"
+            ) {
+                a.raise(
+                    Risk::High,
+                    format!("`{name}` writes to the file `{}`", file.text),
+                );
+            }
+        } else if name == "uniq" && a.reasons.iter().any(|r| r.contains("reads the local file")) {
+            a.raise(
+                Risk::High,
+                format!("`uniq` writes its output to the file `{}`", file.text),
+            );
+        } else {
+            a.raise(
+                Risk::High,
+                format!(
+                    "`{name}` reads the local file `{}`, which could expose secrets",
+                    file.text
+                ),
+            );
+        }
+    }
+    if a.risk == Risk::Low {
+        a.raise(Risk::Low, format!("`{name}` only filters text"));
+    }
+}

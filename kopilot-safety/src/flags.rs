@@ -1,0 +1,192 @@
+//! Flag scanning shared by the kubectl and helm grammars (both are cobra/pflag programs).
+
+use crate::shell::Word;
+
+/// One flag occurrence: its long name (shorthands are mapped to long names) and value.
+#[derive(Debug, Clone)]
+pub(crate) struct Flag {
+    pub name: String,
+    pub value: Option<Word>,
+}
+
+/// The arguments of a command after its command path: flags and positionals.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scanned {
+    pub flags: Vec<Flag>,
+    pub positionals: Vec<Word>,
+}
+
+impl Scanned {
+    /// The last value given for a flag (pflag semantics: the last one wins).
+    pub(crate) fn value(&self, name: &str) -> Option<&Word> {
+        self.flags
+            .iter()
+            .rev()
+            .find(|f| f.name == name)
+            .and_then(|f| f.value.as_ref())
+    }
+
+    /// Whether a boolean flag is set (present without a value, or with a true value).
+    pub(crate) fn is_set(&self, name: &str) -> bool {
+        self.flags
+            .iter()
+            .rev()
+            .find(|f| f.name == name)
+            .is_some_and(|f| match &f.value {
+                None => true,
+                Some(v) => !matches!(
+                    v.text.as_str(),
+                    "false" | "0" | "f" | "F" | "FALSE" | "False"
+                ),
+            })
+    }
+
+    /// Whether a flag appears at all, whatever its value.
+    pub(crate) fn has(&self, name: &str) -> bool {
+        self.flags.iter().any(|f| f.name == name)
+    }
+}
+
+/// What a program's grammar says about one flag name.
+pub(crate) trait FlagTable {
+    /// Maps a one-letter shorthand to its long name.
+    fn long_name(&self, short: char) -> Option<&'static str>;
+    /// Whether the flag (by long name) takes a value from the next argument.
+    fn takes_value(&self, long: &str) -> bool;
+}
+
+/// Scans `args` with pflag semantics: `--name=value`, `--name value` (when the flag takes a
+/// value), `-x value`, `-xvalue`, `-x=value`, clusters of boolean shorthands (`-it`), and `--`.
+pub(crate) fn scan(args: &[Word], table: &dyn FlagTable) -> Scanned {
+    let mut out = Scanned::default();
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let text = arg.text.as_str();
+        if text == "--" {
+            out.positionals.extend(iter.by_ref().cloned());
+            break;
+        }
+        if let Some(long) = text.strip_prefix("--") {
+            let (name, inline) = match long.split_once('=') {
+                Some((n, v)) => (n, Some(v)),
+                None => (long, None),
+            };
+            let value = match inline {
+                Some(v) => Some(Word {
+                    text: v.to_owned(),
+                    dynamic: arg.dynamic,
+                }),
+                None if table.takes_value(name) => iter.next().cloned(),
+                None => None,
+            };
+            out.flags.push(Flag {
+                name: name.to_owned(),
+                value,
+            });
+            continue;
+        }
+        if let Some(cluster) = text.strip_prefix('-')
+            && !cluster.is_empty()
+        {
+            let chars: Vec<char> = cluster.chars().collect();
+            let mut i = 0;
+            while let Some(&c) = chars.get(i) {
+                let name = table
+                    .long_name(c)
+                    .map_or_else(|| c.to_string(), str::to_owned);
+                if table.takes_value(&name) {
+                    let rest: String = chars.get(i + 1..).unwrap_or_default().iter().collect();
+                    let rest = rest.strip_prefix('=').map(str::to_owned).unwrap_or(rest);
+                    let value = if rest.is_empty() {
+                        iter.next().cloned()
+                    } else {
+                        Some(Word {
+                            text: rest,
+                            dynamic: arg.dynamic,
+                        })
+                    };
+                    out.flags.push(Flag { name, value });
+                    break;
+                }
+                out.flags.push(Flag { name, value: None });
+                i += 1;
+            }
+            continue;
+        }
+        out.positionals.push(arg.clone());
+    }
+    out
+}
+
+/// The positions where a cobra program could find its next command word in `args`.
+///
+/// cobra skips the argument after a flag it does not know to be boolean, while pflag later
+/// parses with the command's real flags. When unknown flags make the two readings differ, both
+/// positions are returned so the caller can assess each and keep the worst.
+pub(crate) fn command_word_candidates(
+    args: &[Word],
+    table: &dyn FlagTable,
+    known_bool: &dyn Fn(&str) -> bool,
+) -> Vec<usize> {
+    let mut candidates = Vec::new();
+    // Reading 1: only flags known to take a value consume the next argument.
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        let t = arg.text.as_str();
+        if t == "--" {
+            break;
+        }
+        if t.starts_with('-') && t.len() > 1 {
+            i += 1 + usize::from(flag_consumes_next(t, table));
+            continue;
+        }
+        candidates.push(i);
+        break;
+    }
+    // Reading 2 (cobra's stripFlags): any flag not known to be boolean consumes the next argument.
+    let mut i = 0;
+    while let Some(arg) = args.get(i) {
+        let t = arg.text.as_str();
+        if t == "--" {
+            break;
+        }
+        if t.starts_with("--") && !t.contains('=') {
+            let name = t.trim_start_matches('-');
+            i += if known_bool(name) { 1 } else { 2 };
+            continue;
+        }
+        if t.starts_with('-') && !t.contains('=') && t.chars().count() == 2 {
+            let short = t.chars().nth(1).unwrap_or('-');
+            let name = table
+                .long_name(short)
+                .map_or_else(|| short.to_string(), str::to_owned);
+            i += if known_bool(&name) { 1 } else { 2 };
+            continue;
+        }
+        if t.starts_with('-') && t.len() > 1 {
+            i += 1;
+            continue;
+        }
+        if !candidates.contains(&i) {
+            candidates.push(i);
+        }
+        break;
+    }
+    candidates
+}
+
+fn flag_consumes_next(text: &str, table: &dyn FlagTable) -> bool {
+    if let Some(long) = text.strip_prefix("--") {
+        return !long.contains('=') && table.takes_value(long);
+    }
+    let cluster: Vec<char> = text.chars().skip(1).collect();
+    for (i, c) in cluster.iter().enumerate() {
+        let name = table
+            .long_name(*c)
+            .map_or_else(|| c.to_string(), str::to_owned);
+        if table.takes_value(&name) {
+            return i + 1 == cluster.len();
+        }
+    }
+    false
+}

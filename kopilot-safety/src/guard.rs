@@ -1,0 +1,409 @@
+//! The guard: assess a command line, decide under the policy, and hand out a
+//! [`ClearedCommand`] only for what may run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use time::OffsetDateTime;
+
+use crate::approval::{ApprovalDecision, ApprovalRequest, Approver};
+use crate::assess::Assessment;
+use crate::audit::{AuditEvent, AuditSink, NullAuditSink};
+use crate::policy::Policy;
+use crate::risk::{Decision, Mode, Risk};
+use crate::shell::Walker;
+
+/// Who is asking and for which task: carried into approval requests and audit records.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RequestContext {
+    /// The identity behind the request (a user name, a token subject, a service account).
+    pub requester: String,
+    /// The task the command belongs to.
+    pub task_id: Option<String>,
+}
+
+impl RequestContext {
+    /// A context for `requester` with no task.
+    pub fn new(requester: impl Into<String>) -> Self {
+        Self {
+            requester: requester.into(),
+            task_id: None,
+        }
+    }
+
+    /// Sets the task id.
+    #[must_use]
+    pub fn with_task(mut self, task_id: impl Into<String>) -> Self {
+        self.task_id = Some(task_id.into());
+        self
+    }
+}
+
+/// A command the guard cleared: allowed by the policy, or approved by a human.
+///
+/// Only this crate can make one, so an executor that accepts `ClearedCommand` cannot run
+/// anything the guard has not seen.
+#[derive(Debug, Clone)]
+pub struct ClearedCommand {
+    assessment: Assessment,
+    approval: Option<ApprovalDecision>,
+}
+
+impl ClearedCommand {
+    /// The command line as assessed.
+    pub fn line(&self) -> &str {
+        &self.assessment.command
+    }
+
+    /// The full assessment.
+    pub fn assessment(&self) -> &Assessment {
+        &self.assessment
+    }
+
+    /// The line as argv pipeline stages, when it is one plain pipeline of literal words.
+    pub fn pipeline(&self) -> Option<&[Vec<String>]> {
+        self.assessment.pipeline.as_deref()
+    }
+
+    /// The approval that cleared it, if it needed one.
+    pub fn approval(&self) -> Option<&ApprovalDecision> {
+        self.approval.as_ref()
+    }
+}
+
+/// A command that waits for a human. Resolve it with [`Guard::resolve`].
+#[derive(Debug, Clone)]
+pub struct ApprovalTicket {
+    request: ApprovalRequest,
+    assessment: Assessment,
+}
+
+impl ApprovalTicket {
+    /// The request to show an approver.
+    pub fn request(&self) -> &ApprovalRequest {
+        &self.request
+    }
+
+    /// The assessment behind it.
+    pub fn assessment(&self) -> &Assessment {
+        &self.assessment
+    }
+}
+
+/// What [`Guard::check`] says about a command line.
+#[derive(Debug, Clone)]
+pub enum Verdict {
+    /// It may run now.
+    Allowed(ClearedCommand),
+    /// It may run only after approval.
+    NeedsApproval(ApprovalTicket),
+    /// It must not run.
+    Blocked(Assessment),
+}
+
+/// Why a command did not clear.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Refusal {
+    /// The policy blocks it.
+    #[error("blocked ({}): {}", .0.risk, .0.reasons.join("; "))]
+    Blocked(Box<Assessment>),
+    /// A human (or the default approver) said no.
+    #[error("denied by {}: {}", .decision.decided_by, .decision.reason.as_deref().unwrap_or("no reason given"))]
+    Denied {
+        /// The assessment.
+        assessment: Box<Assessment>,
+        /// The denial.
+        decision: ApprovalDecision,
+    },
+    /// The decision could not be accepted (wrong request id, four-eyes, audit failure).
+    #[error("not cleared: {reason}")]
+    Invalid {
+        /// The assessment.
+        assessment: Box<Assessment>,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Assesses command lines under a [`Policy`] and audits every assessment and decision.
+///
+/// ```
+/// use kopilot_safety::{Decision, Guard, Policy, Risk};
+///
+/// let guard = Guard::new(Policy::default());
+/// let a = guard.assess("kubectl get pods -n shop | grep -v Running");
+/// assert_eq!((a.decision, a.risk), (Decision::Allow, Risk::Low));
+///
+/// let a = guard.assess("kubectl get pods; kubectl delete ns kube-system");
+/// assert_eq!((a.decision, a.risk), (Decision::Block, Risk::Critical));
+/// ```
+#[derive(Clone)]
+pub struct Guard {
+    policy: Arc<Policy>,
+    audit: Arc<dyn AuditSink>,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+static NEXT_APPROVAL: AtomicU64 = AtomicU64::new(1);
+
+impl Guard {
+    /// A guard that audits nowhere (use [`Guard::with_audit`] in real deployments).
+    pub fn new(policy: Policy) -> Self {
+        Self {
+            policy: Arc::new(policy),
+            audit: Arc::new(NullAuditSink),
+        }
+    }
+
+    /// Sends every assessment and decision to `sink`.
+    #[must_use]
+    pub fn with_audit(mut self, sink: Arc<dyn AuditSink>) -> Self {
+        self.audit = sink;
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The audit sink.
+    pub fn audit_sink(&self) -> &Arc<dyn AuditSink> {
+        &self.audit
+    }
+
+    /// Assesses a command line. Pure: nothing is audited.
+    pub fn assess(&self, line: &str) -> Assessment {
+        let mut walker = Walker::new(&self.policy);
+        walker.line(line, 0);
+        if walker.out.is_empty() {
+            // Syntax with no simple command in it at all (`!`, `( )`): nothing to vouch for.
+            walker.finding(
+                "(input)",
+                line,
+                Risk::Critical,
+                "contains no command".to_owned(),
+            );
+        }
+        let commands = walker.out;
+        let risk = commands
+            .iter()
+            .map(|c| c.risk)
+            .max()
+            .unwrap_or(Risk::Critical);
+        let mut reasons: Vec<String> = Vec::new();
+        for command in commands.iter().filter(|c| c.risk == risk) {
+            for reason in command.significant_reasons() {
+                if !reasons.contains(reason) {
+                    reasons.push(reason.clone());
+                }
+            }
+        }
+        let (decision, policy_reason) = decide(&self.policy, risk);
+        if let Some(reason) = policy_reason {
+            reasons.push(reason);
+        }
+        Assessment {
+            command: line.to_owned(),
+            decision,
+            risk,
+            reasons,
+            commands,
+            pipeline: walker.plain_pipeline,
+        }
+    }
+
+    /// Assesses raw bytes: input that is not UTF-8 is blocked with a reason.
+    pub fn assess_bytes(&self, line: &[u8]) -> Assessment {
+        match std::str::from_utf8(line) {
+            Ok(text) => self.assess(text),
+            Err(e) => {
+                let command = String::from_utf8_lossy(line).into_owned();
+                Assessment {
+                    command,
+                    decision: Decision::Block,
+                    risk: Risk::Critical,
+                    reasons: vec![format!(
+                        "input is not valid UTF-8 (invalid byte at offset {})",
+                        e.valid_up_to()
+                    )],
+                    commands: Vec::new(),
+                    pipeline: None,
+                }
+            }
+        }
+    }
+
+    /// Assesses, audits and decides. An assessment that cannot be audited is blocked.
+    pub fn check(&self, line: &str, ctx: &RequestContext) -> Verdict {
+        let mut assessment = self.assess(line);
+        let event = AuditEvent::Assessment {
+            command: assessment.command.clone(),
+            decision: assessment.decision,
+            risk: assessment.risk,
+            reasons: assessment.reasons.clone(),
+            requester: ctx.requester.clone(),
+            task_id: ctx.task_id.clone(),
+        };
+        if let Err(e) = self.audit.record(&event) {
+            assessment.decision = Decision::Block;
+            assessment
+                .reasons
+                .push(format!("the audit log cannot be written: {e}"));
+            return Verdict::Blocked(assessment);
+        }
+        match assessment.decision {
+            Decision::Allow => Verdict::Allowed(ClearedCommand {
+                assessment,
+                approval: None,
+            }),
+            Decision::Block => Verdict::Blocked(assessment),
+            Decision::Approve => {
+                let now = OffsetDateTime::now_utc();
+                let request = ApprovalRequest {
+                    id: format!(
+                        "a-{}-{}",
+                        now.unix_timestamp(),
+                        NEXT_APPROVAL.fetch_add(1, Ordering::Relaxed)
+                    ),
+                    command: assessment.command.clone(),
+                    risk: assessment.risk,
+                    reasons: assessment.reasons.clone(),
+                    requester: ctx.requester.clone(),
+                    task_id: ctx.task_id.clone(),
+                    created_at: now,
+                    expires_at: now + self.policy.approval_ttl(),
+                };
+                let event = AuditEvent::ApprovalRequested {
+                    id: request.id.clone(),
+                    command: request.command.clone(),
+                    risk: request.risk,
+                    requester: request.requester.clone(),
+                    task_id: request.task_id.clone(),
+                };
+                if let Err(e) = self.audit.record(&event) {
+                    assessment.decision = Decision::Block;
+                    assessment
+                        .reasons
+                        .push(format!("the audit log cannot be written: {e}"));
+                    return Verdict::Blocked(assessment);
+                }
+                Verdict::NeedsApproval(ApprovalTicket {
+                    request,
+                    assessment,
+                })
+            }
+        }
+    }
+
+    /// Turns a ticket and an approver's decision into a cleared command, or a refusal. The
+    /// decision must answer this ticket's request, be made before it expired, respect four-eyes,
+    /// and be audited.
+    pub fn resolve(
+        &self,
+        ticket: ApprovalTicket,
+        decision: ApprovalDecision,
+    ) -> Result<ClearedCommand, Refusal> {
+        let ApprovalTicket {
+            request,
+            assessment,
+        } = ticket;
+        let invalid = |assessment: Assessment, reason: String| Refusal::Invalid {
+            assessment: Box::new(assessment),
+            reason,
+        };
+        let mut problem = None;
+        if decision.request_id != request.id {
+            problem = Some(format!(
+                "the decision answers request `{}`, not `{}`",
+                decision.request_id, request.id
+            ));
+        } else if decision.approved && decision.decided_at > request.expires_at {
+            problem = Some("the approval came after the request expired".to_owned());
+        } else if decision.approved
+            && self.policy.four_eyes()
+            && decision.decided_by == request.requester
+        {
+            problem = Some(format!(
+                "four-eyes policy: `{}` asked for this command and cannot also approve it",
+                decision.decided_by
+            ));
+        }
+        let event = AuditEvent::ApprovalDecided {
+            id: request.id.clone(),
+            command: request.command.clone(),
+            approved: decision.approved && problem.is_none(),
+            decided_by: decision.decided_by.clone(),
+            reason: problem.clone().or_else(|| decision.reason.clone()),
+            task_id: request.task_id.clone(),
+        };
+        if let Err(e) = self.audit.record(&event) {
+            return Err(invalid(
+                assessment,
+                format!("the audit log cannot be written: {e}"),
+            ));
+        }
+        if let Some(problem) = problem {
+            return Err(invalid(assessment, problem));
+        }
+        if decision.approved {
+            Ok(ClearedCommand {
+                assessment,
+                approval: Some(decision),
+            })
+        } else {
+            Err(Refusal::Denied {
+                assessment: Box::new(assessment),
+                decision,
+            })
+        }
+    }
+
+    /// The whole path for one command line: check, ask `approver` when needed, resolve.
+    pub async fn authorize(
+        &self,
+        line: &str,
+        ctx: &RequestContext,
+        approver: &dyn Approver,
+    ) -> Result<ClearedCommand, Refusal> {
+        match self.check(line, ctx) {
+            Verdict::Allowed(cleared) => Ok(cleared),
+            Verdict::Blocked(assessment) => Err(Refusal::Blocked(Box::new(assessment))),
+            Verdict::NeedsApproval(ticket) => {
+                let decision = approver.decide(ticket.request()).await;
+                self.resolve(ticket, decision)
+            }
+        }
+    }
+}
+
+/// The decision for a line's risk under the policy, and the policy's reason when it matters.
+fn decide(policy: &Policy, risk: Risk) -> (Decision, Option<String>) {
+    match (policy.mode(), risk) {
+        (_, Risk::Critical) => (Decision::Block, None),
+        (_, Risk::Low) => (Decision::Allow, None),
+        (Mode::ReadOnly, Risk::Medium | Risk::High) => (
+            Decision::Block,
+            Some("read-only mode runs only low-risk commands".to_owned()),
+        ),
+        (Mode::Approve, Risk::Medium | Risk::High) => (Decision::Approve, None),
+        (Mode::FullAccess, Risk::Medium) => (Decision::Allow, None),
+        (Mode::FullAccess, Risk::High) => {
+            if policy.require_approval_destructive() {
+                (Decision::Approve, None)
+            } else {
+                (
+                    Decision::Allow,
+                    Some("full-access mode with SAFETY_REQUIRE_APPROVAL_DESTRUCTIVE=false runs high-risk commands without approval".to_owned()),
+                )
+            }
+        }
+    }
+}

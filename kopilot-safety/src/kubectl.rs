@@ -1,0 +1,556 @@
+//! The kubectl grammar: global flags anywhere, compound verbs, resource types, namespaces.
+
+use crate::assess::CommandAssessment;
+use crate::flags::{FlagTable, Scanned, command_word_candidates, scan};
+use crate::policy::Policy;
+use crate::risk::Risk;
+use crate::shell::Word;
+
+/// kubectl's persistent flags that take a value.
+const ROOT_VALUE_FLAGS: &[&str] = &[
+    "as",
+    "as-group",
+    "as-uid",
+    "cache-dir",
+    "certificate-authority",
+    "client-certificate",
+    "client-key",
+    "cluster",
+    "context",
+    "kubeconfig",
+    "log-backtrace-at",
+    "log-dir",
+    "log-file",
+    "log-file-max-size",
+    "log-flush-frequency",
+    "namespace",
+    "password",
+    "profile",
+    "profile-output",
+    "request-timeout",
+    "server",
+    "tls-server-name",
+    "token",
+    "user",
+    "username",
+    "v",
+    "vmodule",
+    "stderrthreshold",
+];
+
+/// kubectl's persistent boolean flags.
+const ROOT_BOOL_FLAGS: &[&str] = &[
+    "add-dir-header",
+    "alsologtostderr",
+    "disable-compression",
+    "insecure-skip-tls-verify",
+    "logtostderr",
+    "match-server-version",
+    "one-output",
+    "skip-headers",
+    "skip-log-headers",
+    "warnings-as-errors",
+    "help",
+];
+
+/// Subcommand flags that take a value (union over the verbs; `-p` and `-f` depend on the verb).
+const VERB_VALUE_FLAGS: &[&str] = &[
+    "output",
+    "selector",
+    "field-selector",
+    "filename",
+    "kustomize",
+    "container",
+    "tail",
+    "since",
+    "since-time",
+    "sort-by",
+    "template",
+    "label-columns",
+    "chunk-size",
+    "replicas",
+    "current-replicas",
+    "resource-version",
+    "image",
+    "type",
+    "patch",
+    "patch-file",
+    "timeout",
+    "grace-period",
+    "field-manager",
+    "overrides",
+    "env",
+    "from",
+    "from-literal",
+    "from-file",
+    "from-env-file",
+    "docker-server",
+    "docker-username",
+    "docker-password",
+    "docker-email",
+    "port",
+    "target-port",
+    "name",
+    "protocol",
+    "external-ip",
+    "load-balancer-ip",
+    "session-affinity",
+    "cluster-ip",
+    "min",
+    "max",
+    "cpu-percent",
+    "limits",
+    "requests",
+    "containers",
+    "to-revision",
+    "revision",
+    "pod-running-timeout",
+    "address",
+    "api-group",
+    "api-version",
+    "for",
+    "subresource",
+    "prune-allowlist",
+    "max-log-requests",
+    "limit-bytes",
+    "copy-to",
+    "target",
+    "restart",
+    "labels",
+    "serviceaccount",
+    "role",
+    "clusterrole",
+    "group",
+    "verb",
+    "resource",
+    "resource-name",
+    "schedule",
+    "duration",
+    "audience",
+    "bound-object-kind",
+    "bound-object-name",
+    "bound-object-uid",
+    "hard",
+    "scopes",
+    "value",
+    "description",
+    "preemption-policy",
+    "min-available",
+    "max-unavailable",
+    "rule",
+    "class",
+    "default-backend",
+    "annotation",
+    "key",
+    "cert",
+    "output-directory",
+    "show-managed-fields-as",
+    "image-pull-policy",
+    "local-port",
+    "pod-selector",
+    "skip-wait-for-delete-timeout",
+    "path",
+    "path-type",
+    "output-version",
+    "attach-timeout",
+    "custom-profile",
+    "server-print",
+];
+
+/// Flags whose presence points kubectl at another cluster or other credentials.
+const TARGET_OVERRIDE_FLAGS: &[&str] = &[
+    "kubeconfig",
+    "context",
+    "cluster",
+    "server",
+    "token",
+    "user",
+    "username",
+    "password",
+    "certificate-authority",
+    "client-certificate",
+    "client-key",
+    "insecure-skip-tls-verify",
+    "tls-server-name",
+];
+
+/// Flags that make kubectl write local files.
+const FILE_WRITING_FLAGS: &[&str] = &[
+    "log-file",
+    "log-dir",
+    "profile-output",
+    "output-directory",
+    "cache-dir",
+];
+
+/// Verbs that accept `--dry-run=client|server` and then change nothing.
+const DRY_RUN_VERBS: &[&str] = &[
+    "apply",
+    "create",
+    "delete",
+    "patch",
+    "replace",
+    "run",
+    "expose",
+    "autoscale",
+    "label",
+    "annotate",
+    "set",
+    "drain",
+    "cordon",
+    "uncordon",
+    "taint",
+    "scale",
+    "rollout",
+];
+
+/// Verbs with subcommands.
+const COMPOUND_VERBS: &[&str] = &[
+    "rollout",
+    "auth",
+    "config",
+    "create",
+    "set",
+    "certificate",
+    "top",
+    "apply",
+    "plugin",
+    "cluster-info",
+    "alpha",
+];
+
+struct Table {
+    verb: String,
+}
+
+impl FlagTable for Table {
+    fn long_name(&self, short: char) -> Option<&'static str> {
+        Some(match short {
+            'n' => "namespace",
+            's' => "server",
+            'v' => "v",
+            'h' => "help",
+            'o' => "output",
+            'l' => "selector",
+            'f' if self.verb == "logs" => "follow",
+            'f' => "filename",
+            'k' => "kustomize",
+            'c' => "container",
+            'p' if self.verb == "logs" => "previous",
+            'p' => "patch",
+            'A' => "all-namespaces",
+            'R' => "recursive",
+            'w' => "watch",
+            'L' => "label-columns",
+            'i' => "stdin",
+            't' => "tty",
+            'e' => "env",
+            'q' => "quiet",
+            _ => return None,
+        })
+    }
+
+    fn takes_value(&self, long: &str) -> bool {
+        // `--raw` is a path for get/create/replace/delete, a boolean for `config view`.
+        (long == "raw" && self.verb != "config")
+            || ROOT_VALUE_FLAGS.contains(&long)
+            || VERB_VALUE_FLAGS.contains(&long)
+    }
+}
+
+fn root_bool(name: &str) -> bool {
+    ROOT_BOOL_FLAGS.contains(&name)
+}
+
+/// Classifies a kubectl invocation (`args` excludes the program name).
+pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy) {
+    let root = Table {
+        verb: String::new(),
+    };
+    let verbs = command_word_candidates(args, &root, &root_bool);
+    if verbs.is_empty() {
+        let scanned = scan(args, &root);
+        a.verb = None;
+        a.raise(Risk::Low, "kubectl without a verb only prints help");
+        apply_global_flags(a, &scanned, None);
+        return;
+    }
+    // Assess every reading of the command path and keep the worst.
+    let mut worst: Option<CommandAssessment> = None;
+    for vi in verbs {
+        for (path, rest) in command_paths(args, vi) {
+            let mut candidate = a.clone();
+            classify_path(&mut candidate, &path, &rest, policy);
+            if worst.as_ref().is_none_or(|w| candidate.risk > w.risk) {
+                worst = Some(candidate);
+            }
+        }
+    }
+    if let Some(w) = worst {
+        *a = w;
+    }
+}
+
+/// The possible command paths (`["rollout", "restart"]`) starting at verb index `vi`, with the
+/// remaining arguments for each.
+fn command_paths(args: &[Word], vi: usize) -> Vec<(Vec<Word>, Vec<Word>)> {
+    let Some(verb) = args.get(vi) else {
+        return Vec::new();
+    };
+    let mut before: Vec<Word> = args.get(..vi).unwrap_or_default().to_vec();
+    let after = args.get(vi + 1..).unwrap_or_default();
+    if !COMPOUND_VERBS.contains(&verb.text.as_str()) {
+        before.extend_from_slice(after);
+        return vec![(vec![verb.clone()], before)];
+    }
+    let table = Table {
+        verb: verb.text.clone(),
+    };
+    let subs = command_word_candidates(after, &table, &root_bool);
+    if subs.is_empty() {
+        before.extend_from_slice(after);
+        return vec![(vec![verb.clone()], before)];
+    }
+    subs.into_iter()
+        .filter_map(|si| {
+            let sub = after.get(si)?;
+            let mut rest = before.clone();
+            rest.extend_from_slice(after.get(..si).unwrap_or_default());
+            rest.extend_from_slice(after.get(si + 1..).unwrap_or_default());
+            Some((vec![verb.clone(), sub.clone()], rest))
+        })
+        .collect()
+}
+
+fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy: &Policy) {
+    let verb_words: Vec<&str> = path.iter().map(|w| w.text.as_str()).collect();
+    let verb = verb_words.join(" ");
+    a.verb = Some(verb.clone());
+    let table = Table {
+        verb: verb_words.first().copied().unwrap_or_default().to_owned(),
+    };
+    let scanned = scan(rest, &table);
+    if path.iter().any(|w| w.dynamic) {
+        a.raise(
+            Risk::High,
+            format!("the kubectl verb `{verb}` is computed at run time"),
+        );
+    }
+    let (resources, names) = resources_and_names(&scanned.positionals);
+    a.resources.clone_from(&resources);
+
+    let (mut risk, reason) = verb_risk(&verb_words, &scanned, &resources);
+    a.raise(risk, reason);
+
+    if risk > Risk::Low
+        && DRY_RUN_VERBS.contains(&verb_words.first().copied().unwrap_or_default())
+        && let Some(mode) = scanned.value("dry-run")
+        && matches!(mode.text.as_str(), "client" | "server")
+        && !mode.dynamic
+        && verb != "create token"
+    {
+        a.reset(
+            Risk::Low,
+            format!("`kubectl {verb} --dry-run={}` changes nothing", mode.text),
+        );
+        risk = Risk::Low;
+    }
+    apply_global_flags(a, &scanned, Some(&verb));
+
+    // Namespaces: -n, and namespace objects the command acts on.
+    if let Some(ns) = scanned.value("namespace") {
+        if ns.dynamic && risk > Risk::Low {
+            a.raise(
+                Risk::High,
+                format!(
+                    "the namespace `{}` is computed at run time and may be protected",
+                    ns.text
+                ),
+            );
+        }
+        push_unique(&mut a.namespaces, &ns.text);
+    }
+    if resources.iter().any(|r| r == "namespaces") {
+        for name in &names {
+            push_unique(&mut a.namespaces, name);
+        }
+    }
+    a.all_namespaces = scanned.is_set("all-namespaces");
+
+    if risk > Risk::Low {
+        for ns in a.namespaces.clone() {
+            if policy.is_protected(&ns) {
+                a.raise(
+                    Risk::Critical,
+                    format!("`kubectl {verb}` changes the protected namespace `{ns}`"),
+                );
+            }
+        }
+        if a.all_namespaces {
+            a.raise(
+                Risk::Critical,
+                format!("`kubectl {verb}` across all namespaces (-A) is never allowed"),
+            );
+        }
+    }
+}
+
+fn apply_global_flags(a: &mut CommandAssessment, scanned: &Scanned, verb: Option<&str>) {
+    for flag in ["as", "as-group", "as-uid"] {
+        if scanned.has(flag) && verb != Some("auth can-i") {
+            a.raise(
+                Risk::High,
+                format!("--{flag} impersonates another identity"),
+            );
+        }
+    }
+    for flag in TARGET_OVERRIDE_FLAGS {
+        if scanned.has(flag) {
+            a.raise(
+                Risk::High,
+                format!("--{flag} points kubectl at another cluster or other credentials"),
+            );
+        }
+    }
+    for flag in FILE_WRITING_FLAGS {
+        if scanned.has(flag) {
+            a.raise(Risk::High, format!("--{flag} writes local files"));
+        }
+    }
+}
+
+/// Resource types (normalised to plural names) and object names from the positionals.
+fn resources_and_names(positionals: &[Word]) -> (Vec<String>, Vec<String>) {
+    let mut resources = Vec::new();
+    let mut names = Vec::new();
+    let Some(first) = positionals.first() else {
+        return (resources, names);
+    };
+    if first.text.contains('/') {
+        for p in positionals {
+            if let Some((kind, name)) = p.text.split_once('/') {
+                push_unique(&mut resources, &normalise_resource(kind));
+                names.push(name.to_owned());
+            }
+        }
+    } else {
+        for kind in first.text.split(',') {
+            push_unique(&mut resources, &normalise_resource(kind));
+        }
+        names.extend(positionals.iter().skip(1).map(|w| w.text.clone()));
+    }
+    (resources, names)
+}
+
+fn normalise_resource(kind: &str) -> String {
+    let lower = kind.to_ascii_lowercase();
+    let base = lower.split('.').next().unwrap_or(&lower);
+    let plural = match base {
+        "po" | "pod" | "pods" => "pods",
+        "ns" | "namespace" | "namespaces" => "namespaces",
+        "no" | "node" | "nodes" => "nodes",
+        "svc" | "service" | "services" => "services",
+        "deploy" | "deployment" | "deployments" => "deployments",
+        "rs" | "replicaset" | "replicasets" => "replicasets",
+        "sts" | "statefulset" | "statefulsets" => "statefulsets",
+        "ds" | "daemonset" | "daemonsets" => "daemonsets",
+        "cm" | "configmap" | "configmaps" => "configmaps",
+        "secret" | "secrets" => "secrets",
+        "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => "persistentvolumeclaims",
+        "pv" | "persistentvolume" | "persistentvolumes" => "persistentvolumes",
+        "ing" | "ingress" | "ingresses" => "ingresses",
+        "job" | "jobs" => "jobs",
+        "cj" | "cronjob" | "cronjobs" => "cronjobs",
+        "sa" | "serviceaccount" | "serviceaccounts" => "serviceaccounts",
+        "hpa" | "horizontalpodautoscaler" | "horizontalpodautoscalers" => {
+            "horizontalpodautoscalers"
+        }
+        "pdb" | "poddisruptionbudget" | "poddisruptionbudgets" => "poddisruptionbudgets",
+        "netpol" | "networkpolicy" | "networkpolicies" => "networkpolicies",
+        "ev" | "event" | "events" => "events",
+        "ep" | "endpoints" => "endpoints",
+        "crd" | "crds" | "customresourcedefinition" | "customresourcedefinitions" => {
+            "customresourcedefinitions"
+        }
+        other => return other.to_owned(),
+    };
+    plural.to_owned()
+}
+
+fn push_unique(list: &mut Vec<String>, value: &str) {
+    if !list.iter().any(|v| v == value) {
+        list.push(value.to_owned());
+    }
+}
+
+/// The risk of a verb path, before namespace and flag escalations.
+fn verb_risk(verb: &[&str], scanned: &Scanned, resources: &[String]) -> (Risk, String) {
+    let joined = verb.join(" ");
+    let low = |what: &str| (Risk::Low, format!("`kubectl {joined}` {what}"));
+    let medium = |what: &str| (Risk::Medium, format!("`kubectl {joined}` {what}"));
+    let high = |what: &str| (Risk::High, format!("`kubectl {joined}` {what}"));
+    match verb {
+        ["get"] if scanned.has("raw") => low("reads a raw API path"),
+        [
+            "get" | "describe" | "logs" | "top" | "events" | "explain" | "api-resources"
+            | "api-versions" | "version" | "diff" | "wait" | "completion" | "options" | "kustomize"
+            | "help",
+        ] => low("only reads"),
+        ["top", "pod" | "pods" | "po" | "node" | "nodes" | "no"] => low("only reads"),
+        ["cluster-info"] => low("only reads"),
+        ["cluster-info", "dump"] if scanned.has("output-directory") => {
+            high("writes a dump of the cluster to local files")
+        }
+        ["cluster-info", "dump"] => low("only reads"),
+        ["auth", "can-i" | "whoami"] => low("only reads"),
+        ["auth", "reconcile"] => high("creates or updates RBAC rules"),
+        ["rollout", "status" | "history"] => low("only reads"),
+        ["rollout", "restart" | "pause" | "resume"] => medium("changes a rollout"),
+        ["rollout", "undo"] => high("rolls a workload back to an older revision"),
+        ["config", "view"] if scanned.is_set("raw") => {
+            high("prints credentials from the kubeconfig")
+        }
+        [
+            "config",
+            "view" | "get-contexts" | "current-context" | "get-clusters" | "get-users",
+        ] => low("only reads the kubeconfig"),
+        ["config", _] => high("changes the kubeconfig"),
+        ["apply", "view-last-applied"] => low("only reads"),
+        ["apply", "set-last-applied" | "edit-last-applied"] => medium("changes objects"),
+        ["apply", ..] if scanned.has("prune") => {
+            high("--prune deletes objects missing from the input")
+        }
+        ["apply", ..] if scanned.is_set("force") => high("--force deletes and re-creates objects"),
+        ["apply", ..] => medium("creates or changes objects"),
+        ["create", "token"] => high("mints a service-account token"),
+        [
+            "create",
+            "clusterrolebinding" | "rolebinding" | "clusterrole" | "role",
+        ] => high("grants access"),
+        ["create", ..] => medium("creates objects"),
+        ["replace"] if scanned.is_set("force") => high("--force deletes and re-creates objects"),
+        ["replace"] => medium("replaces objects"),
+        ["patch" | "edit" | "label" | "annotate" | "scale" | "expose" | "autoscale"] => {
+            medium("changes objects")
+        }
+        ["set", _] => medium("changes objects"),
+        ["delete"] => {
+            if resources.iter().any(|r| r == "namespaces") {
+                high("deletes namespaces and everything in them")
+            } else {
+                high("deletes objects")
+            }
+        }
+        ["drain"] => high("evicts every pod from a node"),
+        ["cordon" | "uncordon"] => high("changes whether a node takes new pods"),
+        ["taint"] => high("changes which pods a node accepts"),
+        ["exec" | "attach"] => high("runs commands inside a container"),
+        ["cp"] => high("copies files into or out of a container"),
+        ["debug"] => high("starts a debugging container"),
+        ["run"] => high("starts a new pod"),
+        ["port-forward" | "proxy"] => high("opens a network tunnel into the cluster"),
+        ["certificate", "approve" | "deny"] => high("decides a certificate signing request"),
+        ["plugin", "list"] => low("only lists plugins"),
+        _ => high("is not a known kubectl command; kubectl plugins are treated as unknown"),
+    }
+}

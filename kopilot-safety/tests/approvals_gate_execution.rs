@@ -1,0 +1,251 @@
+//! The path from "needs approval" to "runs": approvers, tickets, four-eyes, expiry, cancel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kopilot_safety::{
+    ApprovalDecision, ApproveAll, AuditEvent, ChannelApprover, DenyAll, Error, Guard,
+    MemoryAuditSink, Policy, Refusal, RequestContext, Verdict,
+};
+
+fn ctx() -> RequestContext {
+    RequestContext::new("alice").with_task("t-1")
+}
+
+#[tokio::test]
+async fn reads_clear_without_an_approver_and_carry_their_pipeline() {
+    let guard = Guard::new(Policy::default());
+    let cleared = guard
+        .authorize(
+            "kubectl get pods -A | grep -v Running",
+            &ctx(),
+            &DenyAll::default(),
+        )
+        .await
+        .unwrap();
+    assert!(cleared.approval().is_none());
+    assert_eq!(
+        cleared.pipeline().unwrap(),
+        [
+            vec!["kubectl", "get", "pods", "-A"],
+            vec!["grep", "-v", "Running"]
+        ]
+    );
+}
+
+#[tokio::test]
+async fn lines_that_need_a_shell_have_no_plain_pipeline() {
+    let guard = Guard::new(Policy::default());
+    for line in [
+        "kubectl get pods; kubectl get svc",
+        "kubectl get pods 2>/dev/null",
+        "X=1 kubectl get pods",
+        "kubectl get pods -n $NS",
+    ] {
+        let cleared = guard
+            .authorize(line, &ctx(), &DenyAll::default())
+            .await
+            .unwrap();
+        assert!(cleared.pipeline().is_none(), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn deny_all_denies_and_says_why() {
+    let audit = Arc::new(MemoryAuditSink::default());
+    let guard = Guard::new(Policy::default()).with_audit(audit.clone());
+    let err = guard
+        .authorize(
+            "kubectl delete pod web-1 -n shop",
+            &ctx(),
+            &DenyAll::new("no terminal to ask on"),
+        )
+        .await
+        .unwrap_err();
+    let Refusal::Denied { decision, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(!decision.approved);
+    assert!(err.to_string().contains("no terminal to ask on"), "{err}");
+    let kinds: Vec<&str> = audit
+        .events()
+        .iter()
+        .map(|e| match e {
+            AuditEvent::Assessment { .. } => "assessment",
+            AuditEvent::ApprovalRequested { .. } => "requested",
+            AuditEvent::ApprovalDecided {
+                approved: false, ..
+            } => "denied",
+            AuditEvent::ApprovalDecided { approved: true, .. } => "approved",
+            AuditEvent::Execution { .. } => "execution",
+        })
+        .collect();
+    assert_eq!(kinds, ["assessment", "requested", "denied"]);
+}
+
+#[tokio::test]
+async fn approve_all_clears_and_records_who() {
+    let audit = Arc::new(MemoryAuditSink::default());
+    let guard = Guard::new(Policy::default()).with_audit(audit.clone());
+    let cleared = guard
+        .authorize(
+            "kubectl scale deploy web --replicas=2 -n shop",
+            &ctx(),
+            &ApproveAll::new("bob"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.approval().unwrap().decided_by, "bob");
+    assert!(audit.events().iter().any(|e| matches!(e, AuditEvent::ApprovalDecided { approved: true, decided_by, .. } if decided_by == "bob")));
+}
+
+#[tokio::test]
+async fn blocked_lines_never_reach_the_approver() {
+    let guard = Guard::new(Policy::default());
+    let err = guard
+        .authorize("rm -rf /", &ctx(), &ApproveAll::new("bob"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Refusal::Blocked(_)));
+}
+
+#[tokio::test]
+async fn a_decision_for_another_request_is_refused() {
+    let guard = Guard::new(Policy::default());
+    let Verdict::NeedsApproval(first) = guard.check("kubectl delete pod a -n shop", &ctx()) else {
+        panic!()
+    };
+    let Verdict::NeedsApproval(second) = guard.check("kubectl delete pod b -n shop", &ctx()) else {
+        panic!()
+    };
+    assert_ne!(first.request().id, second.request().id);
+    let wrong = ApprovalDecision::approve(second.request(), "bob");
+    let err = guard.resolve(first, wrong).unwrap_err();
+    assert!(matches!(err, Refusal::Invalid { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn four_eyes_refuses_self_approval() {
+    let guard = Guard::new(Policy::builder().four_eyes(true).build().unwrap());
+    let err = guard
+        .authorize(
+            "kubectl delete pod a -n shop",
+            &ctx(),
+            &ApproveAll::new("alice"),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("four-eyes"), "{err}");
+    let ok = guard
+        .authorize(
+            "kubectl delete pod a -n shop",
+            &ctx(),
+            &ApproveAll::new("bob"),
+        )
+        .await;
+    assert!(ok.is_ok());
+}
+
+#[tokio::test]
+async fn channel_approver_lists_and_answers_pending_requests() {
+    let guard = Guard::new(Policy::default());
+    let approver = ChannelApprover::new();
+    let mut arrivals = approver.subscribe();
+    let waiter = {
+        let guard = guard.clone();
+        let approver = approver.clone();
+        tokio::spawn(async move {
+            guard
+                .authorize("kubectl delete pod a -n shop", &ctx(), &approver)
+                .await
+        })
+    };
+    let request = arrivals.recv().await.unwrap();
+    assert_eq!(request.command, "kubectl delete pod a -n shop");
+    assert_eq!(request.requester, "alice");
+    assert_eq!(request.task_id.as_deref(), Some("t-1"));
+    assert_eq!(approver.pending(), vec![request.clone()]);
+    assert!(matches!(
+        approver.answer("nope", true, "bob", None),
+        Err(Error::UnknownApproval(_))
+    ));
+    approver
+        .answer(&request.id, true, "bob", Some("looks fine".into()))
+        .unwrap();
+    let cleared = waiter.await.unwrap().unwrap();
+    assert_eq!(cleared.approval().unwrap().decided_by, "bob");
+    assert!(approver.pending().is_empty());
+    // A second answer to the same request finds nothing.
+    assert!(approver.answer(&request.id, true, "bob", None).is_err());
+}
+
+#[tokio::test]
+async fn channel_approver_denials_and_four_eyes() {
+    let guard = Guard::new(Policy::default());
+    let approver = ChannelApprover::new().with_four_eyes(true);
+    let mut arrivals = approver.subscribe();
+    let waiter = {
+        let (guard, approver) = (guard.clone(), approver.clone());
+        tokio::spawn(async move {
+            guard
+                .authorize("kubectl drain node-1", &ctx(), &approver)
+                .await
+        })
+    };
+    let request = arrivals.recv().await.unwrap();
+    assert!(matches!(
+        approver.answer(&request.id, true, "alice", None),
+        Err(Error::FourEyes(_))
+    ));
+    approver
+        .answer(
+            &request.id,
+            false,
+            "bob",
+            Some("not during business hours".into()),
+        )
+        .unwrap();
+    let err = waiter.await.unwrap().unwrap_err();
+    assert!(
+        err.to_string().contains("not during business hours"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn unanswered_requests_expire_as_denials() {
+    let guard = Guard::new(
+        Policy::builder()
+            .approval_ttl(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+    );
+    let approver = ChannelApprover::new();
+    let err = guard
+        .authorize("kubectl delete pod a -n shop", &ctx(), &approver)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert!(approver.pending().is_empty());
+}
+
+#[tokio::test]
+async fn cancelling_the_wait_withdraws_the_request() {
+    let guard = Guard::new(Policy::default());
+    let approver = ChannelApprover::new();
+    let mut arrivals = approver.subscribe();
+    let waiter = {
+        let (guard, approver) = (guard.clone(), approver.clone());
+        tokio::spawn(async move {
+            guard
+                .authorize("kubectl delete pod a -n shop", &ctx(), &approver)
+                .await
+        })
+    };
+    let request = arrivals.recv().await.unwrap();
+    assert_eq!(approver.pending().len(), 1);
+    waiter.abort();
+    let _ = waiter.await;
+    assert!(approver.pending().is_empty());
+    assert!(approver.answer(&request.id, true, "bob", None).is_err());
+}
