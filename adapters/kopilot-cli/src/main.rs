@@ -13,7 +13,7 @@ mod skills_cmd;
 
 /// Kopilot: an approval-gated AI operator for Kubernetes.
 #[derive(Debug, Parser)]
-#[command(name = "kopilot", version, about, long_about = None, propagate_version = true)]
+#[command(name = "kopilot", version, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,0 +1,81 @@
+//! A task's event log: the backlog every subscriber can replay, plus a live tail. Producers
+//! never wait for subscribers; each subscriber reads at its own pace.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use futures::Stream;
+use tokio::sync::watch;
+
+use crate::event::Event;
+
+/// A stream of a task's events; ends after the terminal `response` event.
+pub type EventStream = Pin<Box<dyn Stream<Item = Event> + Send>>;
+
+#[derive(Debug)]
+pub(crate) struct EventLog {
+    events: Mutex<Vec<Event>>,
+    len: watch::Sender<usize>,
+}
+
+impl EventLog {
+    pub(crate) fn new() -> Arc<Self> {
+        let (len, _) = watch::channel(0);
+        Arc::new(Self {
+            events: Mutex::new(Vec::new()),
+            len,
+        })
+    }
+
+    /// Appends an event built from the next sequence number.
+    pub(crate) fn push_with(&self, make: impl FnOnce(u64) -> Event) -> Event {
+        let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let event = make(events.len() as u64 + 1);
+        events.push(event.clone());
+        let len = events.len();
+        drop(events);
+        self.len.send_replace(len);
+        event
+    }
+
+    fn get(&self, index: usize) -> Option<Event> {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(index)
+            .cloned()
+    }
+
+    /// Events with `seq >= from_seq`, then the live tail, ending after the terminal event.
+    pub(crate) fn subscribe(self: &Arc<Self>, from_seq: u64) -> EventStream {
+        let cursor = usize::try_from(from_seq.saturating_sub(1)).unwrap_or(usize::MAX);
+        let rx = self.len.subscribe();
+        let state = (Arc::clone(self), rx, cursor, false);
+        Box::pin(futures::stream::unfold(
+            state,
+            |(log, mut rx, cursor, done)| async move {
+                if done {
+                    return None;
+                }
+                loop {
+                    if let Some(event) = log.get(cursor) {
+                        let terminal = event.is_terminal();
+                        return Some((event, (log, rx, cursor + 1, terminal)));
+                    }
+                    if log.is_finished() || rx.changed().await.is_err() && log.get(cursor).is_none()
+                    {
+                        return None;
+                    }
+                }
+            },
+        ))
+    }
+
+    fn is_finished(&self) -> bool {
+        self.events
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last()
+            .is_some_and(Event::is_terminal)
+    }
+}

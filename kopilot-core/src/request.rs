@@ -1,0 +1,69 @@
+//! What a caller asks for.
+
+/// One prompt to run as a task.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TaskRequest {
+    /// The question or instruction, in plain words.
+    pub prompt: String,
+    /// Answer with this skill directly (the supervisor steps aside).
+    pub skill: Option<String>,
+    /// Continue a conversation: earlier turns of the session are given to the model.
+    pub session_id: Option<String>,
+    /// Who asks (goes into approval requests and the audit log).
+    pub requester: String,
+    /// Score the answer with a second model call and re-plan once when it is weak
+    /// (`None`: the runtime's default).
+    pub reflect: Option<bool>,
+    /// Answer from the analyzers only, even when a model is configured.
+    pub offline: bool,
+    /// Override the model turns per agent for this task.
+    pub max_steps: Option<usize>,
+    /// Override the time limit for this task.
+    pub timeout: Option<std::time::Duration>,
+}
+
+impl TaskRequest {
+    /// A request for `prompt` by `requester`.
+    pub fn new(prompt: impl Into<String>) -> Self {
+        Self {
+            prompt: prompt.into(),
+            requester: "anonymous".to_owned(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets who asks.
+    #[must_use]
+    pub fn requester(mut self, requester: impl Into<String>) -> Self {
+        self.requester = requester.into();
+        self
+    }
+
+    /// Answers with one skill directly.
+    #[must_use]
+    pub fn skill(mut self, skill: impl Into<String>) -> Self {
+        self.skill = Some(skill.into());
+        self
+    }
+
+    /// Continues a session.
+    #[must_use]
+    pub fn session(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
+    }
+
+    /// Turns reflection on or off for this task.
+    #[must_use]
+    pub fn reflect(mut self, yes: bool) -> Self {
+        self.reflect = Some(yes);
+        self
+    }
+
+    /// Answers from the analyzers only.
+    #[must_use]
+    pub fn offline(mut self, yes: bool) -> Self {
+        self.offline = yes;
+        self
+    }
+}

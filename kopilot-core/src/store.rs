@@ -1,0 +1,184 @@
+//! Where tasks, their events and results are kept: the [`TaskStore`] trait and an in-memory
+//! store. The SQLite store is in `sqlite` (feature `sqlite`).
+
+use std::collections::HashMap;
+use std::sync::{Mutex, PoisonError};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::error::{Error, Result};
+use crate::event::{Event, Status, TaskResult};
+
+/// A task as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRecord {
+    /// The task id.
+    pub id: String,
+    /// The prompt.
+    pub prompt: String,
+    /// The skill asked for, if any.
+    pub skill: Option<String>,
+    /// The session it continues, if any.
+    pub session_id: Option<String>,
+    /// Who asked.
+    pub requester: String,
+    /// When it was submitted.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// The result once it ended (`None` while queued or running).
+    pub result: Option<TaskResult>,
+}
+
+impl TaskRecord {
+    /// The task's status, `None` while queued or running.
+    pub fn status(&self) -> Option<Status> {
+        self.result.as_ref().map(|r| r.status)
+    }
+}
+
+/// Stores tasks, their events and their results. Implementations must keep events in `seq`
+/// order per task and must survive concurrent calls.
+#[async_trait]
+pub trait TaskStore: Send + Sync {
+    /// Records a new task.
+    async fn create(&self, task: &TaskRecord) -> Result<()>;
+    /// Appends one event of a task.
+    async fn append(&self, event: &Event) -> Result<()>;
+    /// Records a task's result.
+    async fn finish(&self, task_id: &str, result: &TaskResult) -> Result<()>;
+    /// One task.
+    async fn task(&self, task_id: &str) -> Result<Option<TaskRecord>>;
+    /// The most recent tasks, newest first.
+    async fn tasks(&self, limit: usize) -> Result<Vec<TaskRecord>>;
+    /// A task's events with `seq >= from_seq`, in order.
+    async fn events(&self, task_id: &str, from_seq: u64) -> Result<Vec<Event>>;
+    /// The last `limit` finished tasks of a session, oldest first.
+    async fn session(&self, session_id: &str, limit: usize) -> Result<Vec<TaskRecord>>;
+    /// Marks every task without a result as [`Status::Interrupted`] (call at start-up, before
+    /// running anything). Returns how many were marked.
+    async fn mark_interrupted(&self) -> Result<usize>;
+}
+
+/// A [`TaskStore`] in memory: nothing survives the process.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<MemoryInner>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    order: Vec<String>,
+    tasks: HashMap<String, TaskRecord>,
+    events: HashMap<String, Vec<Event>>,
+}
+
+impl MemoryStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl TaskStore for MemoryStore {
+    async fn create(&self, task: &TaskRecord) -> Result<()> {
+        let mut inner = self.lock();
+        if inner.tasks.contains_key(&task.id) {
+            return Err(Error::Store(format!("task `{}` already exists", task.id)));
+        }
+        inner.order.push(task.id.clone());
+        inner.tasks.insert(task.id.clone(), task.clone());
+        Ok(())
+    }
+
+    async fn append(&self, event: &Event) -> Result<()> {
+        let mut inner = self.lock();
+        if !inner.tasks.contains_key(&event.task_id) {
+            return Err(Error::UnknownTask(event.task_id.clone()));
+        }
+        inner
+            .events
+            .entry(event.task_id.clone())
+            .or_default()
+            .push(event.clone());
+        Ok(())
+    }
+
+    async fn finish(&self, task_id: &str, result: &TaskResult) -> Result<()> {
+        let mut inner = self.lock();
+        let task = inner
+            .tasks
+            .get_mut(task_id)
+            .ok_or_else(|| Error::UnknownTask(task_id.to_owned()))?;
+        task.result = Some(result.clone());
+        Ok(())
+    }
+
+    async fn task(&self, task_id: &str) -> Result<Option<TaskRecord>> {
+        Ok(self.lock().tasks.get(task_id).cloned())
+    }
+
+    async fn tasks(&self, limit: usize) -> Result<Vec<TaskRecord>> {
+        let inner = self.lock();
+        Ok(inner
+            .order
+            .iter()
+            .rev()
+            .take(limit)
+            .filter_map(|id| inner.tasks.get(id).cloned())
+            .collect())
+    }
+
+    async fn events(&self, task_id: &str, from_seq: u64) -> Result<Vec<Event>> {
+        Ok(self
+            .lock()
+            .events
+            .get(task_id)
+            .map(|events| {
+                events
+                    .iter()
+                    .filter(|e| e.seq >= from_seq)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
+    async fn session(&self, session_id: &str, limit: usize) -> Result<Vec<TaskRecord>> {
+        let inner = self.lock();
+        let finished: Vec<TaskRecord> = inner
+            .order
+            .iter()
+            .filter_map(|id| inner.tasks.get(id))
+            .filter(|t| t.session_id.as_deref() == Some(session_id) && t.result.is_some())
+            .cloned()
+            .collect();
+        let skip = finished.len().saturating_sub(limit);
+        Ok(finished.into_iter().skip(skip).collect())
+    }
+
+    async fn mark_interrupted(&self) -> Result<usize> {
+        let mut inner = self.lock();
+        let mut marked = 0;
+        for task in inner.tasks.values_mut() {
+            if task.result.is_none() {
+                task.result = Some(interrupted_result());
+                marked += 1;
+            }
+        }
+        Ok(marked)
+    }
+}
+
+/// The result recorded for a task found running after a restart.
+pub fn interrupted_result() -> TaskResult {
+    TaskResult {
+        status: Status::Interrupted,
+        answer: String::new(),
+        error: Some("the process stopped while this task was running".to_owned()),
+        findings: Vec::new(),
+        usage: crate::llm::Usage::default(),
+        duration_ms: 0,
+    }
+}

@@ -1,0 +1,298 @@
+//! Cancellation stops a task wherever it is; every limit ends it with a reason naming it.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kopilot_core::llm::{ChatResponse, ScriptedModel, ScriptedReply};
+use kopilot_core::safety::ChannelApprover;
+use kopilot_core::testing::RecordingTool;
+use kopilot_core::{EventKind, Kopilot, Limits, Status, TaskRequest};
+use serde_json::json;
+use support::*;
+
+async fn wait_for(task: &kopilot_core::TaskHandle, pred: impl Fn(&EventKind) -> bool) {
+    let mut events = task.events();
+    while let Some(e) = events.next().await {
+        if pred(&e.event) {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn cancel_during_a_model_call() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .with_step_delay(Duration::from_secs(60))
+            .then_answer("late"),
+    );
+    let kopilot = Kopilot::builder()
+        .model(model)
+        .skills(skills())
+        .build()
+        .unwrap();
+    let task = kopilot.submit(TaskRequest::new("x").skill("alpha"));
+    wait_for(&task, |e| matches!(e, EventKind::TaskStarted { .. })).await;
+    let at = Instant::now();
+    task.cancel();
+    let result = task.result().await;
+    assert_eq!(result.status, Status::Cancelled);
+    assert!(at.elapsed() < Duration::from_secs(1), "{:?}", at.elapsed());
+}
+
+#[tokio::test]
+async fn cancel_during_an_approval_wait_withdraws_the_request() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "delete pod a -n shop"}))
+            .then_answer("x"),
+    );
+    let approver = ChannelApprover::new();
+    let tool = RecordingTool::new("run_kubectl", "kubectl", "ok");
+    let kopilot = Kopilot::builder()
+        .model(model)
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .approver(Arc::new(approver.clone()))
+        .build()
+        .unwrap();
+    let task = kopilot.submit(TaskRequest::new("x").skill("alpha"));
+    wait_for(&task, |e| matches!(e, EventKind::ApprovalRequested { .. })).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(approver.pending().len(), 1);
+    let at = Instant::now();
+    task.cancel();
+    assert_eq!(task.result().await.status, Status::Cancelled);
+    assert!(at.elapsed() < Duration::from_secs(1));
+    assert!(approver.pending().is_empty());
+    assert!(tool.executed().is_empty());
+}
+
+#[tokio::test]
+async fn cancel_during_a_long_command_stops_it() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "get pods -w"}))
+            .then_answer("x"),
+    );
+    let tool =
+        RecordingTool::new("run_kubectl", "kubectl", "ok").with_delay(Duration::from_secs(60));
+    let kopilot = Kopilot::builder()
+        .model(model)
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .build()
+        .unwrap();
+    let task = kopilot.submit(TaskRequest::new("x").skill("alpha"));
+    wait_for(&task, |e| matches!(e, EventKind::ToolCall { .. })).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let at = Instant::now();
+    task.cancel();
+    let result = task.result().await;
+    assert_eq!(result.status, Status::Cancelled);
+    assert!(at.elapsed() < Duration::from_secs(1));
+    let events = all_events(&task).await;
+    assert_eq!(
+        transcript(&events).last().map(String::as_str),
+        Some("response:cancelled")
+    );
+}
+
+fn limited(limits: Limits) -> Limits {
+    limits
+}
+
+#[tokio::test]
+async fn the_step_limit_names_itself() {
+    let mut model = ScriptedModel::new("m");
+    for _ in 0..5 {
+        model = model.then_call_tool("run_kubectl", json!({"args": "get pods"}));
+    }
+    let kopilot = Kopilot::builder()
+        .model(Arc::new(model))
+        .skills(skills())
+        .tool(Arc::new(RecordingTool::new("run_kubectl", "kubectl", "ok")))
+        .limits(limited(Limits {
+            max_steps_per_agent: 3,
+            ..Limits::default()
+        }))
+        .build()
+        .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Failed);
+    assert!(
+        result
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("used its 3 model turns"),
+        "{:?}",
+        result.error
+    );
+}
+
+#[tokio::test]
+async fn the_tool_call_limit_names_itself() {
+    let model = ScriptedModel::new("m").then_call_tools(vec![
+        ("run_kubectl".into(), json!({"args": "get pods"})),
+        ("run_kubectl".into(), json!({"args": "get svc"})),
+        ("run_kubectl".into(), json!({"args": "get deploy"})),
+    ]);
+    let tool = RecordingTool::new("run_kubectl", "kubectl", "ok");
+    let kopilot = Kopilot::builder()
+        .model(Arc::new(model))
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .limits(Limits {
+            max_tool_calls: 2,
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Failed);
+    assert!(
+        result
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("more than 2 tool calls"),
+        "{:?}",
+        result.error
+    );
+    assert_eq!(tool.executed().len(), 2);
+}
+
+#[tokio::test]
+async fn the_token_limit_names_itself() {
+    let model = ScriptedModel::new("m")
+        .then(ScriptedReply::Respond(
+            ChatResponse::tool_calls(vec![kopilot_core::llm::ToolCall::new(
+                "1",
+                "run_kubectl",
+                json!({"args": "get pods"}),
+            )])
+            .with_usage(800, 200),
+        ))
+        .then(ScriptedReply::Respond(
+            ChatResponse::text("x").with_usage(900, 100),
+        ));
+    let kopilot = Kopilot::builder()
+        .model(Arc::new(model))
+        .skills(skills())
+        .tool(Arc::new(RecordingTool::new("run_kubectl", "kubectl", "ok")))
+        .limits(Limits {
+            max_tokens: Some(1500),
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Failed);
+    assert!(
+        result
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("2000 tokens, over its budget of 1500"),
+        "{:?}",
+        result.error
+    );
+    assert_eq!(result.usage.total(), 2000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_time_limit_names_itself() {
+    let model = ScriptedModel::new("m")
+        .with_step_delay(Duration::from_secs(600))
+        .then_answer("late");
+    let kopilot = Kopilot::builder()
+        .model(Arc::new(model))
+        .skills(skills())
+        .limits(Limits {
+            timeout: Duration::from_secs(30),
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Failed);
+    assert!(
+        result
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("time limit of 30.0 s"),
+        "{:?}",
+        result.error
+    );
+}
+
+#[tokio::test]
+async fn a_model_failure_fails_the_task_with_its_message() {
+    let model = ScriptedModel::new("m").then_fail(kopilot_core::llm::Error::Authentication {
+        provider: "openai".into(),
+        message: "bad key".into(),
+    });
+    let kopilot = Kopilot::builder()
+        .model(Arc::new(model))
+        .skills(skills())
+        .build()
+        .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Failed);
+    assert!(
+        result
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("the model failed"),
+        "{:?}",
+        result.error
+    );
+}
+
+#[test]
+fn invalid_limits_are_configuration_errors() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        assert!(
+            Kopilot::builder()
+                .limits(Limits {
+                    max_tool_calls: 0,
+                    ..Limits::default()
+                })
+                .build()
+                .is_err()
+        );
+        assert!(Kopilot::builder().reflection_threshold(11).build().is_err());
+    });
+    let err =
+        Limits::from_lookup(|k| (k == "SAFETY_MAX_CONCURRENT_TASKS").then(|| "zero".to_owned()))
+            .unwrap_err();
+    assert!(err.to_string().contains("SAFETY_MAX_CONCURRENT_TASKS"));
+    let ok = Limits::from_lookup(|k| (k == "SAFETY_MAX_CONCURRENT_TASKS").then(|| "9".to_owned()))
+        .unwrap();
+    assert_eq!(ok.max_concurrent_tasks, 9);
+}

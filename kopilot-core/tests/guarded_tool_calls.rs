@@ -1,0 +1,290 @@
+//! Tool calls pass the guard and the approver: blocked commands are reported to the model and
+//! the run goes on; denied mutations never run and are never asked again; approved ones run.
+
+mod support;
+
+use std::sync::Arc;
+
+use kopilot_core::llm::{
+    ChatResponse, Message, ScriptedModel, ScriptedReply, ToolArguments, ToolCall,
+};
+use kopilot_core::safety::{ApproveAll, AuditEvent, DenyAll, MemoryAuditSink};
+use kopilot_core::testing::RecordingTool;
+use kopilot_core::{Kopilot, Status, TaskRequest};
+use serde_json::json;
+use support::*;
+
+fn kubectl() -> RecordingTool {
+    RecordingTool::new("run_kubectl", "kubectl", "ok")
+}
+
+fn tool_messages(model: &ScriptedModel, request: usize) -> Vec<(String, bool)> {
+    model.requests()[request]
+        .messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Tool {
+                content, is_error, ..
+            } => Some((content.clone(), *is_error)),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_blocked_command_is_reported_to_the_model_and_the_run_finishes() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "delete ns kube-system"}))
+            .then_answer("I could not delete kube-system: the guard blocks it."),
+    );
+    let tool = kubectl();
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .approver(Arc::new(ApproveAll::new("bob")))
+        .build()
+        .unwrap();
+    let task = kopilot.submit(TaskRequest::new("delete kube-system").skill("alpha"));
+    let result = task.result().await;
+    assert_eq!(result.status, Status::Succeeded);
+    assert!(
+        tool.executed().is_empty(),
+        "a blocked command never runs, even with an approve-all approver"
+    );
+    let messages = tool_messages(&model, 1);
+    assert_eq!(messages.len(), 1);
+    assert!(messages[0].1, "sent as an error");
+    assert!(
+        messages[0]
+            .0
+            .contains("blocked by the safety policy (critical risk)"),
+        "{}",
+        messages[0].0
+    );
+    assert!(
+        messages[0].0.contains("protected namespace `kube-system`"),
+        "{}",
+        messages[0].0
+    );
+    assert_eq!(
+        transcript(&all_events(&task).await),
+        [
+            "task_started",
+            "tool_call:run_kubectl",
+            "tool_result:error",
+            "response:succeeded"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_denied_mutation_is_not_run_and_not_asked_again() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "delete pod web-1 -n shop"}))
+            .then_call_tool("run_kubectl", json!({"args": "delete pod web-1 -n shop"}))
+            .then_answer("The deletion was denied, so web-1 is still there."),
+    );
+    let tool = kubectl();
+    let audit = Arc::new(MemoryAuditSink::default());
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .approver(Arc::new(DenyAll::new("no terminal to ask on")))
+        .audit(audit.clone())
+        .build()
+        .unwrap();
+    let task = kopilot.submit(
+        TaskRequest::new("delete web-1")
+            .skill("alpha")
+            .requester("alice"),
+    );
+    let result = task.result().await;
+    assert_eq!(result.status, Status::Succeeded);
+    assert!(tool.executed().is_empty());
+    assert_eq!(
+        transcript(&all_events(&task).await),
+        [
+            "task_started",
+            "tool_call:run_kubectl",
+            "approval_requested:high",
+            "approval_decided:denied",
+            "tool_result:error",
+            // The second identical request is refused without asking anyone.
+            "tool_call:run_kubectl",
+            "tool_result:error",
+            "response:succeeded"
+        ]
+    );
+    let second = tool_messages(&model, 2);
+    assert!(
+        second[0].0.contains("no terminal to ask on"),
+        "{}",
+        second[0].0
+    );
+    assert!(
+        second[1].0.contains("already denied in this task"),
+        "{}",
+        second[1].0
+    );
+    let decided = audit
+        .events()
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e,
+                AuditEvent::ApprovalDecided {
+                    approved: false,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(decided, 1, "one audited denial");
+}
+
+#[tokio::test]
+async fn an_approved_mutation_runs_once() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool(
+                "run_kubectl",
+                json!({"args": "scale deploy/web --replicas=2 -n shop"}),
+            )
+            .then_answer("Scaled."),
+    );
+    let tool = kubectl();
+    let kopilot = Kopilot::builder()
+        .model(model)
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .approver(Arc::new(ApproveAll::new("bob")))
+        .build()
+        .unwrap();
+    let task = kopilot.submit(TaskRequest::new("scale web").skill("alpha"));
+    assert_eq!(task.result().await.status, Status::Succeeded);
+    assert_eq!(
+        tool.executed(),
+        ["kubectl scale deploy/web --replicas=2 -n shop"]
+    );
+    assert_eq!(
+        transcript(&all_events(&task).await),
+        [
+            "task_started",
+            "tool_call:run_kubectl",
+            "approval_requested:medium",
+            "approval_decided:approved",
+            "tool_result:ok",
+            "response:succeeded"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn malformed_arguments_go_back_to_the_model_which_can_retry() {
+    let invalid = ToolCall {
+        id: "x1".into(),
+        name: "run_kubectl".into(),
+        arguments: ToolArguments::parse("{\"args\": \"get pods"),
+        provider_data: None,
+    };
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then(ScriptedReply::Respond(ChatResponse::tool_calls(vec![
+                invalid,
+            ])))
+            .then_call_tool("run_kubectl", json!({"args": 42}))
+            .then_call_tool("run_kubectl", json!({"args": "get pods", "extra": true}))
+            .then_call_tool("nope", json!({}))
+            .then_call_tool("run_kubectl", json!({"args": "get pods"}))
+            .then_answer("done"),
+    );
+    let tool = kubectl();
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .build()
+        .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Succeeded, "{:?}", result.error);
+    assert_eq!(tool.executed(), ["kubectl get pods"]);
+    let all = tool_messages(&model, 5);
+    assert!(all[0].0.contains("not a valid JSON object"), "{}", all[0].0);
+    assert!(
+        all[1].0.contains("$.args: expected string, got a number"),
+        "{}",
+        all[1].0
+    );
+    assert!(
+        all[2].0.contains("unknown property `extra`"),
+        "{}",
+        all[2].0
+    );
+    assert!(all[3].0.contains("unknown tool `nope`"), "{}", all[3].0);
+    assert!(!all[4].1);
+}
+
+#[tokio::test]
+async fn a_skill_cannot_use_a_tool_it_does_not_list() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool("run_helm", json!({"args": "list"}))
+            .then_answer("no"),
+    );
+    let helm = RecordingTool::new("run_helm", "helm", "ok");
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .tool(Arc::new(helm.clone()))
+        .build()
+        .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Succeeded);
+    assert!(helm.executed().is_empty());
+    assert!(
+        tool_messages(&model, 1)[0]
+            .0
+            .contains("not available to the `alpha` skill")
+    );
+}
+
+#[tokio::test]
+async fn large_output_is_truncated_with_a_note() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "get pods -A"}))
+            .then_answer("ok"),
+    );
+    let big = "x".repeat(40_000);
+    let tool = RecordingTool::new("run_kubectl", "kubectl", big);
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .tool(Arc::new(tool))
+        .build()
+        .unwrap();
+    assert_eq!(
+        kopilot
+            .submit(TaskRequest::new("x").skill("alpha"))
+            .result()
+            .await
+            .status,
+        Status::Succeeded
+    );
+    let content = &tool_messages(&model, 1)[0].0;
+    assert!(content.len() < 17_000, "{}", content.len());
+    assert!(
+        content.contains("showing 16384 of 40000 bytes"),
+        "{content}"
+    );
+}
