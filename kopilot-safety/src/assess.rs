@@ -69,6 +69,41 @@ impl CommandAssessment {
         }
     }
 
+    /// The namespace rules shared by kubectl and helm, applied once the verb's risk is known:
+    /// a namespace computed at run time may be protected (high), and anything but a read in a
+    /// protected namespace or across all namespaces is never allowed (critical).
+    pub(crate) fn apply_namespace_rules(
+        &mut self,
+        command: &str,
+        verb_risk: Risk,
+        dynamic_namespace: Option<&str>,
+        policy: &crate::policy::Policy,
+    ) {
+        if verb_risk == Risk::Low {
+            return;
+        }
+        if let Some(ns) = dynamic_namespace {
+            self.raise(
+                Risk::High,
+                format!("the namespace `{ns}` is computed at run time and may be protected"),
+            );
+        }
+        for ns in self.namespaces.clone() {
+            if policy.is_protected(&ns) {
+                self.raise(
+                    Risk::Critical,
+                    format!("`{command}` changes the protected namespace `{ns}`"),
+                );
+            }
+        }
+        if self.all_namespaces {
+            self.raise(
+                Risk::Critical,
+                format!("`{command}` across all namespaces (-A) is never allowed"),
+            );
+        }
+    }
+
     /// Replaces every reason with one (used when a dry run lowers the risk).
     pub(crate) fn reset(&mut self, risk: Risk, reason: String) {
         self.risk = risk;

@@ -230,33 +230,11 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
             );
         }
     }
-    if let Some(ns) = scanned.value("namespace") {
-        if ns.dynamic && risk > Risk::Low {
-            a.raise(
-                Risk::High,
-                format!(
-                    "the namespace `{}` is computed at run time and may be protected",
-                    ns.text
-                ),
-            );
-        }
+    let namespace = scanned.value("namespace");
+    if let Some(ns) = namespace {
         a.namespaces.push(ns.text.clone());
     }
     a.all_namespaces = scanned.is_set("all-namespaces");
-    if risk > Risk::Low {
-        for ns in a.namespaces.clone() {
-            if policy.is_protected(&ns) {
-                a.raise(
-                    Risk::Critical,
-                    format!("`helm {verb}` changes the protected namespace `{ns}`"),
-                );
-            }
-        }
-        if a.all_namespaces {
-            a.raise(
-                Risk::Critical,
-                format!("`helm {verb}` across all namespaces (-A) is never allowed"),
-            );
-        }
-    }
+    let dynamic = namespace.filter(|ns| ns.dynamic).map(|ns| ns.text.as_str());
+    a.apply_namespace_rules(&format!("helm {verb}"), risk, dynamic, policy);
 }

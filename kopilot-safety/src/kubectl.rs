@@ -358,16 +358,8 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
     apply_global_flags(a, &scanned, Some(&verb));
 
     // Namespaces: -n, and namespace objects the command acts on.
-    if let Some(ns) = scanned.value("namespace") {
-        if ns.dynamic && risk > Risk::Low {
-            a.raise(
-                Risk::High,
-                format!(
-                    "the namespace `{}` is computed at run time and may be protected",
-                    ns.text
-                ),
-            );
-        }
+    let namespace = scanned.value("namespace");
+    if let Some(ns) = namespace {
         push_unique(&mut a.namespaces, &ns.text);
     }
     if resources.iter().any(|r| r == "namespaces") {
@@ -376,23 +368,8 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
         }
     }
     a.all_namespaces = scanned.is_set("all-namespaces");
-
-    if risk > Risk::Low {
-        for ns in a.namespaces.clone() {
-            if policy.is_protected(&ns) {
-                a.raise(
-                    Risk::Critical,
-                    format!("`kubectl {verb}` changes the protected namespace `{ns}`"),
-                );
-            }
-        }
-        if a.all_namespaces {
-            a.raise(
-                Risk::Critical,
-                format!("`kubectl {verb}` across all namespaces (-A) is never allowed"),
-            );
-        }
-    }
+    let dynamic = namespace.filter(|ns| ns.dynamic).map(|ns| ns.text.as_str());
+    a.apply_namespace_rules(&format!("kubectl {verb}"), risk, dynamic, policy);
 }
 
 fn apply_global_flags(a: &mut CommandAssessment, scanned: &Scanned, verb: Option<&str>) {
