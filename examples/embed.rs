@@ -21,11 +21,11 @@ struct ScaleDeployment;
 
 #[async_trait]
 impl Tool for ScaleDeployment {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "scale_deployment"
     }
 
-    fn description(&self) -> &str {
+    fn description(&self) -> &'static str {
         "Scale a deployment to a number of replicas."
     }
 

@@ -67,11 +67,7 @@ fn kopilot_with(limits: Limits, tool: RecordingTool) -> Kopilot {
     Kopilot::builder()
         .model(Arc::new(Stepper))
         .skills(skills)
-        .tool(Arc::new(RecordingTool::new(
-            "run_kubectl",
-            "kubectl",
-            "NAME READY STATUS\nweb-1 1/1 Running",
-        )))
+        .tool(Arc::new(tool))
         .audit(Arc::new(kopilot_core::safety::NullAuditSink))
         .limits(Limits {
             max_steps_per_agent: 50,
