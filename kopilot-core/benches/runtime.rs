@@ -139,5 +139,5 @@ fn memory_per_queued_task(_: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, per_step, memory_per_queued_task);
+criterion_group!(benches, memory_per_queued_task, per_step);
 criterion_main!(benches);
