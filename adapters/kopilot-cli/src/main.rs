@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod audit_cmd;
+mod demo_cmd;
 mod safety_cmd;
 mod skills_cmd;
 
@@ -25,6 +26,8 @@ enum Command {
     Safety(safety_cmd::SafetyArgs),
     /// Verify the audit log.
     Audit(audit_cmd::AuditArgs),
+    /// Run the bundled demo cluster (a fake Kubernetes API server) for kubectl and kopilot.
+    Demo(demo_cmd::DemoArgs),
     /// List, show and validate skills (the YAML definitions of the specialist sub-agents).
     Skills(skills_cmd::SkillsArgs),
 }
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Safety(args) => safety_cmd::run(args),
         Command::Audit(args) => audit_cmd::run(args),
+        Command::Demo(args) => demo_cmd::run(args),
         Command::Skills(args) => skills_cmd::run(&args),
     };
     match result {

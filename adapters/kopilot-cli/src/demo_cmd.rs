@@ -1,0 +1,125 @@
+//! `kopilot demo serve`: runs the bundled demo cluster (a fake Kubernetes API server on
+//! 127.0.0.1) until interrupted, so kubectl, k9s or kopilot itself can be pointed at it.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, Subcommand};
+use kopilot_k8s::fake::demo;
+
+/// Arguments of `kopilot demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    #[command(subcommand)]
+    command: DemoCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum DemoCommand {
+    /// Serve the demo cluster on 127.0.0.1 until Ctrl-C.
+    ///
+    /// The demo cluster is a small shop (namespaces storefront, payments, analytics,
+    /// platform and kube-system) with known problems to find: over-provisioned and idle
+    /// deployments, an orphaned PVC and a Released PV, a crashlooping pod, an image-pull
+    /// failure, a pending pod, an OOMKilled container, a service without endpoints, a
+    /// NotReady node and one under memory pressure. It answers kubectl (get, describe, logs,
+    /// top, scale, patch, apply, delete, rollout ...) like a real cluster; changes live in
+    /// memory and are gone when it stops.
+    ///
+    /// Example:
+    ///   kopilot demo serve --port 6443 --write-kubeconfig ./demo.kubeconfig
+    ///   kubectl --kubeconfig ./demo.kubeconfig get pods -A
+    #[command(verbatim_doc_comment)]
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Port to listen on (127.0.0.1 only); a free port is chosen when omitted.
+    #[arg(long, value_name = "PORT")]
+    port: Option<u16>,
+    /// Where to write a kubeconfig for the demo cluster (context `kopilot-demo`).
+    /// Default: kopilot's data directory ($XDG_DATA_HOME/kopilot or
+    /// ~/.local/share/kopilot), or the temp directory when there is no home.
+    #[arg(long, value_name = "FILE")]
+    write_kubeconfig: Option<PathBuf>,
+}
+
+/// Runs `kopilot demo ...`.
+pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        DemoCommand::Serve(serve) => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .context("could not start the async runtime")?;
+            runtime.block_on(serve_demo(serve))
+        }
+    }
+}
+
+fn default_kubeconfig_path() -> PathBuf {
+    let data = std::env::var_os("XDG_DATA_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".local").join("share"))
+        });
+    match data {
+        Some(dir) => dir.join("kopilot").join("demo.kubeconfig"),
+        None => std::env::temp_dir().join("kopilot-demo.kubeconfig"),
+    }
+}
+
+async fn serve_demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut builder = demo::builder();
+    if let Some(port) = args.port {
+        builder = builder.port(port);
+    }
+    let cluster = builder
+        .start()
+        .await
+        .context("could not start the demo cluster")?;
+    let path = args
+        .write_kubeconfig
+        .unwrap_or_else(default_kubeconfig_path);
+    cluster.write_kubeconfig(&path)?;
+    let shown = path.display();
+    println!("Kopilot demo cluster serving at {}", cluster.url());
+    println!(
+        "Kubeconfig written to {shown} (context {})",
+        demo::DEMO_CONTEXT
+    );
+    println!();
+    println!("Try:");
+    println!("  kubectl --kubeconfig {shown} get pods -A");
+    println!("  kubectl --kubeconfig {shown} describe pod -n storefront -l app=cart");
+    println!("  kubectl --kubeconfig {shown} top pods -A");
+    println!();
+    println!("Changes are kept in memory only. Press Ctrl-C to stop.");
+    wait_for_interrupt().await?;
+    println!("Stopping the demo cluster.");
+    cluster.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(unix)]
+async fn wait_for_interrupt() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("could not listen for SIGTERM")?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.context("could not listen for Ctrl-C"),
+        _ = term.recv() => Ok(()),
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_for_interrupt() -> anyhow::Result<()> {
+    tokio::signal::ctrl_c()
+        .await
+        .context("could not listen for Ctrl-C")
+}

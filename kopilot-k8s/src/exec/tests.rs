@@ -1,0 +1,258 @@
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kopilot_core::safety::{AuditEvent, Guard, MemoryAuditSink, Policy, RequestContext, Verdict};
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+
+use super::*;
+
+fn argv(words: &[&str]) -> Vec<String> {
+    words.iter().map(|w| (*w).to_owned()).collect()
+}
+
+fn executor(config: ExecConfig) -> (Executor, Arc<MemoryAuditSink>) {
+    let audit = Arc::new(MemoryAuditSink::default());
+    (Executor::new(config, audit.clone()), audit)
+}
+
+async fn run(executor: &Executor, stages: &[&[&str]]) -> Result<ExecOutput> {
+    let stages = stages.iter().map(|s| argv(s)).collect();
+    executor
+        .run_stages(stages, true, &CancellationToken::new(), Some("t1"))
+        .await
+}
+
+/// Whether a process is gone (or a zombie nobody reaped: dead either way).
+fn process_is_dead(pid: &str) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
+    }
+}
+
+#[tokio::test]
+async fn pipeline_stages_are_wired_with_pipes() {
+    let (exec, _) = executor(ExecConfig::default());
+    let out = run(
+        &exec,
+        &[
+            &["printf", "alpha\\nbeta\\ngamma\\n"],
+            &["grep", "-v", "beta"],
+            &["tr", "a-z", "A-Z"],
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.stdout, "ALPHA\nGAMMA\n");
+    assert_eq!(out.ending, Ending::Exited(0));
+}
+
+#[tokio::test]
+async fn exit_code_and_stderr_are_reported() {
+    let (exec, _) = executor(ExecConfig::default());
+    let out = run(&exec, &[&["sh", "-c", "echo oops >&2; exit 3"]])
+        .await
+        .unwrap();
+    assert_eq!(out.ending, Ending::Exited(3));
+    assert_eq!(out.stderr, "oops\n");
+    assert!(!out.ending.success());
+}
+
+#[tokio::test]
+async fn timeout_kills_children_and_grandchildren() {
+    let (exec, audit) = executor(ExecConfig {
+        timeout: Duration::from_millis(500),
+        ..ExecConfig::default()
+    });
+    let out = run(&exec, &[&["sh", "-c", "sleep 100 & echo $!; sleep 100"]])
+        .await
+        .unwrap();
+    assert_eq!(out.ending, Ending::TimedOut);
+    assert!(
+        out.duration < Duration::from_secs(10),
+        "took {:?}",
+        out.duration
+    );
+    let grandchild = out.stdout.trim();
+    assert!(!grandchild.is_empty(), "the shell printed no pid");
+    // The kill is synchronous with run's return, but give the kernel a moment to tear down.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        process_is_dead(grandchild),
+        "grandchild {grandchild} survived"
+    );
+    let events = audit.events();
+    assert!(
+        matches!(events.last(), Some(AuditEvent::Execution { outcome: Some(o), exit_code: None, .. }) if o == "timeout")
+    );
+}
+
+#[tokio::test]
+async fn cancellation_kills_the_group_at_once() {
+    let (exec, _) = executor(ExecConfig::default());
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        trigger.cancel();
+    });
+    let out = exec
+        .run_stages(
+            vec![argv(&["sh", "-c", "sleep 100 & echo $!; sleep 100"])],
+            true,
+            &cancel,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.ending, Ending::Cancelled);
+    assert!(
+        out.duration < Duration::from_secs(5),
+        "took {:?}",
+        out.duration
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(process_is_dead(out.stdout.trim()));
+}
+
+#[tokio::test]
+async fn output_past_the_cap_is_counted_and_discarded() {
+    let (exec, audit) = executor(ExecConfig {
+        max_output_bytes: 1000,
+        ..ExecConfig::default()
+    });
+    let out = run(&exec, &[&["head", "-c", "300000", "/dev/zero"]])
+        .await
+        .unwrap();
+    assert_eq!(out.stdout.len(), 1000);
+    assert_eq!(out.stdout_bytes, 300_000);
+    assert_eq!(out.discarded_bytes, 299_000);
+    let Some(AuditEvent::Execution {
+        stdout_bytes,
+        output_sha256,
+        ..
+    }) = audit.events().pop()
+    else {
+        panic!("no execution record");
+    };
+    assert_eq!(stdout_bytes, 300_000);
+    assert_eq!(output_sha256, hex::encode(Sha256::digest(vec![0_u8; 1000])));
+}
+
+#[tokio::test]
+async fn environment_is_scrubbed() {
+    assert!(
+        std::env::var_os("CARGO_MANIFEST_DIR").is_some() || std::env::vars_os().count() > 3,
+        "the test process needs variables of its own for this test to mean anything"
+    );
+    let (exec, _) = executor(ExecConfig {
+        kubeconfig: Some("/etc/kopilot/kubeconfig".into()),
+        home: Some("/tmp/kopilot-home".into()),
+        ..ExecConfig::default()
+    });
+    let out = run(&exec, &[&["env"]]).await.unwrap();
+    let names: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter_map(|l| l.split_once('=').map(|(n, _)| n))
+        .collect();
+    for name in &names {
+        assert!(
+            ["PATH", "HOME", "LANG", "TZ", "KUBECONFIG"].contains(name) || name.starts_with("LC_"),
+            "{name} leaked into the child environment"
+        );
+    }
+    assert!(out.stdout.contains("KUBECONFIG=/etc/kopilot/kubeconfig\n"));
+    assert!(out.stdout.contains("HOME=/tmp/kopilot-home\n"));
+}
+
+#[tokio::test]
+async fn stdin_is_closed() {
+    let (exec, _) = executor(ExecConfig::default());
+    let out = run(&exec, &[&["cat"]]).await.unwrap();
+    assert_eq!((out.stdout.as_str(), out.ending), ("", Ending::Exited(0)));
+}
+
+#[tokio::test]
+async fn missing_programs_are_named() {
+    let (exec, audit) = executor(ExecConfig {
+        kubectl: Some("/nonexistent/kubectl".into()),
+        ..ExecConfig::default()
+    });
+    let err = run(&exec, &[&["no-such-program-kopilot"]])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::ProgramNotFound { program, .. } if program == "no-such-program-kopilot"),
+        "{err}"
+    );
+    let err = run(&exec, &[&["kubectl", "get", "pods"]])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("/nonexistent/kubectl"), "{err}");
+    assert!(audit.events().is_empty(), "nothing ran, nothing to audit");
+}
+
+fn fake_kubectl(dir: &Path) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("kubectl");
+    std::fs::write(&path, "#!/bin/sh\necho \"$@\"\n").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn context_and_configured_binary_are_injected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (exec, audit) = executor(ExecConfig {
+        kubectl: Some(fake_kubectl(dir.path())),
+        context: Some("staging".into()),
+        ..ExecConfig::default()
+    });
+    let guard = Guard::new(Policy::default());
+    let Verdict::Allowed(cleared) =
+        guard.check("kubectl get pods -n shop", &RequestContext::new("test"))
+    else {
+        panic!("the default policy should allow a read");
+    };
+    let out = exec
+        .run(&cleared, &CancellationToken::new(), Some("t9"))
+        .await
+        .unwrap();
+    assert_eq!(out.stdout, "--context staging get pods -n shop\n");
+    let Some(AuditEvent::Execution {
+        argv,
+        exit_code,
+        task_id,
+        ..
+    }) = audit.events().pop()
+    else {
+        panic!("no execution record");
+    };
+    assert_eq!(
+        argv.first().and_then(|a| a.get(1)).map(String::as_str),
+        Some("--context")
+    );
+    assert_eq!((exit_code, task_id.as_deref()), (Some(0), Some("t9")));
+}
+
+#[tokio::test]
+async fn connection_flags_in_a_cleared_command_are_refused() {
+    let (exec, _) = executor(ExecConfig::default());
+    let guard = Guard::new(Policy::default());
+    let verdict = guard.check(
+        "kubectl get pods --server=https://10.0.0.1",
+        &RequestContext::new("test"),
+    );
+    if let Verdict::Allowed(cleared) = verdict {
+        let err = exec
+            .run(&cleared, &CancellationToken::new(), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::ForbiddenFlag { .. }), "{err}");
+    }
+}

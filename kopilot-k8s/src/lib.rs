@@ -1,0 +1,39 @@
+//! The Kubernetes side of Kopilot: [`fake`], a loopback fake API server that the real
+//! `kubectl` and the `kube` client can use, and the bundled demo cluster built on it;
+//! [`exec`], which runs guard-cleared kubectl and helm pipelines; [`redact`], which strips
+//! secrets from their output; and [`tools`], the agent's Kubernetes tools.
+//!
+//! ```no_run
+//! # async fn demo() -> kopilot_k8s::Result<()> {
+//! use kopilot_k8s::fake::FakeCluster;
+//!
+//! let cluster = FakeCluster::builder()
+//!     .seed_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n\
+//!                 spec: {containers: [{name: app, image: nginx:1.27}]}\n")
+//!     .start()
+//!     .await?;
+//! cluster.write_kubeconfig("/tmp/fake.kubeconfig")?;
+//! // kubectl --kubeconfig /tmp/fake.kubeconfig get pods -n shop
+//! assert!(cluster.get("v1", "Pod", "shop", "web").is_some());
+//! cluster.stop().await;
+//! # Ok(())
+//! # }
+//! ```
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
+
+mod error;
+pub mod exec;
+pub mod fake;
+pub mod redact;
+pub mod tools;
+
+pub use error::{Error, Result};

@@ -1,0 +1,73 @@
+//! Redaction of secrets in tool output before the model (or any log) sees it.
+//!
+//! Covers Secret `data`/`stringData` in YAML and JSON (also inside the
+//! `last-applied-configuration` annotation), values of keys whose names look secret (`password`,
+//! `token`, `client-key-data`, `*SECRET*`, `*API_KEY*`, … in YAML, JSON, `describe` and
+//! `NAME=value` form), container env values whose `name` looks secret, bearer tokens, JWTs, PEM
+//! private keys (also `\n`-escaped inside JSON, as in GCP service-account keys), AWS access key
+//! ids, and passwords in URLs. Each is replaced by a marker saying what was removed.
+//!
+//! ```
+//! let out = kopilot_k8s::redact::redact("DB_PASSWORD=hunter2 ./start");
+//! assert_eq!(out, "DB_PASSWORD=[REDACTED: credential] ./start");
+//! ```
+
+mod line;
+mod patterns;
+
+use std::borrow::Cow;
+
+/// Marker for Secret `data` / `stringData` values.
+pub const SECRET_DATA: &str = "[REDACTED: secret data]";
+/// Marker for values of secret-looking keys and env variables.
+pub const CREDENTIAL: &str = "[REDACTED: credential]";
+/// Marker for PEM private keys.
+pub const PRIVATE_KEY: &str = "[REDACTED: private key]";
+/// Marker for bearer tokens and JWTs.
+pub const TOKEN: &str = "[REDACTED: token]";
+/// Marker for AWS access key ids.
+pub const AWS_KEY: &str = "[REDACTED: AWS access key]";
+/// Marker for passwords in URLs.
+pub const URL_PASSWORD: &str = "[REDACTED: password]";
+
+/// Returns `text` with secrets replaced by markers; borrows when there was nothing to remove.
+pub fn redact(text: &str) -> Cow<'_, str> {
+    let secret_kind = mentions_secret_kind(text);
+    let mut state = line::State::new(secret_kind);
+    let mut in_pem = false;
+    let mut out = String::new();
+    let mut changed = false;
+    for piece in text.split_inclusive('\n') {
+        let (body, newline) = piece
+            .strip_suffix('\n')
+            .map_or((piece, ""), |body| (body, "\n"));
+        let redacted = patterns::redact_patterns(&state.redact_line(body), &mut in_pem);
+        if !changed && redacted != body {
+            changed = true;
+            out.reserve(text.len());
+            out.push_str(text.get(..offset_of(text, piece)).unwrap_or_default());
+        }
+        if changed {
+            out.push_str(&redacted);
+            out.push_str(newline);
+        }
+    }
+    if changed {
+        Cow::Owned(out)
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+fn offset_of(whole: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+fn mentions_secret_kind(text: &str) -> bool {
+    text.contains("kind: Secret")
+        || text.contains("\"kind\": \"Secret\"")
+        || text.contains("\"kind\":\"Secret\"")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! The Kubernetes tools the agents use, each behind the guard: `run_kubectl`, `run_helm`,
+//! `get_logs`, `get_events`, `read_resource`, `get_metrics` and (only when enabled)
+//! `run_shell`. Every tool plans `kubectl`/`helm` command lines, runs the cleared ones through
+//! an [`Executor`], and passes the output through [`redact`](crate::redact::redact).
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use kopilot_core::Kopilot;
+//! use kopilot_core::safety::NullAuditSink;
+//! use kopilot_k8s::tools::{register, K8sConfig};
+//!
+//! let config = K8sConfig::default();
+//! let builder = register(Kopilot::builder(), &config, Arc::new(NullAuditSink));
+//! ```
+
+mod args;
+mod specs;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use kopilot_core::safety::{AuditSink, ClearedCommand, quote_argv};
+use kopilot_core::{KopilotBuilder, Plan, Tool, ToolContext, ToolError, ToolOutput};
+use serde_json::Value;
+
+use crate::exec::{Ending, ExecConfig, ExecOutput, Executor, check_connection_flags};
+use crate::redact::redact;
+
+pub use specs::ToolKind;
+
+/// Configuration of the Kubernetes tools (from Kopilot's configuration, never from the model).
+#[derive(Debug, Clone, Default)]
+pub struct K8sConfig {
+    /// How commands run: binaries, kubeconfig, context, timeout, output cap.
+    pub exec: ExecConfig,
+    /// Whether to register `run_shell` (and let the executor run non-pipeline lines via `sh -c`).
+    pub enable_shell: bool,
+}
+
+/// One Kubernetes tool.
+#[derive(Debug, Clone)]
+pub struct K8sTool {
+    kind: ToolKind,
+    executor: Executor,
+}
+
+impl K8sTool {
+    /// The tool of this kind, running commands through `executor`.
+    pub fn new(kind: ToolKind, executor: Executor) -> Self {
+        Self { kind, executor }
+    }
+}
+
+/// The tools for this configuration: `run_shell` only when [`K8sConfig::enable_shell`] is on.
+pub fn tools(config: &K8sConfig, audit: Arc<dyn AuditSink>) -> Vec<Arc<dyn Tool>> {
+    let mut exec = config.exec.clone();
+    exec.run_shell = config.enable_shell;
+    let executor = Executor::new(exec, audit);
+    ToolKind::ALL
+        .iter()
+        .filter(|kind| config.enable_shell || **kind != ToolKind::RunShell)
+        .map(|kind| Arc::new(K8sTool::new(*kind, executor.clone())) as Arc<dyn Tool>)
+        .collect()
+}
+
+/// Adds [`tools`] to a Kopilot builder.
+pub fn register(
+    mut builder: KopilotBuilder,
+    config: &K8sConfig,
+    audit: Arc<dyn AuditSink>,
+) -> KopilotBuilder {
+    for tool in tools(config, audit) {
+        builder = builder.tool(tool);
+    }
+    builder
+}
+
+#[async_trait]
+impl Tool for K8sTool {
+    fn name(&self) -> &str {
+        self.kind.name()
+    }
+
+    fn description(&self) -> &str {
+        self.kind.description()
+    }
+
+    fn parameters(&self) -> Value {
+        self.kind.parameters()
+    }
+
+    fn plan(&self, args: &Value) -> Result<Plan, ToolError> {
+        if self.kind == ToolKind::RunShell {
+            let command = args::required_str(args, "command")?;
+            return Ok(Plan::command(command));
+        }
+        let argv = self.kind.argv(args)?;
+        if let Some((program, rest)) = argv.split_first() {
+            check_connection_flags(program, rest).map_err(|e| ToolError::new(e.to_string()))?;
+        }
+        Ok(Plan::command(quote_argv(&argv)))
+    }
+
+    async fn execute(
+        &self,
+        _args: &Value,
+        cleared: &[ClearedCommand],
+        ctx: &ToolContext,
+    ) -> Result<ToolOutput, ToolError> {
+        let mut content = String::new();
+        for command in cleared {
+            let output = self
+                .executor
+                .run(command, &ctx.cancel, Some(&ctx.task_id))
+                .await
+                .map_err(|e| ToolError::new(redact(&e.to_string()).into_owned()))?;
+            if cleared.len() > 1 {
+                content.push_str("$ ");
+                content.push_str(command.line());
+                content.push('\n');
+            }
+            render(&output, &mut content);
+        }
+        Ok(ToolOutput::text(redact(&content).into_owned()))
+    }
+}
+
+/// Output for the model: stdout, then stderr and how it ended when that says something.
+fn render(output: &ExecOutput, content: &mut String) {
+    content.push_str(&output.stdout);
+    if !output.stderr.is_empty() {
+        if !content.is_empty() && !content.ends_with('\n') {
+            content.push('\n');
+        }
+        content.push_str("[stderr]\n");
+        content.push_str(&output.stderr);
+    }
+    let ending = match output.ending {
+        Ending::Exited(0) => None,
+        Ending::Exited(code) => Some(format!("exit code {code}")),
+        Ending::Signalled => Some("killed by a signal".to_owned()),
+        Ending::TimedOut => Some(format!(
+            "timed out after {:?}; the command was killed",
+            output.duration
+        )),
+        Ending::Cancelled => Some("cancelled".to_owned()),
+    };
+    if let Some(ending) = ending {
+        if !content.is_empty() && !content.ends_with('\n') {
+            content.push('\n');
+        }
+        content.push('[');
+        content.push_str(&ending);
+        content.push_str("]\n");
+    }
+    if output.discarded_bytes > 0 {
+        content.push_str("[output truncated: ");
+        content.push_str(&output.discarded_bytes.to_string());
+        content.push_str(
+            " bytes discarded; narrow the query with -l, --field-selector, -o jsonpath or --tail]\n",
+        );
+    }
+    if content.is_empty() {
+        content.push_str("[no output]\n");
+    }
+}
+
+#[cfg(test)]
+mod tests;
