@@ -96,7 +96,8 @@ async fn canary_never_reaches_events_model_or_audit() {
         .requests()
         .iter()
         .map(|r| format!("{:?}", r.messages))
-        .collect::<String>();
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(
         tool_results.contains("REDACTED"),
         "the reads reached the model: {tool_results}"
