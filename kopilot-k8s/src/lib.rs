@@ -1,7 +1,9 @@
 //! The Kubernetes side of Kopilot: [`fake`], a loopback fake API server that the real
 //! `kubectl` and the `kube` client can use, and the bundled demo cluster built on it;
 //! [`exec`], which runs guard-cleared kubectl and helm pipelines; [`redact`], which strips
-//! secrets from their output; and [`tools`], the agent's Kubernetes tools.
+//! secrets from their output; [`tools`], the agent's Kubernetes tools; [`snapshot`], which
+//! gathers a [`snapshot::ClusterSnapshot`] (live through `kube`, or from YAML/JSON files); and
+//! [`analyze`], the cost, health, reliability and security checks over it, with no model.
 //!
 //! ```no_run
 //! # async fn demo() -> kopilot_k8s::Result<()> {
@@ -30,10 +32,12 @@
     )
 )]
 
+pub mod analyze;
 mod error;
 pub mod exec;
 pub mod fake;
 pub mod redact;
+pub mod snapshot;
 pub mod tools;
 
 pub use error::{Error, Result};

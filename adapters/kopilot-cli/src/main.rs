@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod analyze_cmd;
 mod audit_cmd;
 mod demo_cmd;
 mod safety_cmd;
@@ -30,6 +31,8 @@ enum Command {
     Demo(demo_cmd::DemoArgs),
     /// List, show and validate skills (the YAML definitions of the specialist sub-agents).
     Skills(skills_cmd::SkillsArgs),
+    /// Find wasted spend and what is broken, with evidence and fix commands (no model needed).
+    Analyze(analyze_cmd::AnalyzeArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +42,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => audit_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(args),
         Command::Skills(args) => skills_cmd::run(&args),
+        Command::Analyze(args) => analyze_cmd::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,451 @@
+//! Cost checks: over-provisioned and idle workloads, orphaned claims and released volumes,
+//! each with an estimated monthly cost of the waste.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use k8s_openapi::api::core::v1::{Container, Pod};
+use serde_json::{Value, json};
+
+use super::index::{Context, Workload, name, namespace, pod_phase};
+use super::{Draft, ObjectRef, Out};
+use crate::snapshot::quantity::{Bytes, MI, Millicores, parse_bytes, parse_cpu_millis};
+
+/// The rightsizing rule, stated in every recommendation.
+pub(crate) const RIGHTSIZING_RULE: &str = "requests = CPU peak x 1.2 rounded up to 5m (at least 10m) and memory peak x 1.3 rounded up to 1Mi (at least 32Mi)";
+
+/// Minimum CPU difference worth acting on.
+const CPU_MARGIN_MILLIS: i64 = 100;
+/// Minimum memory difference worth acting on.
+const MEMORY_MARGIN_BYTES: i64 = 256 * MI;
+/// CPU at or below this in every pod means idle.
+const IDLE_CPU_MILLIS: i64 = 5;
+
+pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
+    if out.wants("cost.overprovisioned") || out.wants("cost.idle") {
+        for i in 0..ctx.workloads.len() {
+            if out.wants("cost.overprovisioned") {
+                overprovisioned(ctx, i, out);
+            }
+            if out.wants("cost.idle") {
+                idle(ctx, i, out);
+            }
+        }
+    }
+    if out.wants("cost.orphaned_pvc") {
+        orphaned_claims(ctx, out);
+    }
+    if out.wants("cost.released_pv") {
+        released_volumes(ctx, out);
+    }
+}
+
+/// CPU and memory requests of a container, parsed (problems are recorded).
+pub(crate) fn requests(
+    ctx: &mut Context<'_>,
+    object: &ObjectRef,
+    c: &Container,
+) -> (Option<i64>, Option<i64>) {
+    let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
+    let get = |k: &str| requests.and_then(|r| r.get(k)).map(|q| q.0.clone());
+    let cpu = get("cpu").and_then(|t| {
+        ctx.quantity(
+            object,
+            &format!("container {} requests.cpu", c.name),
+            &t,
+            parse_cpu_millis,
+        )
+    });
+    let memory = get("memory").and_then(|t| {
+        ctx.quantity(
+            object,
+            &format!("container {} requests.memory", c.name),
+            &t,
+            parse_bytes,
+        )
+    });
+    (cpu, memory)
+}
+
+/// Recommended requests from observed peaks, by [`RIGHTSIZING_RULE`].
+pub(crate) fn recommend(cpu_peak: i64, memory_peak: i64) -> (i64, i64) {
+    let cpu = (cpu_peak.saturating_mul(12) + 9) / 10;
+    let cpu = ((cpu + 4) / 5 * 5).max(10);
+    let memory = (memory_peak.saturating_mul(13) + 9) / 10;
+    let memory = ((memory + MI - 1) / MI * MI).max(32 * MI);
+    (cpu, memory)
+}
+
+/// Highest usage of one container over the workload's running pods, and how many pods had data.
+pub(crate) fn peaks(
+    ctx: &Context<'_>,
+    w: &Workload<'_>,
+    container: &str,
+) -> (Option<i64>, Option<i64>, usize) {
+    let mut cpu = None;
+    let mut memory = None;
+    let mut observed = 0;
+    for pod in w.running_pods() {
+        if let Some(u) = ctx.usage(pod, container) {
+            observed += 1;
+            cpu = cpu.max(u.cpu_millis);
+            memory = memory.max(u.memory_bytes);
+        }
+    }
+    (cpu, memory, observed)
+}
+
+struct Rightsized {
+    evidence: Value,
+    command: String,
+    phrase: String,
+    waste_cpu: i64,
+    waste_memory: i64,
+}
+
+fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
+    let Some(w) = ctx.workloads.get(i) else {
+        return;
+    };
+    let Some(target) = w.settable_target() else {
+        return;
+    };
+    let object = w.object.clone();
+    let ns = w.namespace().to_owned();
+    let containers: Vec<Container> = w.containers().to_vec();
+    let running = w.running_pods().count();
+    let mut observed_pods = 0;
+    let mut flagged: Vec<Rightsized> = Vec::new();
+    for c in &containers {
+        let Some(w) = ctx.workloads.get(i) else {
+            return;
+        };
+        let (cpu_peak, memory_peak, observed) = peaks(ctx, w, &c.name);
+        observed_pods = observed_pods.max(observed);
+        let (cpu_req, memory_req) = requests(ctx, &object, c);
+        let (cpu_rec, memory_rec) = recommend(cpu_peak.unwrap_or(0), memory_peak.unwrap_or(0));
+        let cpu_over = matches!((cpu_req, cpu_peak), (Some(r), Some(p))
+            if r >= 2 * p && r - p >= CPU_MARGIN_MILLIS && cpu_rec < r);
+        let memory_over = matches!((memory_req, memory_peak), (Some(r), Some(p))
+            if r >= 2 * p && r - p >= MEMORY_MARGIN_BYTES && memory_rec < r);
+        if !cpu_over && !memory_over {
+            continue;
+        }
+        let mut set = Vec::new();
+        let mut phrase = Vec::new();
+        let mut waste_cpu = 0;
+        let mut waste_memory = 0;
+        if let (true, Some(r), Some(p)) = (cpu_over, cpu_req, cpu_peak) {
+            set.push(format!("cpu={}", Millicores(cpu_rec)));
+            phrase.push(format!("cpu {} vs {}", Millicores(r), Millicores(p)));
+            waste_cpu = r - cpu_rec;
+        }
+        if let (true, Some(r), Some(p)) = (memory_over, memory_req, memory_peak) {
+            set.push(format!("memory={}", Bytes(memory_rec)));
+            phrase.push(format!("memory {} vs {}", Bytes(r), Bytes(p)));
+            waste_memory = r - memory_rec;
+        }
+        flagged.push(Rightsized {
+            evidence: json!({
+                "container": c.name,
+                "requests": {"cpu": cpu_req.map(|v| Millicores(v).to_string()), "memory": memory_req.map(|v| Bytes(v).to_string())},
+                "observed_peak": {"cpu": cpu_peak.map(|v| Millicores(v).to_string()), "memory": memory_peak.map(|v| Bytes(v).to_string())},
+                "recommended_requests": {
+                    "cpu": cpu_over.then(|| Millicores(cpu_rec).to_string()),
+                    "memory": memory_over.then(|| Bytes(memory_rec).to_string()),
+                },
+            }),
+            command: format!(
+                "kubectl set resources {target} -n {ns} -c {} --requests={}",
+                c.name,
+                set.join(",")
+            ),
+            phrase: format!("{}: {}", c.name, phrase.join(", ")),
+            waste_cpu,
+            waste_memory,
+        });
+    }
+    if flagged.is_empty() {
+        return;
+    }
+    let pods = i64::try_from(running).unwrap_or(i64::MAX);
+    let waste_cpu: i64 = flagged.iter().map(|f| f.waste_cpu).sum::<i64>() * pods;
+    let waste_memory: i64 = flagged.iter().map(|f| f.waste_memory).sum::<i64>() * pods;
+    let phrases: Vec<&str> = flagged.iter().map(|f| f.phrase.as_str()).collect();
+    let commands: Vec<&str> = flagged.iter().map(|f| f.command.as_str()).collect();
+    let source = ctx.usage_source();
+    out.push(
+        "cost.overprovisioned",
+        Draft {
+            message: format!(
+                "{object} requests at least twice its observed peak ({}; requested vs peak per pod)",
+                phrases.join("; ")
+            ),
+            evidence: json!({
+                "usage_source": source,
+                "running_pods": running,
+                "pods_with_usage": observed_pods,
+                "containers": flagged.iter().map(|f| f.evidence.clone()).collect::<Vec<_>>(),
+                "waste": {"cpu": Millicores(waste_cpu).to_string(), "memory": Bytes(waste_memory).to_string()},
+                "rule": RIGHTSIZING_RULE,
+            }),
+            recommendation: format!(
+                "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests."
+            ),
+            command: Some(commands.join(" && ")),
+            monthly_cost: Some(ctx.pricing.compute_per_month(waste_cpu, waste_memory)),
+            object,
+        },
+    );
+}
+
+fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
+    let Some(w) = ctx.workloads.get(i) else {
+        return;
+    };
+    if !matches!(
+        w.object.kind.as_str(),
+        "Deployment" | "StatefulSet" | "ReplicaSet"
+    ) {
+        return;
+    }
+    let running: Vec<&Pod> = w.running_pods().collect();
+    if running.is_empty() {
+        return;
+    }
+    let mut per_pod = Vec::new();
+    for pod in &running {
+        let containers = pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.as_slice())
+            .unwrap_or_default();
+        let mut total = 0;
+        for c in containers {
+            match ctx.usage(pod, &c.name).and_then(|u| u.cpu_millis) {
+                Some(v) => total += v,
+                None => return, // unknown usage is not idleness
+            }
+        }
+        if total > IDLE_CPU_MILLIS {
+            return;
+        }
+        per_pod.push(json!({"pod": name(&pod.metadata), "cpu": Millicores(total).to_string()}));
+    }
+    let object = w.object.clone();
+    let command = w
+        .scalable_target()
+        .map(|t| format!("kubectl scale {t} -n {} --replicas=0", w.namespace()));
+    let hpa = hpa_for(ctx, &object);
+    let (mut cpu, mut memory) = (0, 0);
+    for pod in &running {
+        for c in pod
+            .spec
+            .as_ref()
+            .map(|s| s.containers.as_slice())
+            .unwrap_or_default()
+        {
+            let (c_cpu, c_mem) = requests(ctx, &object, c);
+            cpu += c_cpu.unwrap_or(0);
+            memory += c_mem.unwrap_or(0);
+        }
+    }
+    let mut recommendation = "Confirm nothing depends on it, then scale it to zero or delete it; its requests are reserved capacity you pay for.".to_owned();
+    if let Some(hpa) = &hpa {
+        let _ = write!(
+            recommendation,
+            " HorizontalPodAutoscaler {hpa} targets it and would scale it back up: remove or change the HPA first."
+        );
+    }
+    let source = ctx.usage_source();
+    out.push(
+        "cost.idle",
+        Draft {
+            message: if running.len() == 1 {
+                format!("{object} is idle: its running pod uses at most {IDLE_CPU_MILLIS}m CPU")
+            } else {
+                format!(
+                    "{object} is idle: all {} running pods use at most {IDLE_CPU_MILLIS}m CPU",
+                    running.len()
+                )
+            },
+            evidence: json!({
+                "usage_source": source,
+                "pods": per_pod,
+                "requested": {"cpu": Millicores(cpu).to_string(), "memory": Bytes(memory).to_string()},
+                "horizontal_pod_autoscaler": hpa,
+            }),
+            recommendation,
+            command,
+            monthly_cost: Some(ctx.pricing.compute_per_month(cpu, memory)),
+            object,
+        },
+    );
+}
+
+/// The name of an HPA whose scale target is `object`.
+pub(crate) fn hpa_for(ctx: &Context<'_>, object: &ObjectRef) -> Option<String> {
+    ctx.snapshot
+        .horizontal_pod_autoscalers
+        .iter()
+        .find(|h| {
+            Some(namespace(&h.metadata)) == object.namespace.as_deref()
+                && h.spec.as_ref().is_some_and(|s| {
+                    s.scale_target_ref.kind == object.kind && s.scale_target_ref.name == object.name
+                })
+        })
+        .map(|h| name(&h.metadata).to_owned())
+}
+
+fn storage_bytes(ctx: &mut Context<'_>, object: &ObjectRef, text: Option<String>) -> Option<i64> {
+    text.and_then(|t| ctx.quantity(object, "storage", &t, parse_bytes))
+}
+
+fn orphaned_claims(ctx: &mut Context<'_>, out: &mut Out<'_>) {
+    let snapshot = ctx.snapshot;
+    let mut mounted: HashSet<(&str, String)> = HashSet::new();
+    for pod in &snapshot.pods {
+        if matches!(pod_phase(pod), "Succeeded" | "Failed") {
+            continue;
+        }
+        let ns = namespace(&pod.metadata);
+        for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+            if let Some(claim) = &v.persistent_volume_claim {
+                mounted.insert((ns, claim.claim_name.clone()));
+            }
+            if v.ephemeral.is_some() {
+                mounted.insert((ns, format!("{}-{}", name(&pod.metadata), v.name)));
+            }
+        }
+    }
+    for pvc in &snapshot.persistent_volume_claims {
+        let status = pvc.status.as_ref();
+        if status.and_then(|s| s.phase.as_deref()) != Some("Bound") {
+            continue;
+        }
+        let ns = namespace(&pvc.metadata);
+        let claim = name(&pvc.metadata);
+        if mounted.contains(&(ns, claim.to_owned())) {
+            continue;
+        }
+        let object = ObjectRef::new("PersistentVolumeClaim", Some(ns), claim);
+        let text = status
+            .and_then(|s| s.capacity.as_ref())
+            .and_then(|c| c.get("storage"))
+            .or_else(|| {
+                pvc.spec
+                    .as_ref()
+                    .and_then(|s| s.resources.as_ref())
+                    .and_then(|r| r.requests.as_ref())
+                    .and_then(|r| r.get("storage"))
+            })
+            .map(|q| q.0.clone());
+        let bytes = storage_bytes(ctx, &object, text);
+        let spec = pvc.spec.as_ref();
+        out.push(
+            "cost.orphaned_pvc",
+            Draft {
+                message: format!(
+                    "{object} is bound ({}) but no running or pending pod mounts it",
+                    bytes.map_or_else(|| "size unknown".to_owned(), |b| Bytes(b).to_string())
+                ),
+                evidence: json!({
+                    "phase": "Bound",
+                    "capacity": bytes.map(|b| Bytes(b).to_string()),
+                    "storage_class": spec.and_then(|s| s.storage_class_name.as_deref()),
+                    "volume": spec.and_then(|s| s.volume_name.as_deref()),
+                    "mounted_by": Value::Array(Vec::new()),
+                }),
+                recommendation: "Back up the data if it is still needed, then delete the claim; with reclaim policy Delete its volume is deleted too.".to_owned(),
+                command: Some(format!("kubectl delete pvc {claim} -n {ns}")),
+                monthly_cost: Some(ctx.pricing.storage_per_month(bytes.unwrap_or(0))),
+                object,
+            },
+        );
+    }
+}
+
+fn released_volumes(ctx: &mut Context<'_>, out: &mut Out<'_>) {
+    let snapshot = ctx.snapshot;
+    for pv in &snapshot.persistent_volumes {
+        let phase = pv
+            .status
+            .as_ref()
+            .and_then(|s| s.phase.as_deref())
+            .unwrap_or_default();
+        if !matches!(phase, "Released" | "Available") {
+            continue;
+        }
+        let pv_name = name(&pv.metadata);
+        let object = ObjectRef::new("PersistentVolume", None, pv_name);
+        let spec = pv.spec.as_ref();
+        let text = spec
+            .and_then(|s| s.capacity.as_ref())
+            .and_then(|c| c.get("storage"))
+            .map(|q| q.0.clone());
+        let Some(bytes) = storage_bytes(ctx, &object, text).filter(|b| *b > 0) else {
+            continue;
+        };
+        let policy = spec
+            .and_then(|s| s.persistent_volume_reclaim_policy.as_deref())
+            .unwrap_or("Retain");
+        let claim = spec.and_then(|s| s.claim_ref.as_ref()).map(|c| {
+            format!(
+                "{}/{}",
+                c.namespace.as_deref().unwrap_or_default(),
+                c.name.as_deref().unwrap_or_default()
+            )
+        });
+        let handle = spec
+            .and_then(|s| s.csi.as_ref())
+            .map(|c| c.volume_handle.clone());
+        let mut recommendation = match phase {
+            "Released" => {
+                "Its claim is gone: delete the volume once you are sure the data is not needed."
+                    .to_owned()
+            }
+            _ => "Nothing has claimed it: delete it if it is not kept on purpose.".to_owned(),
+        };
+        if policy == "Retain" {
+            let _ = write!(
+                recommendation,
+                " With reclaim policy Retain, deleting the PV object does not delete the disk behind it{}: delete that in your storage provider too.",
+                handle
+                    .as_deref()
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default()
+            );
+        }
+        out.push(
+            "cost.released_pv",
+            Draft {
+                message: format!("{object} is {phase} and still holds {}", Bytes(bytes)),
+                evidence: json!({
+                    "phase": phase,
+                    "capacity": Bytes(bytes).to_string(),
+                    "reclaim_policy": policy,
+                    "storage_class": spec.and_then(|s| s.storage_class_name.as_deref()),
+                    "former_claim": claim,
+                    "volume_handle": handle,
+                }),
+                recommendation,
+                command: Some(format!("kubectl delete pv {pv_name}")),
+                monthly_cost: Some(ctx.pricing.storage_per_month(bytes)),
+                object,
+            },
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rightsizing_rule_with_floors() {
+        assert_eq!(recommend(151, 612 * MI), (185, 796 * MI));
+        assert_eq!(recommend(100, 100 * MI), (120, 130 * MI));
+        assert_eq!(recommend(1, MI), (10, 32 * MI));
+        assert_eq!(recommend(0, 0), (10, 32 * MI));
+    }
+}

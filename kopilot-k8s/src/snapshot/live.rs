@@ -1,0 +1,274 @@
+//! Loading a snapshot from a live API server through `kube`: every list runs concurrently,
+//! pages through `continue` tokens, and a resource the caller may not list (403), or that
+//! the cluster does not serve (404, e.g. no metrics-server), lands in
+//! [`ClusterSnapshot::skipped`] while the rest goes on.
+
+use std::fmt::Debug;
+
+use futures::future::join_all;
+use kube::api::{Api, ListParams};
+use kube::{Client, Resource};
+use serde::de::DeserializeOwned;
+
+use super::metrics::{NodeMetrics, PodMetrics};
+use super::{ClusterSnapshot, Skipped, SnapshotSource};
+use crate::error::{Error, Result};
+
+/// Objects per list page.
+const PAGE_SIZE: u32 = 500;
+
+/// Which namespaces to list namespaced resources in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum NamespaceScope {
+    /// Every namespace (one cluster-wide list per resource).
+    #[default]
+    All,
+    /// Only these namespaces (one list per resource and namespace).
+    Only(Vec<String>),
+}
+
+/// How to load a live snapshot.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    /// Namespaces to list.
+    pub namespaces: NamespaceScope,
+    /// A kubeconfig file to use instead of the usual resolution
+    /// (`KUBECONFIG`, `~/.kube/config`, then the in-cluster service account).
+    pub kubeconfig: Option<std::path::PathBuf>,
+    /// A kubeconfig context instead of the current one.
+    pub context: Option<String>,
+}
+
+impl LiveOptions {
+    /// Builds a `kube` client from these options.
+    pub async fn client(&self) -> Result<(Client, String)> {
+        let config_error = |message: String, source: Box<dyn std::error::Error + Send + Sync>| {
+            Error::KubeConfig { message, source }
+        };
+        let options = kube::config::KubeConfigOptions {
+            context: self.context.clone(),
+            ..Default::default()
+        };
+        let config = if let Some(path) = &self.kubeconfig {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| {
+                config_error(
+                    format!("cannot read kubeconfig {}", path.display()),
+                    e.into(),
+                )
+            })?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+                .await
+                .map_err(|e| config_error(format!("kubeconfig {}", path.display()), e.into()))?
+        } else if self.context.is_some() {
+            kube::Config::from_kubeconfig(&options).await.map_err(|e| {
+                config_error("kubeconfig (KUBECONFIG or ~/.kube/config)".into(), e.into())
+            })?
+        } else {
+            kube::Config::infer().await.map_err(|e| {
+                config_error(
+                    "tried KUBECONFIG, ~/.kube/config and the in-cluster service account".into(),
+                    e.into(),
+                )
+            })?
+        };
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config)
+            .map_err(|e| config_error(format!("cannot build a client for {server}"), e.into()))?;
+        Ok((client, server))
+    }
+}
+
+impl ClusterSnapshot {
+    /// Connects with [`LiveOptions::client`] and lists everything (see [`Self::load_with_client`]).
+    pub async fn load_live(options: &LiveOptions) -> Result<Self> {
+        let (client, server) = options.client().await?;
+        let mut snapshot =
+            Box::pin(Self::load_with_client(client, &server, &options.namespaces)).await?;
+        snapshot.source = SnapshotSource::Live {
+            server,
+            context: options.context.clone(),
+        };
+        Ok(snapshot)
+    }
+
+    /// Lists every resource the analyzers need through `client`, concurrently. Fails only
+    /// when the server cannot be reached at all (`/version`); a list that fails is recorded
+    /// in [`ClusterSnapshot::skipped`].
+    #[allow(deprecated)]
+    pub async fn load_with_client(
+        client: Client,
+        server: &str,
+        scope: &NamespaceScope,
+    ) -> Result<Self> {
+        client
+            .apiserver_version()
+            .await
+            .map_err(|source| Error::ClusterUnreachable {
+                server: server.to_owned(),
+                source: Box::new(source),
+            })?;
+        let c = &client;
+        let (core, apps, rest) = futures::join!(
+            futures::future::join5(
+                list_cluster(c, "namespaces"),
+                list_cluster(c, "nodes"),
+                list_namespaced(c, scope, "pods"),
+                list_namespaced(c, scope, "services"),
+                list_namespaced(c, scope, "endpoints"),
+            ),
+            futures::future::join5(
+                list_namespaced(c, scope, "deployments.apps"),
+                list_namespaced(c, scope, "statefulsets.apps"),
+                list_namespaced(c, scope, "daemonsets.apps"),
+                list_namespaced(c, scope, "replicasets.apps"),
+                list_namespaced(c, scope, "jobs.batch"),
+            ),
+            futures::future::join5(
+                futures::future::join3(
+                    list_namespaced(c, scope, "cronjobs.batch"),
+                    list_namespaced(c, scope, "persistentvolumeclaims"),
+                    list_cluster(c, "persistentvolumes"),
+                ),
+                futures::future::join3(
+                    list_namespaced(c, scope, "horizontalpodautoscalers.autoscaling"),
+                    list_namespaced(c, scope, "poddisruptionbudgets.policy"),
+                    list_namespaced(c, scope, "events"),
+                ),
+                futures::future::join3(
+                    list_namespaced(c, scope, "ingresses.networking.k8s.io"),
+                    list_namespaced(c, scope, "networkpolicies.networking.k8s.io"),
+                    list_namespaced(c, scope, "endpointslices.discovery.k8s.io"),
+                ),
+                list_namespaced::<PodMetrics>(c, scope, "pods.metrics.k8s.io"),
+                list_cluster::<NodeMetrics>(c, "nodes.metrics.k8s.io"),
+            ),
+        );
+        let mut s = Self::default();
+        let mut skipped = Vec::new();
+        take(core.0, &mut s.namespaces, &mut skipped);
+        take(core.1, &mut s.nodes, &mut skipped);
+        take(core.2, &mut s.pods, &mut skipped);
+        take(core.3, &mut s.services, &mut skipped);
+        take(core.4, &mut s.endpoints, &mut skipped);
+        take(apps.0, &mut s.deployments, &mut skipped);
+        take(apps.1, &mut s.stateful_sets, &mut skipped);
+        take(apps.2, &mut s.daemon_sets, &mut skipped);
+        take(apps.3, &mut s.replica_sets, &mut skipped);
+        take(apps.4, &mut s.jobs, &mut skipped);
+        let ((cron, pvc, pv), (hpa, pdb, events), (ing, netpol, slices), pm, nm) = rest;
+        take(cron, &mut s.cron_jobs, &mut skipped);
+        take(pvc, &mut s.persistent_volume_claims, &mut skipped);
+        take(pv, &mut s.persistent_volumes, &mut skipped);
+        take(hpa, &mut s.horizontal_pod_autoscalers, &mut skipped);
+        take(pdb, &mut s.pod_disruption_budgets, &mut skipped);
+        take(events, &mut s.events, &mut skipped);
+        take(ing, &mut s.ingresses, &mut skipped);
+        take(netpol, &mut s.network_policies, &mut skipped);
+        take(slices, &mut s.endpoint_slices, &mut skipped);
+        take(pm, &mut s.pod_metrics, &mut skipped);
+        take(nm, &mut s.node_metrics, &mut skipped);
+        s.skipped = skipped;
+        s.source = SnapshotSource::Live {
+            server: server.to_owned(),
+            context: None,
+        };
+        Ok(s)
+    }
+}
+
+fn take<K>(list: Listed<K>, into: &mut Vec<K>, skipped: &mut Vec<Skipped>) {
+    into.extend(list.items);
+    skipped.extend(list.skipped);
+}
+
+/// What one resource's lists produced.
+struct Listed<K> {
+    items: Vec<K>,
+    skipped: Vec<Skipped>,
+}
+
+async fn list_cluster<K>(client: &Client, resource: &str) -> Listed<K>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug,
+{
+    let api: Api<K> = Api::all(client.clone());
+    match list_pages(&api).await {
+        Ok(items) => Listed {
+            items,
+            skipped: Vec::new(),
+        },
+        Err(e) => Listed {
+            items: Vec::new(),
+            skipped: vec![skipped(resource.to_owned(), &e)],
+        },
+    }
+}
+
+async fn list_namespaced<K>(client: &Client, scope: &NamespaceScope, resource: &str) -> Listed<K>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    match scope {
+        NamespaceScope::All => list_cluster(client, resource).await,
+        NamespaceScope::Only(namespaces) => {
+            let results = join_all(namespaces.iter().map(|ns| async move {
+                let api: Api<K> = Api::namespaced(client.clone(), ns);
+                (ns, list_pages(&api).await)
+            }))
+            .await;
+            let mut listed = Listed {
+                items: Vec::new(),
+                skipped: Vec::new(),
+            };
+            for (ns, result) in results {
+                match result {
+                    Ok(items) => listed.items.extend(items),
+                    Err(e) => listed
+                        .skipped
+                        .push(skipped(format!("{resource} in namespace {ns}"), &e)),
+                }
+            }
+            listed
+        }
+    }
+}
+
+async fn list_pages<K>(api: &Api<K>) -> std::result::Result<Vec<K>, kube::Error>
+where
+    K: Resource + Clone + DeserializeOwned + Debug,
+{
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = ListParams::default().limit(PAGE_SIZE);
+        if let Some(t) = &token {
+            params = params.continue_token(t);
+        }
+        let page = api.list(&params).await?;
+        items.extend(page.items);
+        match page.metadata.continue_ {
+            Some(next) if !next.is_empty() => token = Some(next),
+            _ => return Ok(items),
+        }
+    }
+}
+
+fn skipped(resource: String, error: &kube::Error) -> Skipped {
+    let reason = match error {
+        kube::Error::Api(status) if status.code == 403 => {
+            format!("forbidden by RBAC: {}", status.message)
+        }
+        kube::Error::Api(status) if status.code == 404 => {
+            "not served by this cluster (404)".to_owned()
+        }
+        kube::Error::Api(status) => format!(
+            "the API server answered {} {}: {}",
+            status.code, status.reason, status.message
+        ),
+        other => format!("the list failed: {other}"),
+    };
+    Skipped { resource, reason }
+}
