@@ -13,6 +13,7 @@
 //! let builder = register(Kopilot::builder(), &config, Arc::new(NullAuditSink));
 //! ```
 
+mod analyze;
 mod args;
 mod specs;
 
@@ -26,6 +27,7 @@ use serde_json::Value;
 use crate::exec::{Ending, ExecConfig, ExecOutput, Executor, check_connection_flags};
 use crate::redact::redact;
 
+pub use analyze::AnalyzeTool;
 pub use specs::ToolKind;
 
 /// Configuration of the Kubernetes tools (from Kopilot's configuration, never from the model).
@@ -56,11 +58,16 @@ pub fn tools(config: &K8sConfig, audit: Arc<dyn AuditSink>) -> Vec<Arc<dyn Tool>
     let mut exec = config.exec.clone();
     exec.run_shell = config.enable_shell;
     let executor = Executor::new(exec, audit);
-    ToolKind::ALL
+    let mut tools: Vec<Arc<dyn Tool>> = ToolKind::ALL
         .iter()
         .filter(|kind| config.enable_shell || **kind != ToolKind::RunShell)
         .map(|kind| Arc::new(K8sTool::new(*kind, executor.clone())) as Arc<dyn Tool>)
-        .collect()
+        .collect();
+    tools.push(Arc::new(AnalyzeTool::new(
+        config.exec.kubeconfig.clone(),
+        config.exec.context.clone(),
+    )));
+    tools
 }
 
 /// Adds [`tools`] to a Kopilot builder.

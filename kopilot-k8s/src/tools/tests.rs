@@ -152,7 +152,8 @@ fn shell_tool_only_when_enabled() {
             "get_logs",
             "get_events",
             "read_resource",
-            "get_metrics"
+            "get_metrics",
+            "analyze"
         ]
     );
     let on = names(&K8sConfig {

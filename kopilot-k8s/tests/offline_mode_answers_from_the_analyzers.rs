@@ -1,0 +1,76 @@
+//! With no model, Kopilot routes by keywords, runs the chosen skills' analyzers through the
+//! guarded `analyze` tool against a live cluster (the demo), and answers from the findings.
+
+use std::sync::Arc;
+
+use kopilot_core::safety::MemoryAuditSink;
+use kopilot_core::{Kopilot, Status, TaskRequest};
+use kopilot_k8s::exec::ExecConfig;
+use kopilot_k8s::fake::demo;
+use kopilot_k8s::tools::{K8sConfig, register};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_answer_on_the_demo_cluster_names_its_known_waste() {
+    let cluster = demo::builder().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    let config = K8sConfig {
+        exec: ExecConfig {
+            kubeconfig: Some(kubeconfig),
+            home: Some(dir.path().to_owned()),
+            ..ExecConfig::default()
+        },
+        enable_shell: false,
+    };
+    let audit = Arc::new(MemoryAuditSink::default());
+    let kopilot = register(
+        Kopilot::builder().audit(audit.clone()),
+        &config,
+        audit.clone(),
+    )
+    .build()
+    .unwrap();
+    assert!(!kopilot.has_model());
+
+    let task = kopilot.submit(TaskRequest::new(
+        "Find over-provisioned deployments, idle workloads and orphaned PVCs",
+    ));
+    let result = task.result().await;
+    assert_eq!(result.status, Status::Succeeded, "{:?}", result.error);
+    assert!(
+        result.answer.contains("no language model was used"),
+        "{}",
+        result.answer
+    );
+    // The demo's documented waste (kopilot-k8s/demo/README.md).
+    for expected in ["report-builder", "warehouse-data", "catalog"] {
+        assert!(
+            result.answer.contains(expected),
+            "{expected} missing from:\n{}",
+            result.answer
+        );
+    }
+    assert!(
+        result
+            .answer
+            .contains("kubectl delete pvc warehouse-data -n analytics"),
+        "{}",
+        result.answer
+    );
+    assert!(
+        result.answer.contains("Estimated total monthly waste"),
+        "{}",
+        result.answer
+    );
+    assert!(
+        result.findings.iter().any(|f| f["check"] == "cost.idle"),
+        "{:?}",
+        result.findings
+    );
+    // The snapshot's reads went through the guard and were audited as an assessment.
+    assert!(audit.events().iter().any(|e| matches!(
+        e,
+        kopilot_core::safety::AuditEvent::Assessment { command, .. } if command.starts_with("kubectl get nodes,pods")
+    )));
+}
