@@ -1,0 +1,92 @@
+//! Offline mode: route by keywords, run the chosen skills' analyzers through the guarded
+//! `analyze` tool, and answer from their findings.
+
+use std::sync::PoisonError;
+
+use serde_json::{Value, json};
+
+use super::{ANALYZE_TOOL, Driver, RUNTIME, Step, Stop};
+use crate::event::EventKind;
+use crate::llm::{Message, ToolCall};
+
+impl Driver {
+    /// Offline mode: route by keywords, run the skills' analyzers, answer from their findings.
+    pub(super) async fn offline(&self) -> Step<String> {
+        let why = if self.inner.model.is_none() {
+            "no model is configured"
+        } else {
+            "offline mode was requested"
+        };
+        self.emit(
+            RUNTIME,
+            EventKind::Notification {
+                message: format!("{why}: answering from Kopilot's deterministic analyzers only"),
+            },
+        );
+        let skills = &self.inner.skills;
+        let chosen: Vec<String> = if let Some(skill) = &self.request.skill {
+            vec![skill.clone()]
+        } else {
+            let routed: Vec<String> = skills
+                .route(&self.request.prompt, 3)
+                .into_iter()
+                .map(|m| m.name)
+                .collect();
+            if routed.is_empty() {
+                skills.names().into_iter().map(str::to_owned).collect()
+            } else {
+                routed
+            }
+        };
+        let mut checks: Vec<String> = Vec::new();
+        for name in &chosen {
+            for id in skills
+                .get(name)
+                .map(|s| s.analyzers.clone())
+                .unwrap_or_default()
+            {
+                if !checks.contains(&id) {
+                    checks.push(id);
+                }
+            }
+        }
+        self.emit(
+            RUNTIME,
+            EventKind::Notification {
+                message: format!("routed by keywords to: {}", chosen.join(", ")),
+            },
+        );
+        if !self.inner.tools.contains_key(ANALYZE_TOOL) {
+            return Err(Stop::Failed(format!(
+                "{why} and no `{ANALYZE_TOOL}` tool is registered, so there is nothing to answer from"
+            )));
+        }
+        let call = ToolCall::new("offline-1", ANALYZE_TOOL, json!({ "checks": checks }));
+        let before = self
+            .findings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len();
+        let message = self.tool_call(RUNTIME, &call, true).await?;
+        if let Message::Tool {
+            is_error: true,
+            content,
+            ..
+        } = &message
+        {
+            return Err(Stop::Failed(format!(
+                "the analyzers could not run: {content}"
+            )));
+        }
+        let findings: Vec<Value> = self
+            .findings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(before..)
+            .unwrap_or_default()
+            .to_vec();
+        Ok(super::text::render_offline_answer(
+            &chosen, &checks, &findings,
+        ))
+    }
+}
