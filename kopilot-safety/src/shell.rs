@@ -177,7 +177,7 @@ impl<'p> Walker<'p> {
             return;
         }
         if depth == 0 {
-            self.plain_pipeline = plain_pipeline(&program);
+            self.plain_pipeline = crate::fastpath::from_program(&program);
         }
         for list in &program.complete_commands {
             self.compound_list(list, depth);
@@ -563,14 +563,7 @@ impl<'p> Walker<'p> {
                     out.dynamic |= inner.dynamic;
                     out.text.push_str(&inner.text);
                 }
-                WordPiece::EscapeSequence(e) => {
-                    let escaped = e.strip_prefix('\\').unwrap_or(e);
-                    if in_double_quotes && !matches!(escaped, "$" | "`" | "\"" | "\\" | "\n") {
-                        out.text.push_str(e);
-                    } else if escaped != "\n" {
-                        out.text.push_str(escaped);
-                    }
-                }
+                WordPiece::EscapeSequence(e) => push_escape(&mut out.text, e, in_double_quotes),
                 WordPiece::TildeExpansion(_) => {
                     out.dynamic = true;
                     out.text.push_str(raw);
@@ -602,7 +595,19 @@ impl<'p> Walker<'p> {
     }
 }
 
-fn parser_options() -> brush_parser::ParserOptions {
+/// Appends what an escape sequence (`\x`) stands for: outside double quotes the escaped
+/// character; inside them the backslash stays unless it escapes `$`, `` ` ``, `"`, `\` or a
+/// newline; a backslash-newline is a line continuation and stands for nothing.
+pub(crate) fn push_escape(text: &mut String, escape: &str, in_double_quotes: bool) {
+    let escaped = escape.strip_prefix('\\').unwrap_or(escape);
+    if in_double_quotes && !matches!(escaped, "$" | "`" | "\"" | "\\" | "\n") {
+        text.push_str(escape);
+    } else if escaped != "\n" {
+        text.push_str(escaped);
+    }
+}
+
+pub(crate) fn parser_options() -> brush_parser::ParserOptions {
     brush_parser::ParserOptions::default()
 }
 
@@ -681,87 +686,6 @@ fn mentions_downloader(command: &ast::Command) -> bool {
 fn calls_itself(name: &str, body: &str) -> bool {
     body.split(|c: char| c.is_whitespace() || matches!(c, ';' | '|' | '&' | '{' | '}' | '(' | ')'))
         .any(|token| token == name)
-}
-
-/// The line as argv pipelines, when it is exactly one foreground pipeline of simple commands whose
-/// words are all literal and that has no assignments or redirections.
-fn plain_pipeline(program: &ast::Program) -> Option<Vec<Vec<String>>> {
-    let [list] = program.complete_commands.as_slice() else {
-        return None;
-    };
-    let [ast::CompoundListItem(and_or, ast::SeparatorOperator::Sequence)] = list.0.as_slice()
-    else {
-        return None;
-    };
-    if !and_or.additional.is_empty() || and_or.first.bang || and_or.first.timed.is_some() {
-        return None;
-    }
-    let mut stages = Vec::new();
-    for command in &and_or.first.seq {
-        let ast::Command::Simple(simple) = command else {
-            return None;
-        };
-        if simple.prefix.is_some() {
-            return None;
-        }
-        let mut argv = Vec::new();
-        let name = simple.word_or_name.as_ref()?;
-        argv.push(literal_word(&name.value)?);
-        for item in simple.suffix.iter().flat_map(|s| s.0.iter()) {
-            // After the program name, `a=b` is an ordinary argument (`kubectl set image x app=y`).
-            let (ast::CommandPrefixOrSuffixItem::Word(word)
-            | ast::CommandPrefixOrSuffixItem::AssignmentWord(_, word)) = item
-            else {
-                return None;
-            };
-            argv.push(literal_word(&word.value)?);
-        }
-        stages.push(argv);
-    }
-    Some(stages)
-}
-
-/// The value of a word that holds no expansion of any kind.
-fn literal_word(raw: &str) -> Option<String> {
-    let pieces = catch_unwind(AssertUnwindSafe(|| {
-        brush_parser::word::parse(raw, &parser_options())
-    }))
-    .ok()?
-    .ok()?;
-    let mut text = String::new();
-    if !literal_pieces(&pieces, &mut text, false) {
-        return None;
-    }
-    Some(text)
-}
-
-fn literal_pieces(pieces: &[WordPieceWithSource], text: &mut String, quoted: bool) -> bool {
-    for piece in pieces {
-        match &piece.piece {
-            WordPiece::Text(t) => {
-                if !quoted && t.contains(['*', '?', '[']) {
-                    return false;
-                }
-                text.push_str(t);
-            }
-            WordPiece::SingleQuotedText(t) => text.push_str(t),
-            WordPiece::DoubleQuotedSequence(inner) => {
-                if !literal_pieces(inner, text, true) {
-                    return false;
-                }
-            }
-            WordPiece::EscapeSequence(e) => {
-                let escaped = e.strip_prefix('\\').unwrap_or(e);
-                if quoted && !matches!(escaped, "$" | "`" | "\"" | "\\") {
-                    text.push_str(e);
-                } else if escaped != "\n" {
-                    text.push_str(escaped);
-                }
-            }
-            _ => return false,
-        }
-    }
-    true
 }
 
 #[cfg(test)]

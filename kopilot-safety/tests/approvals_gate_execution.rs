@@ -249,3 +249,34 @@ async fn cancelling_the_wait_withdraws_the_request() {
     assert!(approver.pending().is_empty());
     assert!(approver.answer(&request.id, true, "bob", None).is_err());
 }
+
+#[tokio::test]
+async fn the_plain_pipeline_unquotes_like_the_assessment() {
+    let guard = Guard::new(Policy::default());
+    // Escapes inside and outside double quotes, and a line continuation inside them.
+    let cleared = guard
+        .authorize(
+            "kubectl get pods -l \"app=w\\\neb\" -o \"jsonpath={.items[*].metadata.name}\" a\\ b",
+            &ctx(),
+            &DenyAll::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        cleared.pipeline().unwrap(),
+        [vec![
+            "kubectl",
+            "get",
+            "pods",
+            "-l",
+            "app=web",
+            "-o",
+            "jsonpath={.items[*].metadata.name}",
+            "a b"
+        ]]
+    );
+    assert_eq!(
+        cleared.assessment().commands[0].argv,
+        cleared.pipeline().unwrap()[0]
+    );
+}
