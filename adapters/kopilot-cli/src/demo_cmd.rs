@@ -88,6 +88,8 @@ async fn serve_demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .write_kubeconfig
         .unwrap_or_else(default_kubeconfig_path);
     cluster.write_kubeconfig(&path)?;
+    // Listen before saying "press Ctrl-C": an early Ctrl-C must stop us cleanly, not kill us.
+    let interrupt = Interrupt::listen()?;
     let shown = path.display();
     println!("Kopilot demo cluster serving at {}", cluster.url());
     println!(
@@ -101,25 +103,47 @@ async fn serve_demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("  kubectl --kubeconfig {shown} top pods -A");
     println!();
     println!("Changes are kept in memory only. Press Ctrl-C to stop.");
-    wait_for_interrupt().await?;
+    interrupt.wait().await?;
     println!("Stopping the demo cluster.");
     cluster.stop().await;
     Ok(ExitCode::SUCCESS)
 }
 
-#[cfg(unix)]
-async fn wait_for_interrupt() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).context("could not listen for SIGTERM")?;
-    tokio::select! {
-        r = tokio::signal::ctrl_c() => r.context("could not listen for Ctrl-C"),
-        _ = term.recv() => Ok(()),
-    }
+/// Ctrl-C and (on Unix) SIGTERM, registered when created.
+struct Interrupt {
+    #[cfg(unix)]
+    signals: (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
 }
 
-#[cfg(not(unix))]
-async fn wait_for_interrupt() -> anyhow::Result<()> {
-    tokio::signal::ctrl_c()
-        .await
-        .context("could not listen for Ctrl-C")
+impl Interrupt {
+    #[cfg(unix)]
+    fn listen() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt()).context("could not listen for Ctrl-C")?;
+        let term = signal(SignalKind::terminate()).context("could not listen for SIGTERM")?;
+        Ok(Self {
+            signals: (int, term),
+        })
+    }
+
+    #[cfg(not(unix))]
+    fn listen() -> anyhow::Result<Self> {
+        Ok(Self {})
+    }
+
+    #[cfg(unix)]
+    async fn wait(mut self) -> anyhow::Result<()> {
+        tokio::select! {
+            _ = self.signals.0.recv() => {}
+            _ = self.signals.1.recv() => {}
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(self) -> anyhow::Result<()> {
+        tokio::signal::ctrl_c()
+            .await
+            .context("could not listen for Ctrl-C")
+    }
 }
