@@ -161,7 +161,7 @@ pub struct ProviderConfig {
     base_url: Url,
     api_key: Option<Secret>,
     azure_api_version: String,
-    transport: Transport,
+    pub(crate) transport: Transport,
 }
 
 /// The Azure OpenAI API version used when `AZURE_OPENAI_API_VERSION` is not set.
@@ -364,7 +364,7 @@ pub struct ProviderConfigBuilder {
     base_url: Option<(String, String)>,
     api_key: Option<Secret>,
     azure_api_version: Option<String>,
-    transport: Transport,
+    pub(crate) transport: Transport,
 }
 
 impl ProviderConfigBuilder {

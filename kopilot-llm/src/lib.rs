@@ -87,7 +87,7 @@ pub use message::{ChatRequest, Message, ToolArguments, ToolCall, ToolSpec};
 pub use model::MockChatModel;
 pub use model::{ChatModel, ChatStream};
 #[cfg(feature = "providers")]
-pub use providers::{build_model, probe};
+pub use providers::{ModelSelection, build_model, probe, select_model};
 pub use response::{
     ChatResponse, FinishReason, ResponseCollector, StreamEvent, Usage, collect_stream,
     response_to_events,

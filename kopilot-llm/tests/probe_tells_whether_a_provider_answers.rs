@@ -77,3 +77,68 @@ async fn a_rejected_key_fails_the_probe() {
         .unwrap_err();
     assert!(matches!(error, Error::Authentication { .. }), "{error:?}");
 }
+
+fn closed_port_url() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn nothing_configured_and_no_ollama_means_no_model_with_the_reason() {
+    use kopilot_llm::{ModelSelection, ProviderConfig, select_model};
+    let url = closed_port_url();
+    let config =
+        ProviderConfig::from_lookup(|name| (name == "OLLAMA_BASE_URL").then(|| url.clone()))
+            .unwrap();
+    match select_model(&config).await.unwrap() {
+        ModelSelection::Unavailable { reason } => {
+            assert!(reason.contains("LLM_PROVIDER"), "{reason}");
+            assert!(reason.contains(&url), "{reason}");
+        }
+        other @ ModelSelection::Model(_) => panic!("expected no model, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn nothing_configured_and_a_running_ollama_selects_it() {
+    use kopilot_llm::{ModelSelection, ProviderConfig, select_model};
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/api/version"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(r#"{"version":"0.12.6"}"#, "application/json"),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let uri = server.uri();
+    let config =
+        ProviderConfig::from_lookup(|name| (name == "OLLAMA_BASE_URL").then(|| uri.clone()))
+            .unwrap();
+    assert!(matches!(
+        select_model(&config).await.unwrap(),
+        ModelSelection::Model(_)
+    ));
+}
+
+#[tokio::test]
+async fn an_explicit_provider_is_never_replaced_by_offline_mode() {
+    use kopilot_llm::{ModelSelection, ProviderConfig, select_model};
+    // Nothing listens there, but the user asked for this provider: its failure must surface
+    // at the first call, not turn into a silent fallback.
+    let url = closed_port_url();
+    let config = ProviderConfig::from_lookup(|name| match name {
+        "LLM_PROVIDER" => Some("ollama".to_owned()),
+        "OLLAMA_BASE_URL" => Some(url.clone()),
+        _ => None,
+    })
+    .unwrap();
+    assert!(matches!(
+        select_model(&config).await.unwrap(),
+        ModelSelection::Model(_)
+    ));
+}

@@ -187,6 +187,19 @@ impl Policy {
         self.mode
     }
 
+    /// This policy in another mode, everything else kept (a `--mode` flag over `SAFETY_MODE`).
+    ///
+    /// ```
+    /// use kopilot_safety::{Mode, Policy};
+    /// let policy = Policy::default().with_mode(Mode::ReadOnly);
+    /// assert_eq!(policy.mode(), Mode::ReadOnly);
+    /// ```
+    #[must_use]
+    pub fn with_mode(mut self, mode: Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
     /// The protected namespaces.
     pub fn protected_namespaces(&self) -> &[String] {
         &self.protected_namespaces

@@ -83,6 +83,72 @@ pub async fn probe(config: &ProviderConfig) -> Result<()> {
         .await
 }
 
+/// The model to answer with, or why there is none; see [`select_model`].
+#[derive(Clone)]
+pub enum ModelSelection {
+    /// A provider was configured, or the default local Ollama answered.
+    Model(Arc<dyn ChatModel>),
+    /// Nothing was configured and the default Ollama did not answer: the caller may work
+    /// without a model (Kopilot's offline mode). `reason` says so in one line.
+    Unavailable {
+        /// Why there is no model, for the user.
+        reason: String,
+    },
+}
+
+impl std::fmt::Debug for ModelSelection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Model(model) => f.debug_tuple("Model").field(&model.model()).finish(),
+            Self::Unavailable { reason } => f
+                .debug_struct("Unavailable")
+                .field("reason", reason)
+                .finish(),
+        }
+    }
+}
+
+/// Picks the model for `config`, telling "nothing configured" from "configured and broken".
+///
+/// With an explicit provider ([`ProviderChoice::Explicit`](crate::ProviderChoice)) the model
+/// is built without a probe: when that provider fails, the caller sees the provider's own
+/// error at the first call, never a silent fallback. With nothing configured, the default
+/// Ollama is probed once (no retries, a 2-second connect timeout); when it does not answer,
+/// the result is [`ModelSelection::Unavailable`] with the reason.
+///
+/// ```no_run
+/// # async fn demo() -> kopilot_llm::Result<()> {
+/// use kopilot_llm::{ModelSelection, ProviderConfig, select_model};
+/// match select_model(&ProviderConfig::from_env()?).await? {
+///     ModelSelection::Model(model) => println!("answering with {}", model.model()),
+///     ModelSelection::Unavailable { reason } => println!("offline: {reason}"),
+/// }
+/// # Ok(()) }
+/// ```
+pub async fn select_model(config: &ProviderConfig) -> Result<ModelSelection> {
+    if config.choice() == crate::ProviderChoice::Defaulted {
+        let mut quick = config.clone();
+        quick.transport.max_retries = 0;
+        quick.transport.connect_timeout = quick
+            .transport
+            .connect_timeout
+            .min(std::time::Duration::from_secs(2));
+        quick.transport.request_timeout = quick
+            .transport
+            .request_timeout
+            .min(std::time::Duration::from_secs(5));
+        if let Err(err) = probe(&quick).await {
+            return Ok(ModelSelection::Unavailable {
+                reason: format!(
+                    "no model: LLM_PROVIDER is not set and no Ollama answers at {} ({err})",
+                    config.base_url()
+                ),
+            });
+        }
+    }
+    Ok(ModelSelection::Model(build_model(config)?))
+}
+
 /// One provider's wire format: where requests go, what they look like, how answers parse.
 pub(crate) trait Wire: Send + Sync + 'static {
     /// The URL of a chat request.
