@@ -65,6 +65,8 @@ pub(crate) enum Persist {
     Create(TaskRecord),
     Append(Event),
     Finish(String, TaskResult),
+    /// Answered once everything sent before it has been written.
+    Flush(tokio::sync::oneshot::Sender<()>),
 }
 
 impl std::fmt::Debug for Kopilot {
@@ -110,6 +112,16 @@ impl Kopilot {
             log,
             cancel,
             result: result_rx,
+        }
+    }
+
+    /// Waits until every task record and event produced so far is in the store (they are
+    /// written off the tasks' path). Call it before the process exits, so the history is
+    /// complete.
+    pub async fn flush(&self) {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        if self.inner.persist.send(Persist::Flush(done)).is_ok() {
+            let _ = wait.await;
         }
     }
 
@@ -333,7 +345,12 @@ async fn store_writer(store: Arc<dyn TaskStore>, mut rx: mpsc::UnboundedReceiver
             Persist::Create(record) => store.create(record).await,
             Persist::Append(event) => store.append(event).await,
             Persist::Finish(id, result) => store.finish(id, result).await,
+            Persist::Flush(_) => Ok(()),
         };
+        if let Persist::Flush(done) = op {
+            let _ = done.send(());
+            continue;
+        }
         if let Err(e) = outcome {
             tracing::warn!(error = %e, "the task store failed; the task goes on, its history may be incomplete");
         }
@@ -361,14 +378,24 @@ impl Inner {
         agent: &str,
         kind: EventKind,
     ) -> Event {
-        let event = log.push_with(|seq| Event {
-            task_id: task_id.to_owned(),
-            seq,
-            ts: OffsetDateTime::now_utc(),
-            agent: agent.to_owned(),
-            event: kind,
-        });
-        let _ = self.persist.send(Persist::Append(event.clone()));
-        event
+        // Queued for the store before anyone can see it: a caller that sees the `response`
+        // and then calls `flush` finds the whole task (result included) in the store.
+        log.push_with(
+            |seq| Event {
+                task_id: task_id.to_owned(),
+                seq,
+                ts: OffsetDateTime::now_utc(),
+                agent: agent.to_owned(),
+                event: kind,
+            },
+            |event| {
+                let _ = self.persist.send(Persist::Append(event.clone()));
+                if let EventKind::Response(result) = &event.event {
+                    let _ = self
+                        .persist
+                        .send(Persist::Finish(task_id.to_owned(), result.clone()));
+                }
+            },
+        )
     }
 }

@@ -28,9 +28,17 @@ impl EventLog {
     }
 
     /// Appends an event built from the next sequence number.
-    pub(crate) fn push_with(&self, make: impl FnOnce(u64) -> Event) -> Event {
+    /// Appends the event `make` builds for the next `seq`. `before_publish` runs first, under
+    /// the log's lock: whatever it hands on (the store's queue) gets events in `seq` order and
+    /// before any subscriber can see them.
+    pub(crate) fn push_with(
+        &self,
+        make: impl FnOnce(u64) -> Event,
+        before_publish: impl FnOnce(&Event),
+    ) -> Event {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         let event = make(events.len() as u64 + 1);
+        before_publish(&event);
         events.push(event.clone());
         let len = events.len();
         drop(events);

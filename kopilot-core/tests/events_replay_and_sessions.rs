@@ -333,3 +333,77 @@ async fn a_thousand_tasks_complete_within_the_concurrency_limit() {
     );
     assert_eq!(kopilot.running_tasks(), 0);
 }
+
+/// A store that takes its time with every write, like a disk under load.
+struct SlowStore(MemoryStore);
+
+#[async_trait::async_trait]
+impl kopilot_core::TaskStore for SlowStore {
+    async fn create(&self, task: &kopilot_core::TaskRecord) -> kopilot_core::Result<()> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.create(task).await
+    }
+    async fn append(&self, event: &kopilot_core::Event) -> kopilot_core::Result<()> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.append(event).await
+    }
+    async fn finish(
+        &self,
+        task_id: &str,
+        result: &kopilot_core::TaskResult,
+    ) -> kopilot_core::Result<()> {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        self.0.finish(task_id, result).await
+    }
+    async fn task(&self, task_id: &str) -> kopilot_core::Result<Option<kopilot_core::TaskRecord>> {
+        self.0.task(task_id).await
+    }
+    async fn tasks(&self, limit: usize) -> kopilot_core::Result<Vec<kopilot_core::TaskRecord>> {
+        self.0.tasks(limit).await
+    }
+    async fn events(
+        &self,
+        task_id: &str,
+        from_seq: u64,
+    ) -> kopilot_core::Result<Vec<kopilot_core::Event>> {
+        self.0.events(task_id, from_seq).await
+    }
+    async fn session(
+        &self,
+        session_id: &str,
+        limit: usize,
+    ) -> kopilot_core::Result<Vec<kopilot_core::TaskRecord>> {
+        self.0.session(session_id, limit).await
+    }
+    async fn mark_interrupted(&self) -> kopilot_core::Result<usize> {
+        self.0.mark_interrupted().await
+    }
+}
+
+#[tokio::test]
+async fn flush_waits_until_the_store_holds_the_whole_task() {
+    use kopilot_core::TaskStore as _;
+    let store = Arc::new(SlowStore(MemoryStore::default()));
+    let kopilot = Kopilot::builder()
+        .model(Arc::new(
+            ScriptedModel::new("m")
+                .with_piece_chars(4)
+                .then_answer("all twelve pods are running"),
+        ))
+        .skills(skills())
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let task = kopilot.submit(TaskRequest::new("how are my pods?").skill("beta"));
+    let live: Vec<_> = task.events().collect().await;
+    // The writes lag behind the task (20 ms each): right after the end, the store is behind.
+    kopilot.flush().await;
+    let stored = store.events(task.id(), 1).await.unwrap();
+    assert_eq!(stored, live, "every event is stored after flush");
+    let record = store
+        .task(task.id())
+        .await
+        .unwrap()
+        .expect("the task is stored");
+    assert_eq!(record.status(), Some(Status::Succeeded));
+}

@@ -196,11 +196,8 @@ impl Driver {
             usage: *self.usage.lock().unwrap_or_else(PoisonError::into_inner),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         };
+        // Emitting the response also queues the result for the store.
         self.emit(RUNTIME, EventKind::Response(result.clone()));
-        let _ = self
-            .inner
-            .persist
-            .send(Persist::Finish(self.id.clone(), result.clone()));
         result
     }
 
