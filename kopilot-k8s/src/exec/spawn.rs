@@ -73,6 +73,18 @@ pub(super) async fn run_pipeline(
     };
 
     let pgid = children.first().and_then(Child::id);
+    // If our caller stops waiting (the task was cancelled and this future dropped), the
+    // group is still killed and the execution still audited.
+    let mut abandoned = Abandoned {
+        executor,
+        argvs: &argvs,
+        pgid,
+        started,
+        stdout: &stdout_capture,
+        stderr: &stderr_capture,
+        task_id,
+        armed: true,
+    };
     let waited = tokio::select! {
         statuses = futures::future::join_all(children.iter_mut().map(Child::wait)) => Some(statuses),
         () = tokio::time::sleep(config.timeout) => None,
@@ -81,6 +93,7 @@ pub(super) async fn run_pipeline(
     // Always kill the group: background processes left behind must not outlive the command.
     kill_all(pgid, &mut children).await;
     finish_readers(readers).await;
+    abandoned.armed = false;
 
     let ending = match waited {
         Some(statuses) => match statuses.last() {
@@ -288,6 +301,56 @@ fn child_env(config: &ExecConfig, search_path: &OsString) -> Vec<(OsString, OsSt
 
 /// Kills the process group of the first stage (children and grandchildren alike), then each
 /// stage directly, and reaps them.
+/// Kills the group and audits the execution as cancelled when dropped while armed.
+struct Abandoned<'a> {
+    executor: &'a Executor,
+    argvs: &'a [Vec<String>],
+    pgid: Option<u32>,
+    started: Instant,
+    stdout: &'a SharedCapture,
+    stderr: &'a SharedCapture,
+    task_id: Option<&'a str>,
+    armed: bool,
+}
+
+impl Drop for Abandoned<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        // The direct children die with their handles (`kill_on_drop`); the rest of the
+        // group is killed here, synchronously, since there is no runtime to wait on.
+        if let Some(pgid) = self.pgid
+            && let Some(kill) = kill_program()
+        {
+            let _ = std::process::Command::new(kill)
+                .args(["-KILL", "--", &format!("-{pgid}")])
+                .env_clear()
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
+        record(
+            self.executor,
+            self.argvs,
+            None,
+            Some("cancelled"),
+            self.started,
+            &self.stdout.take(),
+            &self.stderr.take(),
+            self.task_id,
+        );
+    }
+}
+
+fn kill_program() -> Option<&'static Path> {
+    ["/bin/kill", "/usr/bin/kill"]
+        .into_iter()
+        .map(Path::new)
+        .find(|path| is_executable(path))
+}
+
 async fn kill_all(group: Option<u32>, children: &mut [Child]) {
     if let Some(pgid) = group {
         kill_group(pgid).await;
@@ -299,11 +362,7 @@ async fn kill_all(group: Option<u32>, children: &mut [Child]) {
 }
 
 async fn kill_group(pgid: u32) {
-    let kill = ["/bin/kill", "/usr/bin/kill"]
-        .into_iter()
-        .map(Path::new)
-        .find(|path| is_executable(path));
-    let Some(kill) = kill else {
+    let Some(kill) = kill_program() else {
         tracing::warn!("no kill program found; only the direct children will be killed");
         return;
     };

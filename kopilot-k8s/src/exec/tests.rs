@@ -120,6 +120,35 @@ async fn cancellation_kills_the_group_at_once() {
 }
 
 #[tokio::test]
+async fn a_caller_that_stops_waiting_still_kills_the_group_and_audits_it() {
+    let (exec, audit) = executor(ExecConfig::default());
+    let dir = tempfile::tempdir().unwrap();
+    let pid_file = dir.path().join("grandchild.pid");
+    let script = format!("sleep 100 & echo $! > {}; sleep 100", pid_file.display());
+    // The task was cancelled and its future dropped: no cancel token fires, nobody waits.
+    let dropped = tokio::time::timeout(
+        Duration::from_millis(500),
+        run(&exec, &[&["sh", "-c", &script]]),
+    )
+    .await;
+    assert!(
+        dropped.is_err(),
+        "the command should still have been running"
+    );
+    let grandchild = std::fs::read_to_string(&pid_file).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(
+        process_is_dead(grandchild.trim()),
+        "grandchild {grandchild} survived its dropped run"
+    );
+    let events = audit.events();
+    assert!(
+        matches!(events.last(), Some(AuditEvent::Execution { outcome: Some(o), exit_code: None, .. }) if o == "cancelled"),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
 async fn output_past_the_cap_is_counted_and_discarded() {
     let (exec, audit) = executor(ExecConfig {
         max_output_bytes: 1000,
