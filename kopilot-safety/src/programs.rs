@@ -444,6 +444,34 @@ fn classify_program(
         ),
     }
     w.out.push(a.clone());
+    if name == "kubectl"
+        && let Some(inner) = container_command(rest)
+    {
+        // What runs inside the container is a command line of its own: `rm -rf /` there is
+        // as much a disaster as here, whoever approves the `kubectl exec`.
+        let inner = SimpleCommand {
+            assignments: Vec::new(),
+            argv: inner.to_vec(),
+            writes: Vec::new(),
+            reads: Vec::new(),
+            piped_input: false,
+            downloaded_input: cmd.downloaded_input,
+        };
+        classify(w, &inner, depth + 1);
+    }
+}
+
+/// The command a `kubectl exec|debug|run ... -- CMD ARGS` runs in a container: the words after
+/// the first `--`, when one of the words before it is one of those verbs. (A false match only
+/// adds an assessment, which can only make the verdict stricter.)
+fn container_command(rest: &[Word]) -> Option<&[Word]> {
+    let dashes = rest.iter().position(|word| word.text == "--")?;
+    let (before, after) = rest.split_at(dashes);
+    let runs_in_container = before
+        .iter()
+        .any(|word| matches!(word.text.as_str(), "exec" | "debug" | "run"));
+    let command = after.get(1..)?;
+    (runs_in_container && !command.is_empty()).then_some(command)
 }
 
 fn classify_interpreter(

@@ -145,3 +145,21 @@ fn control_characters_and_odd_unicode_do_not_panic() {
         );
     }
 }
+
+#[test]
+fn disasters_inside_a_container_are_blocked_like_on_the_host() {
+    for line in [
+        "kubectl exec web-1 -n shop -- rm -rf /",
+        "kubectl exec -it web-1 -n shop -c app -- sh -c 'rm -rf / && echo done'",
+        "kubectl run tmp --image=busybox -n shop --restart=Never -- sh -c 'mkfs.ext4 /dev/sda'",
+        "kubectl debug node/worker-1 -it --image=busybox -- dd if=/dev/zero of=/dev/sda",
+    ] {
+        let a = guard().assess(line);
+        assert_eq!(a.decision, Decision::Block, "{line}: {:?}", a.reasons);
+        assert_eq!(a.risk, Risk::Critical, "{line}");
+    }
+    // An ordinary command in a container still needs a human, and only that.
+    let a = guard().assess("kubectl exec web-1 -n shop -- cat /etc/hosts");
+    assert_eq!(a.decision, Decision::Approve, "{:?}", a.reasons);
+    assert_eq!(a.risk, Risk::High);
+}
