@@ -104,11 +104,16 @@ impl CommandAssessment {
         }
     }
 
-    /// Replaces every reason with one (used when a dry run lowers the risk).
-    pub(crate) fn reset(&mut self, risk: Risk, reason: String) {
-        self.risk = risk;
-        self.reasons = vec![reason];
-        self.reason_risks = vec![risk];
+    /// Takes back the reason `old` (the verb's, when a dry run makes the verb harmless) and
+    /// gives `reason` instead. Every other finding (an untrusted program path, a hard-block
+    /// pattern, a flag) stays, and so does its risk.
+    pub(crate) fn lower(&mut self, old: &str, risk: Risk, reason: String) {
+        if let Some(at) = self.reasons.iter().position(|r| r == old) {
+            self.reasons.remove(at);
+            self.reason_risks.remove(at);
+        }
+        self.risk = self.reason_risks.iter().copied().max().unwrap_or(Risk::Low);
+        self.raise(risk, reason);
     }
 
     /// The reasons that explain its risk: above-low reasons when the risk is above low.

@@ -189,7 +189,7 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
         ["dependency" | "dep", _] => high("downloads charts into local files"),
         _ => high("is not a known helm command"),
     };
-    a.raise(risk, reason);
+    a.raise(risk, reason.clone());
 
     if matches!(words.as_slice(), ["install" | "upgrade"]) {
         let dry = scanned
@@ -203,7 +203,8 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
                     .map_or(Some("client"), |v| (!v.dynamic).then_some(v.text.as_str()))
             });
         if let Some(Some(mode @ ("client" | "server" | "true"))) = dry {
-            a.reset(
+            a.lower(
+                &reason,
                 Risk::Low,
                 format!("`helm {verb} --dry-run={mode}` changes nothing"),
             );

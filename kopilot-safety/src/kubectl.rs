@@ -340,7 +340,7 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
     a.resources.clone_from(&resources);
 
     let (mut risk, reason) = verb_risk(&verb_words, &scanned, &resources);
-    a.raise(risk, reason);
+    a.raise(risk, reason.clone());
 
     if risk > Risk::Low
         && DRY_RUN_VERBS.contains(&verb_words.first().copied().unwrap_or_default())
@@ -349,7 +349,8 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
         && !mode.dynamic
         && verb != "create token"
     {
-        a.reset(
+        a.lower(
+            &reason,
             Risk::Low,
             format!("`kubectl {verb} --dry-run={}` changes nothing", mode.text),
         );

@@ -163,3 +163,26 @@ fn disasters_inside_a_container_are_blocked_like_on_the_host() {
     assert_eq!(a.decision, Decision::Approve, "{:?}", a.reasons);
     assert_eq!(a.risk, Risk::High);
 }
+
+#[test]
+fn a_dry_run_lowers_only_the_verb_never_the_other_findings() {
+    // Harmless as written: the dry run changes nothing.
+    let a = guard().assess("kubectl scale deploy/web -n shop --replicas=5 --dry-run=server");
+    assert_eq!(a.decision, Decision::Allow, "{:?}", a.reasons);
+    // An untrusted program path is still a finding of its own.
+    for line in [
+        "/tmp/evil/kubectl delete pod x -n shop --dry-run=server",
+        "./kubectl delete pod x -n shop --dry-run=server",
+        "/tmp/evil/helm upgrade web ./chart --dry-run",
+    ] {
+        let a = guard().assess(line);
+        assert_ne!(a.decision, Decision::Allow, "{line}: {:?}", a.reasons);
+    }
+    // A hard-block rule still blocks.
+    let policy = Policy::builder()
+        .hard_block("kubectl --dry-run=server")
+        .build()
+        .unwrap();
+    let a = Guard::new(policy).assess("kubectl scale deploy/web --replicas=5 --dry-run=server");
+    assert_eq!(a.decision, Decision::Block, "{:?}", a.reasons);
+}
