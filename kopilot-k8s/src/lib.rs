@@ -36,6 +36,7 @@ pub mod analyze;
 mod error;
 pub mod exec;
 pub mod fake;
+pub mod preview;
 pub mod redact;
 pub mod snapshot;
 pub mod tools;

@@ -1,7 +1,11 @@
 //! The Kubernetes tools the agents use, each behind the guard: `run_kubectl`, `run_helm`,
 //! `get_logs`, `get_events`, `read_resource`, `get_metrics` and (only when enabled)
-//! `run_shell`. Every tool plans `kubectl`/`helm` command lines, runs the cleared ones through
-//! an [`Executor`], and passes the output through [`redact`](crate::redact::redact).
+//! `run_shell`. Every tool plans `kubectl`/`helm` command lines and passes its output through
+//! [`redact`]; all but `read_resource` run the cleared lines through an
+//! [`Executor`]. `read_resource` plans the equivalent `kubectl get KIND NAME -n NS -o yaml` (so
+//! the guard and the audit see what it reads) and, once that is cleared, reads the object with
+//! one GET through the Kubernetes API (discovery resolves the kind), using the executor's
+//! kubeconfig, context and timeout.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -15,6 +19,7 @@
 
 mod analyze;
 mod args;
+mod read;
 mod specs;
 
 use std::sync::Arc;
@@ -110,10 +115,13 @@ impl Tool for K8sTool {
 
     async fn execute(
         &self,
-        _args: &Value,
+        args: &Value,
         cleared: &[ClearedCommand],
         ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError> {
+        if self.kind == ToolKind::ReadResource {
+            return self.read_resource(args, cleared, ctx).await;
+        }
         let mut content = String::new();
         for command in cleared {
             let output = self
@@ -129,6 +137,39 @@ impl Tool for K8sTool {
             render(&output, &mut content);
         }
         Ok(ToolOutput::text(redact(&content).into_owned()))
+    }
+}
+
+impl K8sTool {
+    /// `read_resource`: one API GET once the planned `kubectl get` line was cleared.
+    async fn read_resource(
+        &self,
+        args: &Value,
+        cleared: &[ClearedCommand],
+        ctx: &ToolContext,
+    ) -> Result<ToolOutput, ToolError> {
+        if cleared.len() != 1 {
+            return Err(ToolError::new(
+                "read_resource runs only after its one planned read was cleared",
+            ));
+        }
+        let target = read::Target {
+            kind: args::required_str(args, "kind")?,
+            name: args::required_str(args, "name")?,
+            namespace: args::optional_str(args, "namespace")?,
+        };
+        let config = self.executor.config();
+        let yaml = tokio::select! {
+            read = tokio::time::timeout(config.timeout, read::read(config, &target)) => match read {
+                Ok(read) => read,
+                Err(_) => Err(ToolError::new(format!(
+                    "timed out after {:?} reading the object", config.timeout
+                ))),
+            },
+            () = ctx.cancel.cancelled() => Err(ToolError::new("cancelled")),
+        };
+        yaml.map(|yaml| ToolOutput::text(redact(&yaml).into_owned()))
+            .map_err(|e| ToolError::new(redact(&e.message).into_owned()))
     }
 }
 

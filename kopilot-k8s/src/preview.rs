@@ -1,0 +1,497 @@
+//! What a `kubectl` command waiting for approval would change, shown before anyone approves it.
+//!
+//! [`preview`] runs the same command with `--dry-run=server -o yaml` (the API server validates
+//! and computes the result, and stores nothing), reads the current version of each object the
+//! dry run returns, and diffs the two with the fields every write changes left out
+//! (`resourceVersion`, `managedFields`, `generation`, `uid`, `creationTimestamp`, `status`, and
+//! the `kubectl.kubernetes.io/last-applied-configuration` annotation, a one-line copy of the
+//! whole object).
+//! A new object shows as added in full; `delete` lists the objects that would go, in full, as
+//! removed.
+//!
+//! Only a single plain `kubectl` mutation is previewed: `apply`, `create`, `patch`, `replace`,
+//! `scale`, `set`, `label`, `annotate`, `delete`, `rollout restart` and `autoscale`. Anything
+//! else (pipelines, `helm`, shell lines, reads, `edit`, `apply --prune`, lines the guard blocks)
+//! gives `None`. Every command the preview runs goes through the [`Guard`] first and must be
+//! cleared as low risk; if one is not, the preview stops and gives `None`: it never runs
+//! anything the guard did not clear. Everything in a [`ChangePreview`] has passed through
+//! [`redact`]: a changed Secret value shows as a changed line with a marker, never the value.
+//!
+//! Two verbs cannot be dry-run exactly as written, and their previews say so in
+//! [`ChangePreview::notes`]: `kubectl scale` prints the object as it was before scaling (the
+//! preview sets `spec.replicas` on it after the server accepted the dry run), and
+//! `kubectl rollout restart` has no `--dry-run` (the preview reads the objects and shows the
+//! `restartedAt` annotation it would set).
+//!
+//! ```no_run
+//! # async fn demo(executor: kopilot_k8s::exec::Executor) -> kopilot_k8s::Result<()> {
+//! use kopilot_core::safety::{Guard, Policy};
+//! use kopilot_k8s::preview::preview;
+//!
+//! let guard = Guard::new(Policy::default());
+//! if let Some(change) = preview(&executor, &guard, "kubectl scale deploy/web -n shop --replicas=5").await? {
+//!     println!("{change}"); // a unified-style diff: -  replicas: 3 / +  replicas: 5
+//! }
+//! # Ok(())
+//! # }
+//! ```
+
+mod argv;
+mod diff;
+mod objects;
+
+use std::fmt;
+
+use kopilot_core::safety::{
+    Assessment, Decision, Guard, RequestContext, Risk, Verdict, quote_argv,
+};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use crate::Result;
+use crate::exec::{Ending, ExecOutput, Executor};
+use crate::redact::redact;
+use objects::Identity;
+
+/// The requester recorded in the audit for the commands a preview runs (see [`preview_for`] to
+/// name the real one).
+pub const PREVIEW_REQUESTER: &str = "kopilot change preview";
+
+/// What a command would change; see the [module documentation](self).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangePreview {
+    /// The command previewed (redacted).
+    pub command: String,
+    /// The commands run to build the preview, in order (redacted).
+    pub ran: Vec<String>,
+    /// What would happen to each object, in the order the dry run returned them.
+    pub changes: Vec<ObjectChange>,
+    /// When the dry run itself failed: what kubectl said (redacted). The command would most
+    /// likely fail the same way.
+    pub failure: Option<String>,
+    /// Caveats about how the preview was made.
+    pub notes: Vec<String>,
+}
+
+/// What would happen to one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectChange {
+    /// `apps/v1`, `v1`, ….
+    pub api_version: String,
+    /// `Deployment`, `Secret`, ….
+    pub kind: String,
+    /// The namespace, for namespaced objects.
+    pub namespace: Option<String>,
+    /// The object's name.
+    pub name: String,
+    /// Created, changed, unchanged or deleted.
+    pub action: ChangeAction,
+    /// Unified-style diff of the object as YAML (hunks headed `@@ -a,b +c,d @@`, lines starting
+    /// with ` `, `-` or `+`), redacted; empty when nothing changes.
+    pub diff: String,
+}
+
+/// What happens to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeAction {
+    /// It does not exist yet and would be created.
+    Create,
+    /// It exists and would change.
+    Update,
+    /// It exists and would stay as it is.
+    NoChange,
+    /// It exists and would be deleted.
+    Delete,
+}
+
+impl ChangeAction {
+    /// A word for people: `create`, `update`, `unchanged`, `delete`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::NoChange => "unchanged",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+impl fmt::Display for ChangePreview {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "Preview of `{}`:", self.command)?;
+        if let Some(failure) = &self.failure {
+            writeln!(
+                f,
+                "the server rejected the dry run:\n{}",
+                failure.trim_end()
+            )?;
+        }
+        if self.failure.is_none() && self.changes.is_empty() {
+            writeln!(f, "no objects would be touched")?;
+        }
+        for change in &self.changes {
+            let place = change
+                .namespace
+                .as_deref()
+                .map_or_else(String::new, |ns| format!(" -n {ns}"));
+            writeln!(
+                f,
+                "{} {} {}{place}",
+                change.action.as_str(),
+                change.kind,
+                change.name
+            )?;
+            f.write_str(&change.diff)?;
+        }
+        for note in &self.notes {
+            writeln!(f, "note: {note}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Previews `command_line` with a fresh cancellation token, auditing as [`PREVIEW_REQUESTER`].
+///
+/// # Errors
+///
+/// As [`preview_for`].
+pub async fn preview(
+    exec: &Executor,
+    guard: &Guard,
+    command_line: &str,
+) -> Result<Option<ChangePreview>> {
+    let ctx = RequestContext::new(PREVIEW_REQUESTER);
+    preview_for(exec, guard, command_line, &ctx, &CancellationToken::new()).await
+}
+
+/// Previews `command_line`: `Ok(None)` when it is not a previewable `kubectl` mutation or a
+/// command the preview needs is not cleared as low risk by `guard`; a [`ChangePreview`]
+/// otherwise (with [`ChangePreview::failure`] set when the dry run failed, timed out or was
+/// cancelled). The commands it runs are audited under `ctx`.
+///
+/// # Errors
+///
+/// What [`Executor::run`] returns when a command cannot be started (e.g.
+/// [`Error::ProgramNotFound`](crate::Error::ProgramNotFound)).
+pub async fn preview_for(
+    exec: &Executor,
+    guard: &Guard,
+    command_line: &str,
+    ctx: &RequestContext,
+    cancel: &CancellationToken,
+) -> Result<Option<ChangePreview>> {
+    let Some(target) = Target::of(&guard.assess(command_line)) else {
+        return Ok(None);
+    };
+    let mut runner = Runner {
+        exec,
+        guard,
+        ctx,
+        cancel,
+        ran: Vec::new(),
+    };
+    let mut preview = ChangePreview {
+        command: redact(command_line).into_owned(),
+        ran: Vec::new(),
+        changes: Vec::new(),
+        failure: None,
+        notes: Vec::new(),
+    };
+    let done = match &target.verb {
+        Verb::DryRun | Verb::Scale(_) => dry_run(&mut runner, &target, &mut preview).await?,
+        Verb::Delete(positions) => delete(&mut runner, &target, positions, &mut preview).await?,
+        Verb::Restart(positions) => restart(&mut runner, &target, positions, &mut preview).await?,
+    };
+    if done.is_none() {
+        return Ok(None);
+    }
+    preview.ran = runner.ran.iter().map(|l| redact(l).into_owned()).collect();
+    Ok(Some(preview))
+}
+
+/// A previewable command: its argv and how to preview it.
+struct Target {
+    argv: Vec<String>,
+    verb: Verb,
+}
+
+enum Verb {
+    /// `--dry-run=server -o yaml` shows the result.
+    DryRun,
+    /// `kubectl scale --replicas N` (N when readable).
+    Scale(Option<i64>),
+    /// `kubectl delete`, with the positions of its verb word.
+    Delete(Vec<usize>),
+    /// `kubectl rollout restart`, with the positions of its verb words.
+    Restart(Vec<usize>),
+}
+
+impl Target {
+    fn of(assessment: &Assessment) -> Option<Self> {
+        if assessment.decision == Decision::Block || assessment.risk == Risk::Low {
+            return None;
+        }
+        let [stage] = assessment.pipeline.as_deref()? else {
+            return None;
+        };
+        let [command] = assessment.commands.as_slice() else {
+            return None;
+        };
+        // Only the configured `kubectl` (resolved by the executor), never a path from the line:
+        // the dry run runs before anyone approved anything.
+        if stage.first().map(String::as_str) != Some("kubectl") || command.program != "kubectl" {
+            return None;
+        }
+        let verb_text = command.verb.as_deref()?;
+        let words: Vec<&str> = verb_text.split(' ').collect();
+        let verb = match words.as_slice() {
+            ["apply"] if !argv::has_flag(stage, "--prune") => Verb::DryRun,
+            ["create", sub @ ..] if sub != ["token"] => Verb::DryRun,
+            ["patch" | "replace" | "label" | "annotate" | "autoscale"] | ["set", _] => Verb::DryRun,
+            ["scale"] => Verb::Scale(argv::replicas(stage)),
+            ["delete"] => Verb::Delete(argv::verb_positions(stage, &words)?),
+            ["rollout", "restart"] => Verb::Restart(argv::verb_positions(stage, &words)?),
+            _ => return None,
+        };
+        Some(Self {
+            argv: stage.clone(),
+            verb,
+        })
+    }
+}
+
+/// Runs commands for a preview, each only once the guard has cleared it as low risk.
+struct Runner<'a> {
+    exec: &'a Executor,
+    guard: &'a Guard,
+    ctx: &'a RequestContext,
+    cancel: &'a CancellationToken,
+    ran: Vec<String>,
+}
+
+impl Runner<'_> {
+    /// The output, or `None` when the guard did not clear `argv` as low risk.
+    async fn run(&mut self, argv: &[String]) -> Result<Option<ExecOutput>> {
+        let line = quote_argv(argv);
+        let cleared = match self.guard.check(&line, self.ctx) {
+            Verdict::Allowed(cleared) if cleared.assessment().risk == Risk::Low => cleared,
+            Verdict::Allowed(_) | Verdict::NeedsApproval(_) | Verdict::Blocked(_) => {
+                return Ok(None);
+            }
+        };
+        self.ran.push(line);
+        let output = self
+            .exec
+            .run(&cleared, self.cancel, self.ctx.task_id.as_deref())
+            .await?;
+        Ok(Some(output))
+    }
+
+    /// The current version of an object; `Ok(None)` inside when it does not exist. The outer
+    /// `None`: the guard refused the read.
+    async fn current(&mut self, id: &Identity) -> Result<Option<Result<Option<Value>, String>>> {
+        let mut argv = vec!["kubectl".to_owned(), "get".to_owned(), id.kubectl_type()];
+        argv.push(id.name.clone());
+        if let Some(ns) = &id.namespace {
+            argv.extend(["-n".to_owned(), ns.clone()]);
+        }
+        argv.extend(["-o", "yaml", "--ignore-not-found"].map(str::to_owned));
+        let Some(output) = self.run(&argv).await? else {
+            return Ok(None);
+        };
+        if let Some(failure) = failure_of(&output) {
+            return Ok(Some(Err(failure)));
+        }
+        Ok(Some(
+            objects::parse(&output.stdout).map(|found| found.into_iter().next()),
+        ))
+    }
+}
+
+/// Why a run did not produce usable output, redacted; `None` when it did.
+fn failure_of(output: &ExecOutput) -> Option<String> {
+    let why = match output.ending {
+        Ending::Exited(0) if output.discarded_bytes > 0 => format!(
+            "the output was larger than the output cap ({} bytes discarded)",
+            output.discarded_bytes
+        ),
+        Ending::Exited(0) => return None,
+        Ending::Exited(code) => {
+            let said = output.stderr.trim();
+            if said.is_empty() {
+                format!("kubectl exited with code {code}")
+            } else {
+                said.to_owned()
+            }
+        }
+        Ending::Signalled => "kubectl was killed by a signal".to_owned(),
+        Ending::TimedOut => format!("timed out after {:?}", output.duration),
+        Ending::Cancelled => "cancelled".to_owned(),
+    };
+    Some(redact(&why).into_owned())
+}
+
+/// Objects in a successful run's output, or the failure recorded in `preview`.
+fn objects_of(output: &ExecOutput, preview: &mut ChangePreview) -> Option<Vec<Value>> {
+    if let Some(failure) = failure_of(output) {
+        preview.failure = Some(failure);
+        return None;
+    }
+    match objects::parse(&output.stdout) {
+        Ok(found) => Some(found),
+        Err(e) => {
+            preview.failure =
+                Some(redact(&format!("could not read kubectl's YAML: {e}")).into_owned());
+            None
+        }
+    }
+}
+
+/// `Some(())` when the preview is complete (possibly with a failure); `None` when the guard
+/// refused a command and there is no preview.
+type Done = Option<()>;
+
+async fn dry_run(
+    runner: &mut Runner<'_>,
+    target: &Target,
+    preview: &mut ChangePreview,
+) -> Result<Done> {
+    let argv = argv::with_flags(&target.argv, &["--dry-run=server", "-o", "yaml"]);
+    let Some(output) = runner.run(&argv).await? else {
+        return Ok(None);
+    };
+    let Some(found) = objects_of(&output, preview) else {
+        return Ok(Some(()));
+    };
+    if let Verb::Scale(replicas) = target.verb {
+        match replicas {
+            Some(_) => preview.notes.push(
+                "kubectl scale prints objects as they were; the server accepted the dry run and \
+                 the new replica count is shown as it would be set"
+                    .to_owned(),
+            ),
+            None => preview.notes.push(
+                "the --replicas value could not be read; only the current objects are shown"
+                    .to_owned(),
+            ),
+        }
+    }
+    for object in found {
+        let after = match target.verb {
+            Verb::Scale(Some(replicas)) => objects::with_replicas(&object, replicas),
+            _ => object,
+        };
+        let Some(id) = Identity::of(&after) else {
+            preview.notes.push(
+                "the dry run returned an object without kind or name; it is not shown".to_owned(),
+            );
+            continue;
+        };
+        let before = match runner.current(&id).await? {
+            None => return Ok(None),
+            Some(Ok(before)) => before,
+            Some(Err(failure)) => {
+                preview.notes.push(format!(
+                    "could not read the current {} {}: {failure}",
+                    id.kind,
+                    redact(&id.name)
+                ));
+                continue;
+            }
+        };
+        preview
+            .changes
+            .extend(objects::change(before.as_ref(), Some(&after)));
+    }
+    Ok(Some(()))
+}
+
+async fn delete(
+    runner: &mut Runner<'_>,
+    target: &Target,
+    positions: &[usize],
+    preview: &mut ChangePreview,
+) -> Result<Done> {
+    let argv = argv::with_flags(&target.argv, &["--dry-run=server", "-o", "name"]);
+    let Some(output) = runner.run(&argv).await? else {
+        return Ok(None);
+    };
+    if let Some(failure) = failure_of(&output) {
+        preview.failure = Some(failure);
+        return Ok(Some(()));
+    }
+    let mut names: Vec<String> = output
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if names.is_empty() {
+        return Ok(Some(()));
+    }
+    let Some(read) = runner.run(&argv::as_get(&target.argv, positions)).await? else {
+        return Ok(None);
+    };
+    let found = match failure_of(&read) {
+        Some(failure) => {
+            preview
+                .notes
+                .push(format!("could not read the objects: {failure}"));
+            Vec::new()
+        }
+        None => objects::parse(&read.stdout).unwrap_or_default(),
+    };
+    for object in &found {
+        let Some(id) = Identity::of(object) else {
+            continue;
+        };
+        let Some(at) = names.iter().position(|n| *n == id.kubectl_name()) else {
+            continue;
+        };
+        names.remove(at);
+        preview.changes.extend(objects::change(Some(object), None));
+    }
+    for name in names {
+        preview.notes.push(format!(
+            "{} would also be deleted (it could not be read for the preview)",
+            redact(&name)
+        ));
+    }
+    if preview.changes.iter().any(|c| c.kind == "Namespace") {
+        preview
+            .notes
+            .push("deleting a namespace deletes every object in it".to_owned());
+    }
+    Ok(Some(()))
+}
+
+async fn restart(
+    runner: &mut Runner<'_>,
+    target: &Target,
+    positions: &[usize],
+    preview: &mut ChangePreview,
+) -> Result<Done> {
+    let Some(output) = runner.run(&argv::as_get(&target.argv, positions)).await? else {
+        return Ok(None);
+    };
+    let Some(found) = objects_of(&output, preview) else {
+        return Ok(Some(()));
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let now = now
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string());
+    preview.notes.push(
+        "kubectl rollout restart has no dry run; shown is the restartedAt annotation it would set \
+         on each pod template, which makes the controller replace every pod"
+            .to_owned(),
+    );
+    for object in &found {
+        let after = objects::with_restarted_at(object, &now);
+        preview
+            .changes
+            .extend(objects::change(Some(object), Some(&after)));
+    }
+    Ok(Some(()))
+}
