@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use kopilot_k8s::fake::demo;
 
+use crate::signals::Interrupts;
+
 /// Arguments of `kopilot demo`.
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
@@ -61,17 +63,9 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn default_kubeconfig_path() -> PathBuf {
-    let data = std::env::var_os("XDG_DATA_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".local").join("share"))
-        });
-    match data {
-        Some(dir) => dir.join("kopilot").join("demo.kubeconfig"),
-        None => std::env::temp_dir().join("kopilot-demo.kubeconfig"),
+    match crate::state::data_dir() {
+        Ok(dir) => dir.path.join("demo.kubeconfig"),
+        Err(_) => std::env::temp_dir().join("kopilot-demo.kubeconfig"),
     }
 }
 
@@ -89,7 +83,7 @@ async fn serve_demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(default_kubeconfig_path);
     cluster.write_kubeconfig(&path)?;
     // Listen before saying "press Ctrl-C": an early Ctrl-C must stop us cleanly, not kill us.
-    let interrupt = Interrupt::listen()?;
+    let mut interrupt = Interrupts::listen()?;
     let shown = path.display();
     println!("Kopilot demo cluster serving at {}", cluster.url());
     println!(
@@ -103,47 +97,8 @@ async fn serve_demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
     println!("  kubectl --kubeconfig {shown} top pods -A");
     println!();
     println!("Changes are kept in memory only. Press Ctrl-C to stop.");
-    interrupt.wait().await?;
+    interrupt.next().await;
     println!("Stopping the demo cluster.");
     cluster.stop().await;
     Ok(ExitCode::SUCCESS)
-}
-
-/// Ctrl-C and (on Unix) SIGTERM, registered when created.
-struct Interrupt {
-    #[cfg(unix)]
-    signals: (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
-}
-
-impl Interrupt {
-    #[cfg(unix)]
-    fn listen() -> anyhow::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        let int = signal(SignalKind::interrupt()).context("could not listen for Ctrl-C")?;
-        let term = signal(SignalKind::terminate()).context("could not listen for SIGTERM")?;
-        Ok(Self {
-            signals: (int, term),
-        })
-    }
-
-    #[cfg(not(unix))]
-    fn listen() -> anyhow::Result<Self> {
-        Ok(Self {})
-    }
-
-    #[cfg(unix)]
-    async fn wait(mut self) -> anyhow::Result<()> {
-        tokio::select! {
-            _ = self.signals.0.recv() => {}
-            _ = self.signals.1.recv() => {}
-        }
-        Ok(())
-    }
-
-    #[cfg(not(unix))]
-    async fn wait(self) -> anyhow::Result<()> {
-        tokio::signal::ctrl_c()
-            .await
-            .context("could not listen for Ctrl-C")
-    }
 }

@@ -8,10 +8,15 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod analyze_cmd;
+mod ask;
 mod audit_cmd;
+mod config_cmd;
 mod demo_cmd;
+mod history_cmd;
 mod safety_cmd;
+mod signals;
 mod skills_cmd;
+mod state;
 
 /// Kopilot: an approval-gated AI operator for Kubernetes.
 #[derive(Debug, Parser)]
@@ -23,6 +28,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Ask a question about your cluster; changes wait for your approval.
+    Ask(ask::AskArgs),
+    /// List past tasks, or replay one.
+    History(history_cmd::HistoryArgs),
+    /// Show the effective configuration and where each value came from.
+    Config(config_cmd::ConfigArgs),
     /// Ask the safety guard about a command line.
     Safety(safety_cmd::SafetyArgs),
     /// Verify the audit log.
@@ -38,6 +49,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
+        Command::Ask(args) => ask::run(args),
+        Command::History(args) => history_cmd::run(args),
+        Command::Config(args) => config_cmd::run(&args),
         Command::Safety(args) => safety_cmd::run(args),
         Command::Audit(args) => audit_cmd::run(args),
         Command::Demo(args) => demo_cmd::run(args),
@@ -46,6 +60,7 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("kopilot: error: {err:#}");
             if err.downcast_ref::<UsageError>().is_some() {
@@ -55,6 +70,19 @@ fn main() -> ExitCode {
             }
         }
     }
+}
+
+/// The reader of our output went away (`kopilot history | head`): not an error of ours.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || cause
+                .downcast_ref::<serde_json::Error>()
+                .and_then(serde_json::Error::io_error_kind)
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// A usage or configuration error: reported with exit status 2.

@@ -1,0 +1,699 @@
+//! The terminal side of a task: its events rendered for people (spinner, streamed answer,
+//! one dimmed line per tool call, markdown, footer) or written as JSON Lines, approval
+//! prompts, and Ctrl-C.
+//!
+//! The answer goes to standard output; everything else (progress, tool lines, prompts, the
+//! footer) goes to standard error, so `kopilot ask ... > answer.md` keeps only the answer.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::{IsTerminal as _, Write as _};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
+use futures::StreamExt as _;
+use kopilot_core::safety::{
+    ApprovalDecision, ApprovalRequest, AuditSink, Guard, RequestContext, quote_argv,
+};
+use kopilot_core::{Event, EventKind, Status, TaskHandle, TaskResult};
+use kopilot_k8s::exec::{ExecConfig, Executor};
+use kopilot_k8s::preview::preview_for;
+use owo_colors::OwoColorize as _;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::approver::Ask;
+use super::markdown::MarkdownLines;
+use crate::signals::Interrupts;
+
+/// How `kopilot ask` writes its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    /// For people: rendered on a terminal, plain text when piped.
+    Text,
+    /// The task's events as JSON Lines, one per line, as they happen.
+    Json,
+}
+
+/// `eprintln!` that ignores a closed standard error instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, $($arg)*);
+    }};
+}
+
+/// `eprint!` plus a flush, ignoring a closed standard error.
+macro_rules! say_inline {
+    ($($arg:tt)*) => {{
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, $($arg)*);
+        let _ = stderr.flush();
+    }};
+}
+
+const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/// Shows "what would change" for a command waiting for approval: a server-side dry run,
+/// itself guarded (see `kopilot_k8s::preview`).
+pub(crate) struct Previewer {
+    executor: Executor,
+    guard: Guard,
+    user: String,
+}
+
+impl Previewer {
+    pub(crate) fn new(
+        exec: &ExecConfig,
+        guard: Guard,
+        audit: Arc<dyn AuditSink>,
+        user: String,
+    ) -> Self {
+        Self {
+            executor: Executor::new(exec.clone(), audit),
+            guard,
+            user,
+        }
+    }
+
+    async fn preview(&self, request: &ApprovalRequest) -> Option<String> {
+        let ctx = RequestContext {
+            requester: format!("{} (change preview)", self.user),
+            task_id: request.task_id.clone(),
+        };
+        let cancel = CancellationToken::new();
+        let run = preview_for(&self.executor, &self.guard, &request.command, &ctx, &cancel);
+        match tokio::time::timeout(Duration::from_secs(20), run).await {
+            Ok(Ok(Some(preview))) => Some(preview.to_string()),
+            Ok(Ok(None)) => None,
+            Ok(Err(err)) => Some(format!("(no preview: {err})")),
+            Err(_) => {
+                cancel.cancel();
+                Some("(no preview: the dry run took longer than 20 s)".to_owned())
+            }
+        }
+    }
+}
+
+/// Renders a task's events.
+pub(crate) struct Renderer {
+    output: Output,
+    /// The agent whose text is the answer: the requested skill, else the supervisor.
+    answer_agent: String,
+    /// Whether approvals are asked on this terminal (else the events say they were denied).
+    interactive: bool,
+    /// Stream the answer as it is written (standard output is a terminal and this is live).
+    live: bool,
+    colors: Colors,
+    spinner: Option<Spinner>,
+    markdown: MarkdownLines,
+    /// The answer agent's text since its last action, as streamed.
+    streamed: String,
+    calls: HashMap<String, String>,
+    task_id: String,
+}
+
+/// Where colours (and markdown styling) may be used.
+#[derive(Debug, Clone, Copy)]
+struct Colors {
+    stdout: bool,
+    stderr: bool,
+}
+
+struct Spinner {
+    label: String,
+    started: Instant,
+    frame: usize,
+    shown: bool,
+}
+
+fn colors_allowed() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+}
+
+impl Renderer {
+    /// For a task running now.
+    pub(crate) fn live(output: Output, skill: Option<String>, interactive: bool) -> Self {
+        let err_tty = std::io::stderr().is_terminal();
+        let out_tty = std::io::stdout().is_terminal();
+        Self {
+            output,
+            answer_agent: skill.unwrap_or_else(|| "supervisor".to_owned()),
+            interactive,
+            live: out_tty && output == Output::Text,
+            colors: Colors {
+                stdout: out_tty && colors_allowed(),
+                stderr: err_tty && colors_allowed(),
+            },
+            spinner: (err_tty && output == Output::Text).then(|| Spinner {
+                label: "Starting".to_owned(),
+                started: Instant::now(),
+                frame: 0,
+                shown: false,
+            }),
+            markdown: MarkdownLines::default(),
+            streamed: String::new(),
+            calls: HashMap::new(),
+            task_id: String::new(),
+        }
+    }
+
+    /// For replaying a finished task (`kopilot history show`): no spinner, no streaming.
+    pub(crate) fn replay(output: Output, skill: Option<String>) -> Self {
+        let mut renderer = Self::live(output, skill, false);
+        renderer.live = false;
+        renderer.spinner = None;
+        renderer
+    }
+
+    fn dim(&self, text: &str) -> String {
+        if self.colors.stderr {
+            text.dimmed().to_string()
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn paint_err(&self, text: &str, paint: fn(&str) -> String) -> String {
+        if self.colors.stderr {
+            paint(text)
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn clear_spinner(&mut self) {
+        if let Some(spinner) = &mut self.spinner
+            && spinner.shown
+        {
+            say_inline!("\r\x1b[2K");
+            spinner.shown = false;
+        }
+    }
+
+    fn set_status(&mut self, label: impl Into<String>) {
+        if let Some(spinner) = &mut self.spinner {
+            spinner.label = label.into();
+        }
+        self.tick();
+    }
+
+    /// Redraws the spinner (call every ~100 ms).
+    pub(crate) fn tick(&mut self) {
+        let Some(spinner) = &mut self.spinner else {
+            return;
+        };
+        spinner.frame = (spinner.frame + 1) % SPINNER.len();
+        let frame = SPINNER.get(spinner.frame).copied().unwrap_or("*");
+        let secs = spinner.started.elapsed().as_secs_f32();
+        let label: String = spinner.label.chars().take(100).collect();
+        say_inline!(
+            "\r\x1b[2K{} {label} {}",
+            frame.cyan(),
+            format!("{secs:.0}s").dimmed()
+        );
+        spinner.shown = true;
+    }
+
+    /// A line on standard error (clears the spinner first).
+    fn note(&mut self, line: &str) {
+        self.clear_spinner();
+        say!("{line}");
+    }
+
+    /// Ends the answer text streamed so far (it was the model thinking aloud before acting).
+    fn end_streamed(&mut self) {
+        let rest = self.markdown.finish();
+        if !rest.is_empty() {
+            write_out(&rest);
+        }
+        self.streamed.clear();
+    }
+
+    /// Renders one event.
+    pub(crate) fn event(&mut self, event: &Event) {
+        if self.task_id.is_empty() {
+            self.task_id.clone_from(&event.task_id);
+        }
+        if self.output == Output::Json {
+            let mut stdout = std::io::stdout().lock();
+            if let Ok(line) = serde_json::to_string(event) {
+                let _ = writeln!(stdout, "{line}");
+                let _ = stdout.flush();
+            }
+            return;
+        }
+        let agent = event.agent.as_str();
+        let is_answer_agent = agent == self.answer_agent;
+        match &event.event {
+            EventKind::TaskStarted { model, .. } => {
+                let label = match model {
+                    Some(model) => format!("Thinking ({model})"),
+                    None => "Gathering evidence (no model: analyzers only)".to_owned(),
+                };
+                self.set_status(label);
+            }
+            EventKind::Delegated {
+                call_id,
+                skill,
+                task,
+            } => {
+                self.calls
+                    .insert(call_id.clone(), format!("{skill} answered"));
+                let line = format!("→ {skill}: {}", one_line(task, 120));
+                let line = self.dim(&line);
+                self.note(&line);
+                self.set_status(format!("{skill} is working"));
+            }
+            EventKind::Thinking { text } => {
+                if is_answer_agent && self.live && !self.streamed.is_empty() {
+                    self.end_streamed();
+                } else {
+                    let line = self.dim(&format!("  {agent}: {}", one_line(text, 140)));
+                    self.note(&line);
+                }
+            }
+            EventKind::Delta { text } => {
+                if is_answer_agent && self.live {
+                    self.clear_spinner();
+                    let lines = if self.colors.stdout {
+                        self.markdown.push(text)
+                    } else {
+                        text.clone()
+                    };
+                    write_out(&lines);
+                    self.streamed.push_str(text);
+                } else if !is_answer_agent {
+                    self.set_status(format!("{agent} is writing"));
+                }
+            }
+            EventKind::ToolCall {
+                call_id,
+                tool,
+                args,
+            } => {
+                if is_answer_agent && self.live && !self.streamed.is_empty() {
+                    self.end_streamed();
+                }
+                let shown = describe_call(tool, args);
+                self.set_status(format!("{agent}: {shown}"));
+                self.calls.insert(call_id.clone(), shown);
+            }
+            EventKind::ApprovalRequested {
+                command,
+                risk,
+                reasons,
+                ..
+            } => {
+                if !self.interactive {
+                    let head = format!("! needs approval ({risk} risk): {command}");
+                    let head = self.paint_err(&head, |t| t.yellow().to_string());
+                    self.note(&head);
+                    for reason in reasons {
+                        let line = self.dim(&format!("    {reason}"));
+                        self.note(&line);
+                    }
+                }
+                self.set_status("Waiting for approval");
+            }
+            EventKind::ApprovalDecided {
+                approved,
+                decided_by,
+                reason,
+                ..
+            } => {
+                let line = if *approved {
+                    self.paint_err(&format!("  approved by {decided_by}"), |t| {
+                        t.green().to_string()
+                    })
+                } else {
+                    let why = reason.as_deref().unwrap_or("no reason given");
+                    self.paint_err(&format!("  denied by {decided_by}: {why}"), |t| {
+                        t.red().to_string()
+                    })
+                };
+                self.note(&line);
+            }
+            EventKind::ToolResult {
+                call_id,
+                tool,
+                ok,
+                output,
+                duration_ms,
+            } => {
+                let shown = self.calls.remove(call_id).unwrap_or_else(|| tool.clone());
+                let secs = Duration::from_millis(*duration_ms).as_secs_f64();
+                let mark = if *ok { "✓" } else { "✗" };
+                let mut line = format!("  {mark} {} · {secs:.1}s", one_line(&shown, 110));
+                if !ok {
+                    let _ = write!(line, " · {}", failure_summary(output));
+                }
+                let line = self.dim(&line);
+                self.note(&line);
+                self.set_status(format!("{agent} is thinking"));
+            }
+            EventKind::Reflection {
+                score,
+                critique,
+                replan,
+            } => {
+                let then = if *replan { "; trying again" } else { "" };
+                let line = self.dim(&format!(
+                    "  review: {score}/10 {}{then}",
+                    one_line(critique, 120)
+                ));
+                self.note(&line);
+            }
+            EventKind::Notification { message } => {
+                let line = self.dim(&format!("note: {message}"));
+                self.note(&line);
+            }
+            EventKind::Response(result) => self.response(result),
+        }
+    }
+
+    fn response(&mut self, result: &TaskResult) {
+        self.clear_spinner();
+        self.spinner = None;
+        let streamed_answer = self.live
+            && !self.streamed.trim().is_empty()
+            && self.streamed.trim() == result.answer.trim();
+        if streamed_answer {
+            self.end_streamed();
+        } else {
+            self.end_streamed();
+            if !result.answer.trim().is_empty() {
+                let text = if self.colors.stdout {
+                    let mut md = MarkdownLines::default();
+                    let mut text = md.push(&result.answer);
+                    text.push_str(&md.finish());
+                    text
+                } else {
+                    format!("{}\n", result.answer.trim_end())
+                };
+                write_out(&text);
+            }
+        }
+        if let Some(error) = &result.error {
+            let line = format!("kopilot: the task {}: {error}", result.status);
+            let line = self.paint_err(&line, |t| t.red().to_string());
+            say!("{line}");
+        }
+        let secs = Duration::from_millis(result.duration_ms).as_secs_f64();
+        let mut footer = format!("— {} in {secs:.1}s", result.status);
+        if result.usage.total() > 0 {
+            let _ = write!(
+                footer,
+                " · {} tokens ({} in, {} out)",
+                result.usage.total(),
+                result.usage.input_tokens,
+                result.usage.output_tokens
+            );
+        }
+        if !self.task_id.is_empty() {
+            let _ = write!(footer, " · task {}", self.task_id);
+        }
+        let footer = self.dim(&footer);
+        say!("{footer}");
+    }
+
+    /// Puts one approval request to the person at the terminal.
+    async fn ask(
+        &mut self,
+        ask: Ask,
+        previewer: &Previewer,
+        interrupts: &mut Interrupts,
+        handle: &TaskHandle,
+    ) {
+        let Ask { request, mut reply } = ask;
+        self.clear_spinner();
+        let risk = request.risk.to_string();
+        let head = if self.colors.stderr {
+            format!("\n{} ({risk} risk)", "Approval needed".bold())
+        } else {
+            format!("\nApproval needed ({risk} risk)")
+        };
+        say!("{head}");
+        say!("  command: {}", request.command);
+        for reason in &request.reasons {
+            say!("  why:     {reason}");
+        }
+        self.set_status("Previewing the change (server-side dry run)");
+        let preview = previewer.preview(&request).await;
+        self.clear_spinner();
+        if let Some(preview) = preview {
+            say!("  what would change:");
+            for line in preview.lines() {
+                let painted = if !self.colors.stderr {
+                    line.to_owned()
+                } else if line.starts_with('+') {
+                    line.green().to_string()
+                } else if line.starts_with('-') {
+                    line.red().to_string()
+                } else {
+                    line.dimmed().to_string()
+                };
+                say!("    {painted}");
+            }
+        }
+        say_inline!("Run it? [y/N] ");
+        let read = tokio::task::spawn_blocking(|| {
+            let mut line = String::new();
+            std::io::stdin().read_line(&mut line).map(|_| line)
+        });
+        let decision = tokio::select! {
+            answer = read => match answer {
+                Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
+                    ApprovalDecision::approve(&request, request.requester.clone())
+                }
+                Ok(Ok(line)) if line.is_empty() => {
+                    say!("");
+                    ApprovalDecision::deny(&request, request.requester.clone(), "the terminal closed without an answer")
+                }
+                Ok(Ok(_)) => ApprovalDecision::deny(&request, request.requester.clone(), "the user answered no"),
+                _ => ApprovalDecision::deny(&request, request.requester.clone(), "the terminal could not be read"),
+            },
+            () = interrupts.next() => {
+                say!("");
+                handle.cancel();
+                say!("Cancelling… (press Ctrl-C again to quit at once)");
+                ApprovalDecision::deny(&request, request.requester.clone(), "cancelled with Ctrl-C at the prompt")
+            }
+            () = tokio::time::sleep(request.remaining()) => {
+                say!("");
+                ApprovalDecision::deny(&request, request.requester.clone(), "nobody answered before the approval expired")
+            }
+            () = reply.closed() => {
+                say!("");
+                return;
+            }
+        };
+        self.set_status(if decision.approved {
+            "Running the approved command"
+        } else {
+            "Telling the agent it was not approved"
+        });
+        let _ = reply.send(decision);
+    }
+}
+
+/// Writes to standard output and flushes; a reader that went away (`| head`) is not an error.
+fn write_out(text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// A tool call as a person would type it.
+fn describe_call(tool: &str, args: &Value) -> String {
+    let program = match tool {
+        "run_kubectl" => Some("kubectl"),
+        "run_helm" => Some("helm"),
+        _ => None,
+    };
+    if let Some(program) = program {
+        match args.get("args") {
+            Some(Value::String(line)) => return format!("{program} {line}"),
+            Some(Value::Array(items)) => {
+                let mut argv = vec![program.to_owned()];
+                argv.extend(
+                    items
+                        .iter()
+                        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned)),
+                );
+                return quote_argv(&argv);
+            }
+            _ => {}
+        }
+    }
+    if tool == "run_shell"
+        && let Some(command) = args.get("command").and_then(Value::as_str)
+    {
+        return command.to_owned();
+    }
+    match args {
+        Value::Object(map) if map.is_empty() => tool.to_owned(),
+        Value::Null => tool.to_owned(),
+        other => format!("{tool} {other}"),
+    }
+}
+
+/// Why a tool call failed, in one line: how the command ended (`exit code 1`) when the
+/// output says, and the first line of its error output (else of its output).
+fn failure_summary(output: &str) -> String {
+    let last = output.lines().rev().find(|l| !l.trim().is_empty());
+    let ending = last
+        .map(str::trim)
+        .and_then(|l| l.strip_prefix('[')?.strip_suffix(']'));
+    let detail = output
+        .split_once("[stderr]\n")
+        .map_or(output, |(_, stderr)| stderr);
+    let first = detail.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let detail = one_line(first, 140);
+    match ending {
+        Some(ending) if !detail.starts_with('[') => format!("{ending} · {detail}"),
+        Some(ending) => ending.to_owned(),
+        None => detail,
+    }
+}
+
+/// The first line of `text`, cut to `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let first = text.trim().lines().next().unwrap_or("");
+    let more = text.trim().lines().nth(1).is_some();
+    let mut out: String = first.chars().take(max).collect();
+    if more || first.chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
+/// Follows the task to its end: renders events, asks for approvals, handles Ctrl-C (the first
+/// cancels the task, a second exits at once). Returns the task's result.
+pub(crate) async fn drive(
+    handle: &TaskHandle,
+    renderer: &mut Renderer,
+    mut asks: mpsc::Receiver<Ask>,
+    previewer: Previewer,
+) -> TaskResult {
+    let mut interrupts = match Interrupts::listen() {
+        Ok(interrupts) => Some(interrupts),
+        Err(err) => {
+            say!("kopilot: warning: {err:#}; Ctrl-C will end kopilot at once");
+            None
+        }
+    };
+    let mut events = handle.events();
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut cancelling = false;
+    loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(event) => {
+                    renderer.event(&event);
+                    if let EventKind::Response(result) = event.event {
+                        return result;
+                    }
+                }
+                None => return handle.result().await,
+            },
+            Some(ask) = asks.recv() => {
+                if let Some(interrupts) = &mut interrupts {
+                    renderer.ask(ask, &previewer, interrupts, handle).await;
+                } else {
+                    let decision = ApprovalDecision::deny(
+                        &ask.request,
+                        ask.request.requester.clone(),
+                        "Ctrl-C cannot be caught, so the prompt could not be cancelled safely",
+                    );
+                    let _ = ask.reply.send(decision);
+                }
+            }
+            () = next_interrupt(&mut interrupts) => {
+                if cancelling {
+                    renderer.clear_spinner();
+                    say!("kopilot: interrupted again, quitting");
+                    std::process::exit(130);
+                }
+                cancelling = true;
+                handle.cancel();
+                renderer.note("Cancelling… (press Ctrl-C again to quit at once)");
+            }
+            _ = tick.tick() => renderer.tick(),
+        }
+    }
+}
+
+async fn next_interrupt(interrupts: &mut Option<Interrupts>) {
+    match interrupts {
+        Some(interrupts) => interrupts.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Renders stored events (for `kopilot history show`).
+pub(crate) fn replay(renderer: &mut Renderer, events: &[Event]) -> Option<Status> {
+    let mut status = None;
+    for event in events {
+        renderer.event(event);
+        if let EventKind::Response(result) = &event.event {
+            status = Some(result.status);
+        }
+    }
+    status
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{describe_call, failure_summary, one_line};
+    use serde_json::json;
+
+    #[test]
+    fn tool_calls_read_like_commands() {
+        assert_eq!(
+            describe_call(
+                "run_kubectl",
+                &json!({"args": ["get", "pods", "-l", "app=a b"]})
+            ),
+            "kubectl get pods -l 'app=a b'"
+        );
+        assert_eq!(
+            describe_call("run_kubectl", &json!({"args": "top pods -A"})),
+            "kubectl top pods -A"
+        );
+        assert_eq!(
+            describe_call("analyze", &json!({"checks": ["cost.*"]})),
+            r#"analyze {"checks":["cost.*"]}"#
+        );
+        assert_eq!(describe_call("get_metrics", &json!({})), "get_metrics");
+    }
+
+    #[test]
+    fn failures_say_how_the_command_ended_and_why() {
+        assert_eq!(
+            failure_summary(
+                "[stderr]\nError from server (NotFound): deployments.apps \"x\" not found\n[exit code 1]\n"
+            ),
+            "exit code 1 · Error from server (NotFound): deployments.apps \"x\" not found"
+        );
+        assert_eq!(
+            failure_summary("not run: denied by ann: no"),
+            "not run: denied by ann: no"
+        );
+        assert_eq!(failure_summary("[cancelled]\n"), "cancelled");
+    }
+
+    #[test]
+    fn one_line_cuts_and_says_so() {
+        assert_eq!(one_line("short", 10), "short");
+        assert_eq!(one_line("first\nsecond", 10), "first…");
+        assert_eq!(one_line("ééééé", 3), "ééé…");
+    }
+}

@@ -1,0 +1,312 @@
+//! `kopilot config show`: the effective configuration and where each value came from.
+
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use kopilot_core::Limits;
+use kopilot_core::llm::{ProviderChoice, ProviderConfig, ProviderKind, Secret};
+use kopilot_core::safety::Policy;
+use kopilot_core::skills::{ENABLED_SKILLS_VAR, SKILL_DIRS_VAR, SkillLoader};
+use serde::Serialize;
+
+use crate::state::{State, data_dir};
+
+/// Arguments of `kopilot config`.
+#[derive(Debug, Args)]
+pub(crate) struct ConfigArgs {
+    #[command(subcommand)]
+    command: ConfigCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (model, safety, skills, cluster, state) and where
+    /// each value came from. API keys are masked.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+struct ShowArgs {
+    /// Print a JSON array of {section, setting, value, source}.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct Row {
+    section: &'static str,
+    setting: &'static str,
+    value: String,
+    source: String,
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name)
+        .ok()
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+fn from_env_or(name: &str, default: &str) -> String {
+    if env(name).is_some() {
+        format!("env {name}")
+    } else {
+        default.to_owned()
+    }
+}
+
+/// Shows the last four characters of a key at most, and only of a long one.
+fn mask(secret: &Secret) -> String {
+    let key = secret.expose();
+    let chars = key.chars().count();
+    if chars >= 16 {
+        let tail: String = key.chars().skip(chars - 4).collect();
+        format!("****{tail} ({chars} characters)")
+    } else {
+        format!("**** ({chars} characters)")
+    }
+}
+
+/// The variables a provider reads: base URL, API key, model.
+fn provider_vars(kind: ProviderKind) -> (&'static str, Option<&'static str>, &'static str) {
+    match kind {
+        ProviderKind::Ollama => ("OLLAMA_BASE_URL", None, "LLM_MODEL"),
+        ProviderKind::OpenAi | ProviderKind::OpenAiCompatible => {
+            ("OPENAI_BASE_URL", Some("OPENAI_API_KEY"), "LLM_MODEL")
+        }
+        ProviderKind::AzureOpenAi => (
+            "AZURE_OPENAI_ENDPOINT",
+            Some("AZURE_OPENAI_API_KEY"),
+            "AZURE_OPENAI_DEPLOYMENT",
+        ),
+        ProviderKind::Anthropic => ("ANTHROPIC_BASE_URL", Some("ANTHROPIC_API_KEY"), "LLM_MODEL"),
+        ProviderKind::Gemini => ("GEMINI_BASE_URL", Some("GEMINI_API_KEY"), "GEMINI_MODEL"),
+    }
+}
+
+fn model_rows(rows: &mut Vec<Row>) {
+    let mut push = |setting, value: String, source: String| {
+        rows.push(Row {
+            section: "model",
+            setting,
+            value,
+            source,
+        });
+    };
+    let config = match ProviderConfig::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            push(
+                "provider",
+                format!("invalid: {err}"),
+                "environment".to_owned(),
+            );
+            return;
+        }
+    };
+    let kind = config.kind();
+    let provider_source = match config.choice() {
+        ProviderChoice::Explicit => "env LLM_PROVIDER".to_owned(),
+        ProviderChoice::Defaulted => {
+            "default (a local Ollama; offline mode when it does not answer)".to_owned()
+        }
+    };
+    push("provider", kind.to_string(), provider_source);
+    let (url_var, key_var, model_var) = provider_vars(kind);
+    let model_source = if env(model_var).is_some() {
+        format!("env {model_var}")
+    } else if env("LLM_MODEL").is_some() {
+        "env LLM_MODEL".to_owned()
+    } else {
+        "default".to_owned()
+    };
+    push("model", config.model().to_owned(), model_source);
+    push(
+        "base URL",
+        config.base_url().to_owned(),
+        from_env_or(url_var, "default"),
+    );
+    if let Some(key_var) = key_var {
+        let value = config.api_key().map_or_else(|| "not set".to_owned(), mask);
+        push("API key", value, from_env_or(key_var, "not set"));
+    }
+    let transport = config.transport();
+    push(
+        "request timeout",
+        format!("{}s", transport.request_timeout.as_secs()),
+        from_env_or("LLM_TIMEOUT_SECS", "default"),
+    );
+    push(
+        "retries",
+        transport.max_retries.to_string(),
+        from_env_or("LLM_MAX_RETRIES", "default"),
+    );
+}
+
+fn safety_rows(rows: &mut Vec<Row>) {
+    let policy_file = env("SAFETY_POLICY_FILE");
+    let source = |var: &str| match &policy_file {
+        Some(file) if env(var).is_none() => format!("file {file} (SAFETY_POLICY_FILE)"),
+        _ => from_env_or(var, "default"),
+    };
+    let mut push = |setting, value: String, source: String| {
+        rows.push(Row {
+            section: "safety",
+            setting,
+            value,
+            source,
+        });
+    };
+    match Policy::from_env() {
+        Ok(policy) => {
+            push("mode", policy.mode().to_string(), source("SAFETY_MODE"));
+            push(
+                "protected namespaces",
+                policy.protected_namespaces().join(", "),
+                source("SAFETY_PROTECTED_NAMESPACES"),
+            );
+            push(
+                "hard-block patterns",
+                policy.hard_block_patterns().len().to_string(),
+                source("SAFETY_HARD_BLOCK"),
+            );
+            push(
+                "approval needed for destructive",
+                policy.require_approval_destructive().to_string(),
+                source("SAFETY_REQUIRE_APPROVAL_DESTRUCTIVE"),
+            );
+            push(
+                "four eyes",
+                policy.four_eyes().to_string(),
+                source("SAFETY_FOUR_EYES"),
+            );
+            push(
+                "approval expires after",
+                format!("{}s", policy.approval_ttl().as_secs()),
+                policy_file.as_ref().map_or_else(
+                    || "default".to_owned(),
+                    |file| format!("file {file} (SAFETY_POLICY_FILE)"),
+                ),
+            );
+        }
+        Err(err) => push(
+            "policy",
+            format!("invalid: {err}"),
+            "environment".to_owned(),
+        ),
+    }
+    match Limits::from_env() {
+        Ok(limits) => push(
+            "tasks at once",
+            limits.max_concurrent_tasks.to_string(),
+            from_env_or("SAFETY_MAX_CONCURRENT_TASKS", "default"),
+        ),
+        Err(err) => push(
+            "limits",
+            format!("invalid: {err}"),
+            "environment".to_owned(),
+        ),
+    }
+}
+
+fn other_rows(rows: &mut Vec<Row>) {
+    let skills = match SkillLoader::from_env().and_then(|loader| loader.load()) {
+        Ok(registry) => registry.names().join(", "),
+        Err(err) => format!("invalid: {err}"),
+    };
+    let skills_source = match (env(SKILL_DIRS_VAR), env(ENABLED_SKILLS_VAR)) {
+        (None, None) => "built-in".to_owned(),
+        _ => format!("built-in, env {SKILL_DIRS_VAR} / {ENABLED_SKILLS_VAR}"),
+    };
+    rows.push(Row {
+        section: "skills",
+        setting: "enabled",
+        value: skills,
+        source: skills_source,
+    });
+    let (kubeconfig, source) = match env("KUBECONFIG") {
+        Some(path) => (path, "env KUBECONFIG (--kubeconfig overrides)".to_owned()),
+        None => (
+            "~/.kube/config".to_owned(),
+            "default (--kubeconfig overrides)".to_owned(),
+        ),
+    };
+    rows.push(Row {
+        section: "cluster",
+        setting: "kubeconfig",
+        value: kubeconfig,
+        source,
+    });
+    match data_dir() {
+        Ok(dir) => {
+            for (setting, value) in [
+                ("data directory", dir.path.display().to_string()),
+                (
+                    "task history",
+                    dir.path.join(State::STORE_FILE).display().to_string(),
+                ),
+                (
+                    "audit log",
+                    dir.path.join(State::AUDIT_FILE).display().to_string(),
+                ),
+            ] {
+                rows.push(Row {
+                    section: "state",
+                    setting,
+                    value,
+                    source: dir.source.to_owned(),
+                });
+            }
+        }
+        Err(err) => rows.push(Row {
+            section: "state",
+            setting: "data directory",
+            value: format!("{err:#}"),
+            source: "environment".to_owned(),
+        }),
+    }
+}
+
+/// Runs `kopilot config ...`.
+pub(crate) fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
+    let ConfigCommand::Show(show) = &args.command;
+    let mut rows = Vec::new();
+    model_rows(&mut rows);
+    safety_rows(&mut rows);
+    other_rows(&mut rows);
+    if show.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let width = rows
+        .iter()
+        .map(|r| r.setting.chars().count())
+        .max()
+        .unwrap_or(0);
+    let mut section = "";
+    for row in &rows {
+        if row.section != section {
+            if !section.is_empty() {
+                println!();
+            }
+            section = row.section;
+            println!("[{section}]");
+        }
+        println!("  {:<width$}  {}  ({})", row.setting, row.value, row.source);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mask;
+    use kopilot_core::llm::Secret;
+
+    #[test]
+    fn keys_never_show_more_than_their_last_four_characters() {
+        let shown = mask(&Secret::new("sk-proj-0123456789abcdefWXYZ"));
+        assert_eq!(shown, "****WXYZ (28 characters)");
+        let short = mask(&Secret::new("short-key"));
+        assert!(!short.contains("key"), "{short}");
+    }
+}

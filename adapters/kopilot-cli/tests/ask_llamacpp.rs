@@ -1,0 +1,120 @@
+//! `kopilot ask --demo --output json` against a real model server: llama.cpp with
+//! SmolLM2-135M (`scripts/llamacpp-server`), through the OpenAI-compatible provider.
+//!
+//! Runs only when `KOPILOT_TEST_LLAMACPP_URL` names the server (`.ci/run` sets it); otherwise
+//! it says it was skipped and why. It asserts the protocol, never what the model chooses: a
+//! 135M model may call a tool or not and says what it likes, so the task may succeed or fail
+//! (a step or time limit), but it must end, on time, with a well-formed event stream.
+
+mod support;
+
+use std::time::Duration;
+
+use kopilot_core::{EventKind, Status};
+use support::{EventsExt, Scenario};
+
+const URL_VARIABLE: &str = "KOPILOT_TEST_LLAMACPP_URL";
+
+/// The server's base URL, or `None` after saying why the test is skipped.
+fn llamacpp_url(test: &str) -> Option<String> {
+    match std::env::var(URL_VARIABLE) {
+        Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
+        _ => {
+            eprintln!(
+                "skipped {test}: {URL_VARIABLE} is not set; start a server with \
+                 `scripts/llamacpp-server start --url-file F --pid-file P` and export the URL \
+                 it prints (see kopilot-llm/README.md)"
+            );
+            None
+        }
+    }
+}
+
+#[test]
+fn ask_on_the_demo_cluster_with_a_real_small_model_ends_with_a_well_formed_event_stream() {
+    let Some(url) = llamacpp_url("ask_on_the_demo_cluster_with_a_real_small_model") else {
+        return;
+    };
+    let scenario = Scenario::new()
+        .env("LLM_PROVIDER", "openai_compatible")
+        .env("OPENAI_BASE_URL", &format!("{url}/v1"))
+        .env("LLM_MODEL", "smollm2")
+        .env("LLM_TIMEOUT_SECS", "60")
+        // llama.cpp may close a kept-alive connection just as the next request starts.
+        .env("LLM_MAX_RETRIES", "2");
+    // Two model turns per agent and a 40 s budget keep a 2-core CI run short whatever the
+    // model does (it may write until its context is full); the process gets a margin on top
+    // to write its response and exit.
+    let out = scenario
+        .ask(&[
+            "--demo",
+            "--output",
+            "json",
+            "--max-steps",
+            "2",
+            "--timeout",
+            "40s",
+            "Which pods in the storefront namespace are not running?",
+        ])
+        .run(Duration::from_secs(120));
+    assert!(
+        out.elapsed < Duration::from_secs(70),
+        "the 40 s budget was not kept: {:?}",
+        out.elapsed
+    );
+    let events = out.events();
+    let result = events.result();
+    match &events[0].event {
+        EventKind::TaskStarted { model, .. } => {
+            assert!(
+                model.is_some(),
+                "the task should name the model: {:?}",
+                events[0]
+            );
+        }
+        other => panic!("the first event is not task_started: {other:?}"),
+    }
+    match out.code {
+        Some(0) => assert_eq!(result.status, Status::Succeeded, "{result:?}"),
+        Some(1) => {
+            assert!(
+                matches!(result.status, Status::Failed | Status::Rejected),
+                "exit 1 with status {:?}",
+                result.status
+            );
+            let error = result.error.clone().unwrap_or_default();
+            assert!(
+                !error.trim().is_empty(),
+                "a failed task must say why: {result:?}"
+            );
+        }
+        other => panic!(
+            "exit status {other:?} (0 or 1 expected)\nstderr:\n{}",
+            out.stderr
+        ),
+    }
+    // A task that answered finished every tool call it started (one cut by the time limit
+    // may not have).
+    let calls = events.of_type("tool_call").len();
+    if result.status == Status::Succeeded {
+        let results = events
+            .of_type("tool_result")
+            .iter()
+            .filter(|e| e.agent != "supervisor")
+            .count();
+        assert_eq!(
+            calls,
+            results,
+            "tool calls without results:\n{}",
+            events.json_lines()
+        );
+    }
+    eprintln!(
+        "llama.cpp task ended {:?} in {} ms after {} events ({} tool calls); answer: {:.200}",
+        result.status,
+        result.duration_ms,
+        events.len(),
+        calls,
+        result.answer
+    );
+}
