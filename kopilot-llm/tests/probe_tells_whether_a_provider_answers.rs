@@ -7,8 +7,8 @@ use kopilot_llm::{Error, probe};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-#[tokio::test]
-async fn a_running_ollama_answers_its_version() {
+/// An Ollama that answers its version once.
+async fn running_ollama() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
         .and(path("/api/version"))
@@ -18,17 +18,18 @@ async fn a_running_ollama_answers_its_version() {
         .expect(1)
         .mount(&server)
         .await;
+    server
+}
+
+#[tokio::test]
+async fn a_running_ollama_answers_its_version() {
+    let server = running_ollama().await;
     probe(&OLLAMA.config_for(&server.uri())).await.unwrap();
 }
 
 #[tokio::test]
 async fn no_ollama_running_is_a_connection_error() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let error = probe(&OLLAMA.config_for(&format!("http://127.0.0.1:{port}")))
+    let error = probe(&OLLAMA.config_for(&closed_port_url()))
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Connection { .. }), "{error:?}");
@@ -78,6 +79,7 @@ async fn a_rejected_key_fails_the_probe() {
     assert!(matches!(error, Error::Authentication { .. }), "{error:?}");
 }
 
+/// A URL where nothing listens (the port was free a moment ago).
 fn closed_port_url() -> String {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -106,15 +108,7 @@ async fn nothing_configured_and_no_ollama_means_no_model_with_the_reason() {
 #[tokio::test]
 async fn nothing_configured_and_a_running_ollama_selects_it() {
     use kopilot_llm::{ModelSelection, ProviderConfig, select_model};
-    let server = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/api/version"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_raw(r#"{"version":"0.12.6"}"#, "application/json"),
-        )
-        .expect(1)
-        .mount(&server)
-        .await;
+    let server = running_ollama().await;
     let uri = server.uri();
     let config =
         ProviderConfig::from_lookup(|name| (name == "OLLAMA_BASE_URL").then(|| uri.clone()))
