@@ -20,6 +20,9 @@ pub struct TaskRequest {
     pub max_steps: Option<usize>,
     /// Override the time limit for this task.
     pub timeout: Option<std::time::Duration>,
+    /// The namespace the question is about: the agents are told to stay in it, and offline
+    /// mode reports on it only.
+    pub namespace: Option<String>,
 }
 
 impl TaskRequest {
@@ -58,6 +61,24 @@ impl TaskRequest {
     pub fn reflect(mut self, yes: bool) -> Self {
         self.reflect = Some(yes);
         self
+    }
+
+    /// Scopes the question to one namespace.
+    #[must_use]
+    pub fn namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into());
+        self
+    }
+
+    /// The prompt as the model gets it: with the namespace scope, when there is one.
+    pub(crate) fn scoped_prompt(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!(
+                "{}\n\n(Scope: the `{ns}` namespace. Stay in it unless the question says otherwise.)",
+                self.prompt
+            ),
+            None => self.prompt.clone(),
+        }
     }
 
     /// Answers from the analyzers only.

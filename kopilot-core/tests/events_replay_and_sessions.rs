@@ -407,3 +407,46 @@ async fn flush_waits_until_the_store_holds_the_whole_task() {
         .expect("the task is stored");
     assert_eq!(record.status(), Some(Status::Succeeded));
 }
+
+#[tokio::test]
+async fn a_namespace_scope_reaches_the_model_and_the_offline_analyzers() {
+    use kopilot_core::TaskStore as _;
+    // With a model: the question it gets names the namespace; the stored prompt stays as asked.
+    let model = Arc::new(ScriptedModel::new("m").then_answer("web is fine"));
+    let store = Arc::new(MemoryStore::default());
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .store(store.clone())
+        .build()
+        .unwrap();
+    let task = kopilot.submit(
+        TaskRequest::new("is web healthy?")
+            .skill("beta")
+            .namespace("shop"),
+    );
+    assert_eq!(task.result().await.status, Status::Succeeded);
+    let asked = format!("{:?}", model.requests()[0].messages);
+    assert!(asked.contains("the `shop` namespace"), "{asked}");
+    kopilot.flush().await;
+    let record = store.task(task.id()).await.unwrap().unwrap();
+    assert_eq!(record.prompt, "is web healthy?");
+
+    // Offline: the analyzers are asked about that namespace only.
+    let analyze = RecordingTool::new("analyze", "kubectl get pods -A", "{\"findings\":[]}");
+    let offline = Kopilot::builder()
+        .skills(skills())
+        .tool(Arc::new(analyze))
+        .build()
+        .unwrap();
+    let task = offline.submit(TaskRequest::new("why is web crashing?").namespace("shop"));
+    let events: Vec<_> = task.events().collect().await;
+    let args = events
+        .iter()
+        .find_map(|e| match &e.event {
+            EventKind::ToolCall { tool, args, .. } if tool == "analyze" => Some(args.clone()),
+            _ => None,
+        })
+        .expect("offline mode called analyze");
+    assert_eq!(args["namespaces"], json!(["shop"]), "{args}");
+}

@@ -217,7 +217,7 @@ impl Driver {
             return self.offline().await;
         }
         let mut messages = self.history().await;
-        messages.push(Message::user(self.request.prompt.clone()));
+        messages.push(Message::user(self.request.scoped_prompt()));
         let mut answer = self.answer(&mut messages).await?;
         let reflect = self
             .request
@@ -664,7 +664,7 @@ impl Driver {
         };
         let request = ChatRequest::new(vec![Message::user(format!(
             "Question:\n{}\n\nAnswer:\n{answer}",
-            self.request.prompt
+            self.request.scoped_prompt()
         ))])
         .with_system(prompts::REVIEWER);
         let response = match model.chat(&request).await {

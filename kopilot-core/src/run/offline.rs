@@ -61,7 +61,11 @@ impl Driver {
                 "{why} and no `{ANALYZE_TOOL}` tool is registered, so there is nothing to answer from"
             )));
         }
-        let call = ToolCall::new("offline-1", ANALYZE_TOOL, json!({ "checks": checks }));
+        let mut args = json!({ "checks": checks });
+        if let Some(ns) = &self.request.namespace {
+            args["namespaces"] = json!([ns]);
+        }
+        let call = ToolCall::new("offline-1", ANALYZE_TOOL, args);
         let before = self
             .findings
             .lock()

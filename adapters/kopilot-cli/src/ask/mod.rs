@@ -311,7 +311,7 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
         .build()
         .map_err(|e| UsageError(e.to_string()))?;
 
-    let mut request = TaskRequest::new(scoped_prompt(&prompt, args.namespace.as_deref()))
+    let mut request = TaskRequest::new(prompt)
         .requester(user.clone())
         .reflect(args.reflect)
         .offline(model.is_none());
@@ -322,6 +322,9 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     }
     if let Some(session) = &args.session {
         request = request.session(session.clone());
+    }
+    if let Some(namespace) = &args.namespace {
+        request = request.namespace(namespace.clone());
     }
     let handle = kopilot.submit(request);
     let previewer = ui::Previewer::new(
@@ -340,16 +343,6 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// The question, with the namespace the user scoped it to.
-fn scoped_prompt(prompt: &str, namespace: Option<&str>) -> String {
-    match namespace {
-        Some(ns) => format!(
-            "{prompt}\n\n(Scope: the `{ns}` namespace. Stay in it unless the question says otherwise.)"
-        ),
-        None => prompt.to_owned(),
-    }
 }
 
 #[cfg(test)]
