@@ -15,7 +15,7 @@ use kopilot_core::safety::{AuditEvent, Risk};
 use kopilot_core::{EventKind, Status};
 use kopilot_k8s::fake::{FakeCluster, FakeClusterBuilder, demo};
 use serde_json::{Value, json};
-use support::pty::run_on_pty;
+use support::pty::{PtyOutcome, run_on_pty};
 use support::{
     EventsExt, Reply, SUPERVISOR_MARKER, Scenario, Script, TEST_MODEL, TEST_USER, skill_marker,
 };
@@ -308,12 +308,11 @@ fn destructive_command_with_no_terminal_is_denied_and_the_model_is_told() {
     );
 }
 
-#[test]
-fn the_same_command_approved_on_a_terminal_runs_and_the_object_is_gone() {
-    require_kubectl!();
+/// The model deletes `web` in `shop`; the person at the (pseudo-)terminal types `answer`.
+fn delete_web_answered_on_a_terminal(answer: &str, then: &str) -> (Scenario, PtyOutcome) {
     let scenario = shop_with_skill([
         Reply::tool_call("run_kubectl", json!({"args": DELETE_WEB})),
-        Reply::text("Done: {{last_tool_result}}"),
+        Reply::text(then),
     ]);
     let ask = scenario.ask(&[
         "--skill",
@@ -322,7 +321,14 @@ fn the_same_command_approved_on_a_terminal_runs_and_the_object_is_gone() {
         "json",
         DELETE_PROMPT,
     ]);
-    let run = run_on_pty(&ask, &["y"], RUN_LIMIT);
+    let run = run_on_pty(&ask, &[answer], RUN_LIMIT);
+    (scenario, run)
+}
+
+#[test]
+fn the_same_command_approved_on_a_terminal_runs_and_the_object_is_gone() {
+    require_kubectl!();
+    let (scenario, run) = delete_web_answered_on_a_terminal("y", "Done: {{last_tool_result}}");
     run.outcome.expect_code(0);
     assert_eq!(
         run.prompts, 1,
@@ -350,18 +356,7 @@ fn the_same_command_approved_on_a_terminal_runs_and_the_object_is_gone() {
 #[test]
 fn enter_at_the_prompt_means_no() {
     require_kubectl!();
-    let scenario = shop_with_skill([
-        Reply::tool_call("run_kubectl", json!({"args": DELETE_WEB})),
-        Reply::text("Not done: {{last_tool_result}}"),
-    ]);
-    let ask = scenario.ask(&[
-        "--skill",
-        "troubleshooting",
-        "--output",
-        "json",
-        DELETE_PROMPT,
-    ]);
-    let run = run_on_pty(&ask, &[""], RUN_LIMIT);
+    let (scenario, run) = delete_web_answered_on_a_terminal("", "Not done: {{last_tool_result}}");
     run.outcome.expect_code(0);
     assert_eq!(run.prompts, 1, "{}", run.screen);
     let decision = &run.outcome.events().decisions()[0];
