@@ -54,6 +54,15 @@ async fn call(kind: ToolKind, config: ExecConfig, args: Value) -> Result<String,
         .map_err(|e| e.message)
 }
 
+/// The words of the first line (a kubectl table's column headers).
+fn header_words(text: &str) -> Vec<&str> {
+    text.lines()
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect()
+}
+
 /// The first line containing `needle`, by position.
 fn line_of(text: &str, needle: &str) -> usize {
     text.lines()
@@ -72,12 +81,7 @@ async fn get_events_lists_a_namespace_newest_last() -> anyhow::Result<()> {
     )
     .await
     .map_err(anyhow::Error::msg)?;
-    let header: Vec<&str> = out
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
+    let header = header_words(&out);
     assert_eq!(
         header,
         ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"],
@@ -133,12 +137,7 @@ async fn get_metrics_shows_pod_usage_in_one_or_all_namespaces() -> anyhow::Resul
     )
     .await
     .map_err(anyhow::Error::msg)?;
-    let header: Vec<&str> = out
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .split_whitespace()
-        .collect();
+    let header = header_words(&out);
     assert_eq!(header, ["NAME", "CPU(cores)", "MEMORY(bytes)"], "{out}");
     let row: Vec<&str> = out
         .lines()
