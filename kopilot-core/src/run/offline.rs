@@ -61,10 +61,10 @@ impl Driver {
                 "{why} and no `{ANALYZE_TOOL}` tool is registered, so there is nothing to answer from"
             )));
         }
-        let mut args = json!({ "checks": checks });
-        if let Some(ns) = &self.request.namespace {
-            args["namespaces"] = json!([ns]);
-        }
+        let args = match &self.request.namespace {
+            Some(ns) => json!({ "checks": checks, "namespaces": [ns] }),
+            None => json!({ "checks": checks }),
+        };
         let call = ToolCall::new("offline-1", ANALYZE_TOOL, args);
         let before = self
             .findings
