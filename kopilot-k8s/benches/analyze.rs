@@ -4,6 +4,8 @@
 //! a `kubectl get -o yaml` and `-o json` dump (target: under 2 s).
 //!
 //! Run: `cargo bench -p kopilot-k8s --bench analyze` (pin to one core with `taskset -c 0`).
+//! With `KOPILOT_BENCH_REPORT=FILE` set, the whole report over the generated cluster is
+//! written to FILE, so two builds' findings can be compared byte for byte (`cmp`).
 
 use std::hint::black_box;
 
@@ -116,6 +118,14 @@ fn benches(c: &mut Criterion) {
         report.findings.len(),
         report.summary.monthly_cost_total
     );
+    // The whole report, to compare the findings of two builds byte for byte.
+    if let Some(path) = std::env::var_os("KOPILOT_BENCH_REPORT") {
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&report.to_json()).unwrap(),
+        )
+        .unwrap();
+    }
     c.bench_function("analyze_all_checks_50k_pods", |b| {
         b.iter(|| analyze(black_box(&snapshot), black_box(&options)));
     });

@@ -1,13 +1,13 @@
 //! Cost checks: over-provisioned and idle workloads, orphaned claims and released volumes,
 //! each with an estimated monthly cost of the waste.
 
-use std::collections::HashSet;
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 use serde_json::{Value, json};
 
-use super::index::{Context, Workload, name, namespace, pod_phase};
+use super::index::{Context, FastSet, Workload, name, namespace, pod_phase};
 use super::{Draft, ObjectRef, Out};
 use crate::snapshot::quantity::{Bytes, MI, Millicores, parse_bytes, parse_cpu_millis};
 
@@ -47,20 +47,20 @@ pub(crate) fn requests(
     c: &Container,
 ) -> (Option<i64>, Option<i64>) {
     let requests = c.resources.as_ref().and_then(|r| r.requests.as_ref());
-    let get = |k: &str| requests.and_then(|r| r.get(k)).map(|q| q.0.clone());
+    let get = |k: &str| requests.and_then(|r| r.get(k)).map(|q| q.0.as_str());
     let cpu = get("cpu").and_then(|t| {
         ctx.quantity(
             object,
-            &format!("container {} requests.cpu", c.name),
-            &t,
+            format_args!("container {} requests.cpu", c.name),
+            t,
             parse_cpu_millis,
         )
     });
     let memory = get("memory").and_then(|t| {
         ctx.quantity(
             object,
-            &format!("container {} requests.memory", c.name),
-            &t,
+            format_args!("container {} requests.memory", c.name),
+            t,
             parse_bytes,
         )
     });
@@ -112,11 +112,12 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     };
     let object = w.object.clone();
     let ns = w.namespace().to_owned();
-    let containers: Vec<Container> = w.containers().to_vec();
+    // Borrowed from the snapshot, not from `ctx`, which `requests` needs mutably.
+    let containers = w.spec.map_or(&[][..], |s| s.containers.as_slice());
     let running = w.running_pods().count();
     let mut observed_pods = 0;
     let mut flagged: Vec<Rightsized> = Vec::new();
-    for c in &containers {
+    for c in containers {
         let Some(w) = ctx.workloads.get(i) else {
             return;
         };
@@ -285,25 +286,16 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
 
 /// The name of an HPA whose scale target is `object`.
 pub(crate) fn hpa_for(ctx: &Context<'_>, object: &ObjectRef) -> Option<String> {
-    ctx.snapshot
-        .horizontal_pod_autoscalers
-        .iter()
-        .find(|h| {
-            Some(namespace(&h.metadata)) == object.namespace.as_deref()
-                && h.spec.as_ref().is_some_and(|s| {
-                    s.scale_target_ref.kind == object.kind && s.scale_target_ref.name == object.name
-                })
-        })
-        .map(|h| name(&h.metadata).to_owned())
+    ctx.hpa_for(object).map(str::to_owned)
 }
 
 fn storage_bytes(ctx: &mut Context<'_>, object: &ObjectRef, text: Option<String>) -> Option<i64> {
-    text.and_then(|t| ctx.quantity(object, "storage", &t, parse_bytes))
+    text.and_then(|t| ctx.quantity(object, format_args!("storage"), &t, parse_bytes))
 }
 
 fn orphaned_claims(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     let snapshot = ctx.snapshot;
-    let mut mounted: HashSet<(&str, String)> = HashSet::new();
+    let mut mounted: FastSet<(&str, Cow<'_, str>)> = FastSet::default();
     for pod in &snapshot.pods {
         if matches!(pod_phase(pod), "Succeeded" | "Failed") {
             continue;
@@ -311,10 +303,13 @@ fn orphaned_claims(ctx: &mut Context<'_>, out: &mut Out<'_>) {
         let ns = namespace(&pod.metadata);
         for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
             if let Some(claim) = &v.persistent_volume_claim {
-                mounted.insert((ns, claim.claim_name.clone()));
+                mounted.insert((ns, Cow::Borrowed(claim.claim_name.as_str())));
             }
             if v.ephemeral.is_some() {
-                mounted.insert((ns, format!("{}-{}", name(&pod.metadata), v.name)));
+                mounted.insert((
+                    ns,
+                    Cow::Owned(format!("{}-{}", name(&pod.metadata), v.name)),
+                ));
             }
         }
     }
@@ -325,7 +320,7 @@ fn orphaned_claims(ctx: &mut Context<'_>, out: &mut Out<'_>) {
         }
         let ns = namespace(&pvc.metadata);
         let claim = name(&pvc.metadata);
-        if mounted.contains(&(ns, claim.to_owned())) {
+        if mounted.contains(&(ns, Cow::Borrowed(claim))) {
             continue;
         }
         let object = ObjectRef::new("PersistentVolumeClaim", Some(ns), claim);

@@ -2,12 +2,14 @@
 //! short of replicas, nodes that are not ready or under pressure, services without ready
 //! pods, and Warning events. Pod problems are reported once per workload.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+#[allow(deprecated)]
+use k8s_openapi::api::core::v1::Endpoints;
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod, Service};
 use serde_json::{Value, json};
 
-use super::index::{Context, Workload, name, namespace};
+use super::index::{Context, FastMap, Workload, name, namespace};
 use super::selectors::{format_map, map_matches};
 use super::{Draft, ObjectRef, Out};
 use crate::snapshot::quantity::{Bytes, MI, parse_bytes};
@@ -254,7 +256,7 @@ fn oomkilled(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     let limit = limit_text.and_then(|t| {
         ctx.quantity(
             &object,
-            &format!("container {container} limits.memory"),
+            format_args!("container {container} limits.memory"),
             &t,
             parse_bytes,
         )
@@ -461,29 +463,43 @@ fn nodes(ctx: &Context<'_>, out: &mut Out<'_>) {
 #[allow(deprecated)]
 fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
     let snapshot = ctx.snapshot;
+    let selectors: Vec<(&Service, &str, &BTreeMap<String, String>)> = snapshot
+        .services
+        .iter()
+        .filter_map(|svc| {
+            let spec = svc.spec.as_ref()?;
+            if spec.type_.as_deref() == Some("ExternalName") {
+                return None;
+            }
+            let selector = spec.selector.as_ref().filter(|s| !s.is_empty())?;
+            Some((svc, namespace(&svc.metadata), selector))
+        })
+        .collect();
     // Pods by namespace and label pair, so a selector only looks at pods carrying its
-    // rarest pair instead of every pod in the namespace.
-    let mut by_label: HashMap<(&str, &str, &str), Vec<&Pod>> = HashMap::new();
+    // rarest pair instead of every pod in the namespace. Only pairs some selector names
+    // are indexed.
+    let mut by_label: FastMap<(&str, &str, &str), Vec<&Pod>> = FastMap::default();
+    for (_, ns, selector) in &selectors {
+        for (k, v) in *selector {
+            by_label.entry((ns, k.as_str(), v.as_str())).or_default();
+        }
+    }
     for pod in &snapshot.pods {
         let ns = namespace(&pod.metadata);
         for (k, v) in pod.metadata.labels.iter().flatten() {
-            by_label
-                .entry((ns, k.as_str(), v.as_str()))
-                .or_default()
-                .push(pod);
+            if let Some(pods) = by_label.get_mut(&(ns, k.as_str(), v.as_str())) {
+                pods.push(pod);
+            }
         }
     }
-    for svc in &snapshot.services {
-        let Some(spec) = svc.spec.as_ref() else {
-            continue;
-        };
-        if spec.type_.as_deref() == Some("ExternalName") {
-            continue;
-        }
-        let Some(selector) = spec.selector.as_ref().filter(|s| !s.is_empty()) else {
-            continue;
-        };
-        let ns = namespace(&svc.metadata);
+    // Endpoints by namespace and name.
+    let endpoints: FastMap<(&str, &str), &Endpoints> = snapshot
+        .endpoints
+        .iter()
+        .rev()
+        .map(|e| ((namespace(&e.metadata), name(&e.metadata)), e))
+        .collect();
+    for (svc, ns, selector) in selectors {
         let svc_name = name(&svc.metadata);
         let candidates = selector
             .iter()
@@ -501,17 +517,13 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
         if matching.iter().any(|p| super::index::pod_ready(p)) {
             continue;
         }
-        let endpoints = snapshot
-            .endpoints
-            .iter()
-            .find(|e| namespace(&e.metadata) == ns && name(&e.metadata) == svc_name)
-            .map(|e| {
-                e.subsets
-                    .iter()
-                    .flatten()
-                    .map(|s| s.addresses.as_ref().map_or(0, Vec::len))
-                    .sum::<usize>()
-            });
+        let endpoints = endpoints.get(&(ns, svc_name)).map(|e| {
+            e.subsets
+                .iter()
+                .flatten()
+                .map(|s| s.addresses.as_ref().map_or(0, Vec::len))
+                .sum::<usize>()
+        });
         let object = ObjectRef::new("Service", Some(ns), svc_name);
         out.push(
             "health.service_no_endpoints",

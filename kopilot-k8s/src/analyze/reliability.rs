@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
 use super::cost::{RIGHTSIZING_RULE, hpa_for, peaks, recommend};
-use super::index::{Context, namespace};
+use super::index::Context;
 use super::selectors::selector_matches;
 use super::{Draft, Out};
 use crate::snapshot::quantity::{Bytes, Millicores};
@@ -96,14 +96,13 @@ fn single_replica_pdb(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
     let Some(labels) = w.template_labels else {
         return;
     };
-    let Some(pdb) = ctx.snapshot.pod_disruption_budgets.iter().find(|p| {
-        namespace(&p.metadata) == w.namespace()
-            && p.spec.as_ref().is_some_and(|s| {
-                blocks_single_pod(s)
-                    && s.selector
-                        .as_ref()
-                        .is_some_and(|sel| selector_matches(sel, Some(labels)))
-            })
+    let Some(pdb) = ctx.pdbs_in(w.namespace()).iter().find(|p| {
+        p.spec.as_ref().is_some_and(|s| {
+            blocks_single_pod(s)
+                && s.selector
+                    .as_ref()
+                    .is_some_and(|sel| selector_matches(sel, Some(labels)))
+        })
     }) else {
         return;
     };

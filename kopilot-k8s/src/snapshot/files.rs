@@ -4,10 +4,10 @@
 
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::{ClusterSnapshot, SnapshotSource};
+use super::kinds::Kind;
+use super::{ClusterSnapshot, SnapshotSource, direct};
 use crate::error::{Error, Result};
 
 impl ClusterSnapshot {
@@ -42,6 +42,12 @@ impl ClusterSnapshot {
 
     /// Adds every object in YAML or JSON text (named `name` in errors) to this snapshot.
     pub fn add_text(&mut self, name: &str, text: &str) -> Result<()> {
+        // Objects go straight from the text into their types when the text has the shapes
+        // `kubectl` writes; otherwise (and for every error) through `serde_json::Value`.
+        if let Some(mut objects) = direct::parse(text, || yaml_options(text.len())) {
+            self.append_objects(&mut objects);
+            return Ok(());
+        }
         let documents = parse_documents(name, text)?;
         for (i, doc) in documents.into_iter().enumerate() {
             let place = format!("{name}: document {}", i + 1);
@@ -99,55 +105,22 @@ impl ClusterSnapshot {
         self.add_typed(place, &api_version, &kind, Value::Object(map))
     }
 
-    #[allow(deprecated)]
     fn add_typed(&mut self, place: &str, api_version: &str, kind: &str, doc: Value) -> Result<()> {
-        match (api_version, kind) {
-            ("v1", "Namespace") => push(&mut self.namespaces, place, doc),
-            ("v1", "Node") => push(&mut self.nodes, place, doc),
-            ("v1", "Pod") => push(&mut self.pods, place, doc),
-            ("v1", "Service") => push(&mut self.services, place, doc),
-            ("v1", "Endpoints") => push(&mut self.endpoints, place, doc),
-            ("v1", "PersistentVolumeClaim") => push(&mut self.persistent_volume_claims, place, doc),
-            ("v1", "PersistentVolume") => push(&mut self.persistent_volumes, place, doc),
-            ("v1", "Event") => push(&mut self.events, place, doc),
-            ("apps/v1", "Deployment") => push(&mut self.deployments, place, doc),
-            ("apps/v1", "StatefulSet") => push(&mut self.stateful_sets, place, doc),
-            ("apps/v1", "DaemonSet") => push(&mut self.daemon_sets, place, doc),
-            ("apps/v1", "ReplicaSet") => push(&mut self.replica_sets, place, doc),
-            ("batch/v1", "Job") => push(&mut self.jobs, place, doc),
-            ("batch/v1", "CronJob") => push(&mut self.cron_jobs, place, doc),
-            ("autoscaling/v2", "HorizontalPodAutoscaler") => {
-                push(&mut self.horizontal_pod_autoscalers, place, doc)
-            }
-            ("policy/v1", "PodDisruptionBudget") => {
-                push(&mut self.pod_disruption_budgets, place, doc)
-            }
-            ("discovery.k8s.io/v1", "EndpointSlice") => push(&mut self.endpoint_slices, place, doc),
-            ("networking.k8s.io/v1", "Ingress") => push(&mut self.ingresses, place, doc),
-            ("networking.k8s.io/v1", "NetworkPolicy") => {
-                push(&mut self.network_policies, place, doc)
-            }
-            ("metrics.k8s.io/v1beta1", "PodMetrics") => push(&mut self.pod_metrics, place, doc),
-            ("metrics.k8s.io/v1beta1", "NodeMetrics") => push(&mut self.node_metrics, place, doc),
-            _ => Ok(()),
-        }
-    }
-}
-
-fn push<T: DeserializeOwned>(into: &mut Vec<T>, place: &str, doc: Value) -> Result<()> {
-    // Deserializing by value moves the strings instead of copying them; the few fields an
-    // error message needs are kept aside first.
-    let (kind, ns, name) = identity(&doc);
-    let object = serde_json::from_value(doc).map_err(|e| {
-        let what = match (ns, name) {
-            (Some(ns), Some(name)) => format!("{kind} {ns}/{name}"),
-            (None, Some(name)) => format!("{kind} {name}"),
-            _ => format!("{kind} without metadata.name"),
+        let Some(target) = Kind::of(api_version, kind) else {
+            return Ok(());
         };
-        object_error(place, format!("{what}: {e}"))
-    })?;
-    into.push(object);
-    Ok(())
+        // Deserializing by value moves the strings instead of copying them; the few fields an
+        // error message needs are kept aside first.
+        let (kind, ns, name) = identity(&doc);
+        target.read(doc, self).map_err(|e| {
+            let what = match (ns, name) {
+                (Some(ns), Some(name)) => format!("{kind} {ns}/{name}"),
+                (None, Some(name)) => format!("{kind} {name}"),
+                _ => format!("{kind} without metadata.name"),
+            };
+            object_error(place, format!("{what}: {e}"))
+        })
+    }
 }
 
 /// Kind, namespace and name of an object, for error messages.
@@ -171,24 +144,36 @@ fn object_error(place: &str, message: impl Into<String>) -> Error {
 
 /// JSON fast path (a single object, as `kubectl get -o json` writes); YAML otherwise, with
 /// the parser's limits raised in proportion to the input so large dumps load.
-fn parse_documents(name: &str, text: &str) -> Result<Vec<Value>> {
-    if text.trim_start().starts_with('{') {
+pub(super) fn parse_documents(name: &str, text: &str) -> Result<Vec<Value>> {
+    if looks_like_json(text) {
         let value = serde_json::from_str(text).map_err(|source| Error::SnapshotJson {
             file: name.to_owned(),
             source,
         })?;
         return Ok(vec![value]);
     }
+    serde_saphyr::from_multiple_with_options(text, yaml_options(text.len())).map_err(|source| {
+        Error::SnapshotYaml {
+            file: name.to_owned(),
+            source: Box::new(source),
+        }
+    })
+}
+
+/// A single JSON object, as `kubectl get -o json` writes; anything else is read as YAML.
+pub(super) fn looks_like_json(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+}
+
+/// The YAML parser's options, with its limits raised in proportion to the input (`len`
+/// bytes) so large dumps load.
+fn yaml_options(len: usize) -> serde_saphyr::Options {
     let mut budget = serde_saphyr::Budget::default();
-    let len = text.len();
     budget.max_events = budget.max_events.max(len / 2);
     budget.max_nodes = budget.max_nodes.max(len / 2);
     budget.max_documents = budget.max_documents.max(len / 16);
     budget.max_total_scalar_bytes = budget.max_total_scalar_bytes.max(len);
     let mut options = serde_saphyr::Options::default();
     options.budget = Some(budget);
-    serde_saphyr::from_multiple_with_options(text, options).map_err(|source| Error::SnapshotYaml {
-        file: name.to_owned(),
-        source: Box::new(source),
-    })
+    options
 }

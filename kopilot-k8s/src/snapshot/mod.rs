@@ -20,7 +20,9 @@
 //!   working set per container over a window (default 7 days). When present, rightsizing
 //!   is based on it.
 
+mod direct;
 mod files;
+mod kinds;
 mod live;
 mod metrics;
 pub mod prometheus;
