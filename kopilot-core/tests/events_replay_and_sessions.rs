@@ -223,7 +223,12 @@ async fn offline_mode_routes_by_keywords_and_answers_from_findings() {
         "kubectl get pods,deployments -A",
         "{\"findings\":[...]}",
     )
-    .with_findings(vec![finding])
+    .with_findings(vec![finding, json!({
+        "check": "health.crashloop", "severity": "high",
+        "object": {"kind": "Pod", "namespace": "kube-system", "name": "coredns-1"},
+        "message": "coredns-1 is crashlooping", "recommendation": "look at its logs",
+        "command": "kubectl delete pod coredns-1 -n kube-system"
+    })])
         .with_parameters(json!({"type": "object", "properties": {"checks": {"type": "array", "items": {"type": "string"}}}}));
     let kopilot = Kopilot::builder()
         .skills(skills())
@@ -246,11 +251,21 @@ async fn offline_mode_routes_by_keywords_and_answers_from_findings() {
     );
     assert!(result.answer.contains("web is crashlooping (5 restarts)"));
     assert!(
-        result
-            .answer
-            .contains("`kubectl set resources deployment/web -n shop --limits=memory=512Mi`")
+        result.answer.contains(
+            "Fix (needs approval, medium risk): `kubectl set resources deployment/web -n shop --limits=memory=512Mi`"
+        ),
+        "{}",
+        result.answer
     );
-    assert_eq!(result.findings.len(), 1);
+    // Each fix says what the guard would do with it: this one is in a protected namespace.
+    assert!(
+        result.answer.contains(
+            "Fix (blocked by the safety policy: `kubectl delete` changes the protected namespace `kube-system`): `kubectl delete pod coredns-1 -n kube-system`"
+        ),
+        "{}",
+        result.answer
+    );
+    assert_eq!(result.findings.len(), 2);
     assert_eq!(
         analyze.executed().len(),
         1,

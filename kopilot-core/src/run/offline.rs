@@ -90,7 +90,10 @@ impl Driver {
             .unwrap_or_default()
             .to_vec();
         Ok(super::text::render_offline_answer(
-            &chosen, &checks, &findings,
+            &chosen,
+            &checks,
+            &findings,
+            &self.inner.guard,
         ))
     }
 }

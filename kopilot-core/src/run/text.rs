@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::safety::{Decision, Guard};
 use serde_json::Value;
 
 /// Cuts tool output to `max` bytes (at a character boundary) and says how much was cut.
@@ -69,6 +70,7 @@ pub(super) fn render_offline_answer(
     skills: &[String],
     checks: &[String],
     findings: &[Value],
+    guard: &Guard,
 ) -> String {
     let mut out = String::from(
         "_Offline answer: no language model was used. These findings come from Kopilot's deterministic analyzers._\n\n",
@@ -132,7 +134,7 @@ pub(super) fn render_offline_answer(
             }
             let command = text(f, "command");
             if !command.is_empty() {
-                let _ = writeln!(out, "  - Fix (needs approval): `{command}`");
+                let _ = writeln!(out, "  - Fix ({}): `{command}`", fix_gate(guard, &command));
             }
         }
         out.push('\n');
@@ -141,6 +143,22 @@ pub(super) fn render_offline_answer(
         let _ = writeln!(out, "**Estimated total monthly waste: ${total_cost:.2}**");
     }
     out
+}
+
+/// What running a fix command would take under the policy, in words.
+fn fix_gate(guard: &Guard, command: &str) -> String {
+    let assessment = guard.assess(command);
+    match assessment.decision {
+        Decision::Allow => "runs without approval".to_owned(),
+        Decision::Approve => format!("needs approval, {} risk", assessment.risk),
+        Decision::Block => {
+            let why = assessment
+                .reasons
+                .first()
+                .map_or_else(String::new, |r| format!(": {r}"));
+            format!("blocked by the safety policy{why}")
+        }
+    }
 }
 
 fn capitalise(s: &str) -> String {
