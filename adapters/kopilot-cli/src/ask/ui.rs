@@ -203,6 +203,10 @@ impl Renderer {
 
     /// Redraws the spinner (call every ~100 ms).
     pub(crate) fn tick(&mut self) {
+        // While the answer streams, the spinner would draw over its unfinished line.
+        if !self.streamed.is_empty() {
+            return;
+        }
         let Some(spinner) = &mut self.spinner else {
             return;
         };
