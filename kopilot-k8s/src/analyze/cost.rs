@@ -22,12 +22,14 @@ const MEMORY_MARGIN_BYTES: i64 = 256 * MI;
 const IDLE_CPU_MILLIS: i64 = 5;
 
 pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
-    if out.wants("cost.overprovisioned") || out.wants("cost.idle") {
+    // Asked once per run, not once per workload.
+    let (over, idle_wanted) = (out.wants("cost.overprovisioned"), out.wants("cost.idle"));
+    if over || idle_wanted {
         for i in 0..ctx.workloads.len() {
-            if out.wants("cost.overprovisioned") {
+            if over {
                 overprovisioned(ctx, i, out);
             }
-            if out.wants("cost.idle") {
+            if idle_wanted {
                 idle(ctx, i, out);
             }
         }

@@ -22,17 +22,22 @@ const IMAGE_PULL_REASONS: &[&str] = &[
 ];
 
 pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
+    // Asked once per run, not once per workload.
+    let crashloop = out.wants("health.crashloop");
+    let image_pull = out.wants("health.image_pull");
+    let pending_wanted = out.wants("health.pending");
+    let oom = out.wants("health.oomkilled");
     for i in 0..ctx.workloads.len() {
-        if out.wants("health.crashloop") {
+        if crashloop {
             waiting_pods(ctx, i, out, "health.crashloop", &["CrashLoopBackOff"]);
         }
-        if out.wants("health.image_pull") {
+        if image_pull {
             waiting_pods(ctx, i, out, "health.image_pull", IMAGE_PULL_REASONS);
         }
-        if out.wants("health.pending") {
+        if pending_wanted {
             pending(ctx, i, out);
         }
-        if out.wants("health.oomkilled") {
+        if oom {
             oomkilled(ctx, i, out);
         }
     }

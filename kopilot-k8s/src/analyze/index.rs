@@ -182,6 +182,8 @@ pub(crate) struct Context<'a> {
     hpa_by_target: FastMap<(&'a str, &'a str, &'a str), &'a str>,
     /// PodDisruptionBudgets by namespace, in snapshot order.
     pdbs_by_namespace: FastMap<&'a str, Vec<&'a PodDisruptionBudget>>,
+    /// [`Context::usage_source`], formatted once per run rather than once per finding.
+    usage_source: String,
     pub(crate) problems: BTreeSet<SkippedEntry>,
 }
 
@@ -398,7 +400,7 @@ impl<'a> Context<'a> {
                 .or_default()
                 .push(pdb);
         }
-        Self {
+        let mut ctx = Self {
             snapshot,
             pricing,
             workloads,
@@ -408,8 +410,11 @@ impl<'a> Context<'a> {
             sample_time,
             hpa_by_target,
             pdbs_by_namespace,
+            usage_source: String::new(),
             problems,
-        }
+        };
+        ctx.usage_source = ctx.describe_usage_source();
+        ctx
     }
 
     /// The name of the first HorizontalPodAutoscaler whose scale target is `object`.
@@ -483,6 +488,10 @@ impl<'a> Context<'a> {
 
     /// A sentence for the evidence: where the usage figures came from and how far to trust them.
     pub(crate) fn usage_source(&self) -> String {
+        self.usage_source.clone()
+    }
+
+    fn describe_usage_source(&self) -> String {
         match (self.usage_kind(), &self.snapshot.history) {
             (Some(UsageKind::History), Some(h)) => format!(
                 "Prometheus {}: CPU is the p95 of the 5-minute rate and memory the maximum working set over {}",

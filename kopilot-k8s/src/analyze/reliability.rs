@@ -13,17 +13,22 @@ use super::{Draft, Out};
 use crate::snapshot::quantity::{Bytes, Millicores};
 
 pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
+    // Asked once per run, not once per workload.
+    let probe = out.wants("reliability.no_readiness_probe");
+    let pdb = out.wants("reliability.single_replica_pdb");
+    let requests = out.wants("reliability.no_requests");
+    let latest = out.wants("reliability.latest_tag");
     for i in 0..ctx.workloads.len() {
-        if out.wants("reliability.no_readiness_probe") {
+        if probe {
             readiness(ctx, i, out);
         }
-        if out.wants("reliability.single_replica_pdb") {
+        if pdb {
             single_replica_pdb(ctx, i, out);
         }
-        if out.wants("reliability.no_requests") {
+        if requests {
             no_requests(ctx, i, out);
         }
-        if out.wants("reliability.latest_tag") {
+        if latest {
             latest_tag(ctx, i, out);
         }
     }

@@ -8,17 +8,22 @@ use super::index::{Context, Workload};
 use super::{Draft, Out};
 
 pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
+    // Asked once per run, not once per workload.
+    let privileged_wanted = out.wants("security.privileged");
+    let host = out.wants("security.host_access");
+    let root = out.wants("security.run_as_root");
+    let secrets = out.wants("security.secret_env_literal");
     for w in &ctx.workloads {
-        if out.wants("security.privileged") {
+        if privileged_wanted {
             privileged(w, out);
         }
-        if out.wants("security.host_access") {
+        if host {
             host_access(w, out);
         }
-        if out.wants("security.run_as_root") {
+        if root {
             run_as_root(w, out);
         }
-        if out.wants("security.secret_env_literal") {
+        if secrets {
             secret_env_literal(w, out);
         }
     }
