@@ -8,6 +8,9 @@
 //! (`KOPILOT_TEST_LLAMACPP_SCRIPT` overrides its path) and kills it with SIGKILL: a real
 //! crash, not a proxy imitating one.
 
+mod llamacpp;
+
+use llamacpp::{FLAVORS, Flavor, llamacpp_url};
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -18,31 +21,6 @@ use kopilot_llm::{
     ChatModel, ChatRequest, Error, Message, ProviderConfig, StreamEvent, build_model,
 };
 use serde_json::Value;
-
-const URL_VARIABLE: &str = "KOPILOT_TEST_LLAMACPP_URL";
-
-/// The shared server's base URL, or `None` after saying why the test is skipped.
-fn llamacpp_url(test: &str) -> Option<String> {
-    match std::env::var(URL_VARIABLE) {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
-        _ => {
-            eprintln!(
-                "skipped {test}: {URL_VARIABLE} is not set; start a server with \
-                 `scripts/llamacpp-server start --url-file F --pid-file P` and export the URL \
-                 it prints (see kopilot-llm/README.md)"
-            );
-            None
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-enum Flavor {
-    OpenAiCompatible,
-    Anthropic,
-}
-
-const FLAVORS: [Flavor; 2] = [Flavor::OpenAiCompatible, Flavor::Anthropic];
 
 impl Flavor {
     /// The endpoint a request goes to, as errors name it.

@@ -6,6 +6,9 @@
 //! otherwise each test says it was skipped and why. They assert the protocol, never what
 //! the model chooses: a 135M model may or may not call a tool, and says what it likes.
 
+mod llamacpp;
+
+use llamacpp::{FLAVORS, Flavor, llamacpp_url};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -14,33 +17,6 @@ use kopilot_llm::{
     ResponseCollector, StreamEvent, ToolArguments, ToolCall, ToolSpec, build_model,
 };
 use serde_json::{Value, json};
-
-const URL_VARIABLE: &str = "KOPILOT_TEST_LLAMACPP_URL";
-
-/// The server's base URL, or `None` after saying why the test is skipped.
-fn llamacpp_url(test: &str) -> Option<String> {
-    match std::env::var(URL_VARIABLE) {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
-        _ => {
-            eprintln!(
-                "skipped {test}: {URL_VARIABLE} is not set; start a server with \
-                 `scripts/llamacpp-server start --url-file F --pid-file P` and export the URL \
-                 it prints (see kopilot-llm/README.md)"
-            );
-            None
-        }
-    }
-}
-
-/// The two providers llama.cpp's server speaks, configured the way a user would: through
-/// the environment variables, base URLs included.
-#[derive(Debug, Clone, Copy)]
-enum Flavor {
-    OpenAiCompatible,
-    Anthropic,
-}
-
-const FLAVORS: [Flavor; 2] = [Flavor::OpenAiCompatible, Flavor::Anthropic];
 
 fn model_for(flavor: Flavor, url: &str) -> std::sync::Arc<dyn ChatModel> {
     let variables: Vec<(&str, &str)> = match flavor {
