@@ -321,15 +321,9 @@ impl Drop for Abandoned<'_> {
         // The direct children die with their handles (`kill_on_drop`); the rest of the
         // group is killed here, synchronously, since there is no runtime to wait on.
         if let Some(pgid) = self.pgid
-            && let Some(kill) = kill_program()
+            && let Some(mut kill) = kill_group_command(pgid)
         {
-            let _ = std::process::Command::new(kill)
-                .args(["-KILL", "--", &format!("-{pgid}")])
-                .env_clear()
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status();
+            let _ = kill.status();
         }
         record(
             self.executor,
@@ -344,11 +338,20 @@ impl Drop for Abandoned<'_> {
     }
 }
 
-fn kill_program() -> Option<&'static Path> {
-    ["/bin/kill", "/usr/bin/kill"]
+/// `kill -KILL -- -PGID`, silent and with an empty environment; `None` without a `kill`.
+fn kill_group_command(pgid: u32) -> Option<std::process::Command> {
+    let kill = ["/bin/kill", "/usr/bin/kill"]
         .into_iter()
         .map(Path::new)
-        .find(|path| is_executable(path))
+        .find(|path| is_executable(path))?;
+    let mut command = std::process::Command::new(kill);
+    command
+        .args(["-KILL", "--", &format!("-{pgid}")])
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Some(command)
 }
 
 async fn kill_all(group: Option<u32>, children: &mut [Child]) {
@@ -362,18 +365,11 @@ async fn kill_all(group: Option<u32>, children: &mut [Child]) {
 }
 
 async fn kill_group(pgid: u32) {
-    let Some(kill) = kill_program() else {
+    let Some(kill) = kill_group_command(pgid) else {
         tracing::warn!("no kill program found; only the direct children will be killed");
         return;
     };
-    let status = Command::new(kill)
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .await;
+    let status = Command::from(kill).status().await;
     if let Err(error) = status {
         tracing::warn!(%error, pgid, "could not kill the process group");
     }
