@@ -424,14 +424,9 @@ impl Renderer {
         say!("{footer}");
     }
 
-    /// Puts one approval request to the person at the terminal.
-    async fn ask(
-        &mut self,
-        ask: Ask,
-        previewer: &Previewer,
-        interrupts: &mut Interrupts,
-        handle: &TaskHandle,
-    ) {
+    /// Puts one approval request to the person at the terminal. Returns whether Ctrl-C ended
+    /// the prompt (the request is denied; the caller treats it like any other Ctrl-C).
+    async fn ask(&mut self, ask: Ask, previewer: &Previewer, interrupts: &mut Interrupts) -> bool {
         let Ask { request, mut reply } = ask;
         self.clear_spinner();
         let risk = request.risk.to_string();
@@ -482,9 +477,8 @@ impl Renderer {
             },
             () = interrupts.next() => {
                 say!("");
-                handle.cancel();
-                say!("Cancelling… (press Ctrl-C again to quit at once)");
-                ApprovalDecision::deny(&request, request.requester.clone(), "cancelled with Ctrl-C at the prompt")
+                let _ = reply.send(ApprovalDecision::deny(&request, request.requester.clone(), "cancelled with Ctrl-C at the prompt"));
+                return true;
             }
             () = tokio::time::sleep(request.remaining()) => {
                 say!("");
@@ -492,7 +486,7 @@ impl Renderer {
             }
             () = reply.closed() => {
                 say!("");
-                return;
+                return false;
             }
         };
         self.set_status(if decision.approved {
@@ -501,6 +495,7 @@ impl Renderer {
             "Telling the agent it was not approved"
         });
         let _ = reply.send(decision);
+        false
     }
 }
 
@@ -568,7 +563,7 @@ fn failure_summary(output: &str) -> String {
 }
 
 /// The first line of `text`, cut to `max` characters.
-fn one_line(text: &str, max: usize) -> String {
+pub(crate) fn one_line(text: &str, max: usize) -> String {
     let first = text.trim().lines().next().unwrap_or("");
     let more = text.trim().lines().nth(1).is_some();
     let mut out: String = first.chars().take(max).collect();
@@ -610,7 +605,9 @@ pub(crate) async fn drive(
             },
             Some(ask) = asks.recv() => {
                 if let Some(interrupts) = &mut interrupts {
-                    renderer.ask(ask, &previewer, interrupts, handle).await;
+                    if renderer.ask(ask, &previewer, interrupts).await {
+                        interrupted(&mut cancelling, handle, renderer);
+                    }
                 } else {
                     let decision = ApprovalDecision::deny(
                         &ask.request,
@@ -620,19 +617,22 @@ pub(crate) async fn drive(
                     let _ = ask.reply.send(decision);
                 }
             }
-            () = next_interrupt(&mut interrupts) => {
-                if cancelling {
-                    renderer.clear_spinner();
-                    say!("kopilot: interrupted again, quitting");
-                    std::process::exit(130);
-                }
-                cancelling = true;
-                handle.cancel();
-                renderer.note("Cancelling… (press Ctrl-C again to quit at once)");
-            }
+            () = next_interrupt(&mut interrupts) => interrupted(&mut cancelling, handle, renderer),
             _ = tick.tick() => renderer.tick(),
         }
     }
+}
+
+/// Ctrl-C: the first cancels the task, a second quits at once.
+fn interrupted(cancelling: &mut bool, handle: &TaskHandle, renderer: &mut Renderer) {
+    if *cancelling {
+        renderer.clear_spinner();
+        say!("kopilot: interrupted again, quitting");
+        std::process::exit(130);
+    }
+    *cancelling = true;
+    handle.cancel();
+    renderer.note("Cancelling… (press Ctrl-C again to quit at once)");
 }
 
 async fn next_interrupt(interrupts: &mut Option<Interrupts>) {
