@@ -9,7 +9,7 @@ use kopilot_core::{SqliteStore, TaskRecord, TaskStore as _};
 use time::format_description::well_known::Rfc3339;
 
 use crate::UsageError;
-use crate::ask::{Output, Renderer, replay};
+use crate::ask::{Output, Renderer, one_line, replay};
 use crate::state::{State, data_dir};
 
 const EXAMPLES: &str = "\
@@ -118,7 +118,7 @@ async fn list(store: &SqliteStore, args: &HistoryArgs) -> anyhow::Result<ExitCod
                 "{:.1}s",
                 ms_to_secs(r.duration_ms)
             )),
-            first_line(&task.prompt, 70)
+            one_line(&task.prompt, 70)
         )?;
     }
     Ok(ExitCode::SUCCESS)
@@ -133,15 +133,6 @@ fn started(task: &TaskRecord) -> String {
         .format(&Rfc3339)
         .map(|s| s.chars().take(19).collect::<String>().replace('T', " "))
         .unwrap_or_default()
-}
-
-fn first_line(text: &str, max: usize) -> String {
-    let line = text.lines().next().unwrap_or("");
-    let mut out: String = line.chars().take(max).collect();
-    if line.chars().count() > max || text.lines().nth(1).is_some() {
-        out.push('…');
-    }
-    out
 }
 
 async fn find(store: &SqliteStore, id: &str) -> anyhow::Result<TaskRecord> {

@@ -28,7 +28,7 @@ use tokio::sync::mpsc;
 use crate::UsageError;
 use crate::state::{State, local_user};
 
-pub(crate) use ui::{Output, Renderer, replay};
+pub(crate) use ui::{Output, Renderer, one_line, replay};
 
 const EXAMPLES: &str = "\
 Examples:
