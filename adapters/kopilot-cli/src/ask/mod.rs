@@ -285,12 +285,8 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     let interactive = std::io::stdin().is_terminal();
     let (asks_tx, asks) = mpsc::channel(4);
     let approver = approver::for_terminal(interactive, user.clone(), asks_tx);
-    let audit: Arc<dyn AuditSink> = state.audit.clone();
-    let State {
-        dir: _,
-        store,
-        audit: _,
-    } = state;
+    let State { store, audit, .. } = state;
+    let audit: Arc<dyn AuditSink> = audit;
     let store = Arc::new(store);
     let mut builder = Kopilot::builder()
         .skills(skills)
