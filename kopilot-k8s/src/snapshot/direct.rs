@@ -36,8 +36,11 @@ pub(super) fn parse(
     if super::files::looks_like_json(text) {
         return serde_json::from_str::<Document>(text).ok().map(|d| d.0);
     }
-    let documents: Vec<Document> =
-        serde_saphyr::from_multiple_with_options(text, yaml_options()).ok()?;
+    // `kubectl`'s block style through the fast reader; anything else through serde-saphyr.
+    let documents: Vec<Document> = match super::yaml::from_documents(text) {
+        Some(documents) => documents,
+        None => serde_saphyr::from_multiple_with_options(text, yaml_options()).ok()?,
+    };
     let mut documents = documents.into_iter();
     let mut snapshot = documents.next().map(|d| d.0).unwrap_or_default();
     for mut d in documents {

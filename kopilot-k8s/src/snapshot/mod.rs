@@ -27,6 +27,7 @@ mod live;
 mod metrics;
 pub mod prometheus;
 pub mod quantity;
+mod yaml;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
