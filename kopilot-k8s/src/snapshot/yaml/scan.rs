@@ -258,8 +258,7 @@ impl<'de> Scanner<'de> {
     /// A value that starts on the same line as its key or `-`.
     fn inline_value(&mut self, parent: usize) -> Result<Node<'de>> {
         match self.peek() {
-            Some(b'\'') => self.single_quoted(parent).map(Scalar::Text),
-            Some(b'"') => self.double_quoted(parent).map(Scalar::Text),
+            Some(b'\'' | b'"') => self.quoted(parent).map(Scalar::Text),
             Some(b'|') => self.block_scalar(parent, Style::Literal).map(Scalar::Text),
             Some(b'>') => self.block_scalar(parent, Style::Folded).map(Scalar::Text),
             Some(b'[') => return self.empty_flow(b']', Node::EmptySequence),
@@ -319,8 +318,7 @@ impl<'de> Scanner<'de> {
     pub(super) fn key(&mut self) -> Result<Option<Scalar<'de>>> {
         let start = self.pos;
         let quoted = match self.peek() {
-            Some(b'\'') => self.single_quoted(usize::MAX),
-            Some(b'"') => self.double_quoted(usize::MAX),
+            Some(b'\'' | b'"') => self.quoted(usize::MAX),
             Some(b) if is_indicator(b) => return Ok(None),
             None | Some(b' ' | b'\n') => return Ok(None),
             Some(_) => return self.plain_key(),
@@ -448,8 +446,11 @@ impl<'de> Scanner<'de> {
         }
     }
 
-    /// A single-quoted scalar; lines after the first must be indented deeper than `parent`.
-    fn single_quoted(&mut self, parent: usize) -> Result<Cow<'de, str>> {
+    /// A quoted scalar (at its opening quote, `'` or `"`): `''` in single quotes, escapes in
+    /// double quotes, line breaks folded. Lines after the first must be indented deeper
+    /// than `parent` (`usize::MAX` for a key: one line only).
+    fn quoted(&mut self, parent: usize) -> Result<Cow<'de, str>> {
+        let quote = self.peek().ok_or(GiveUp)?;
         self.pos += 1;
         let bytes = self.text.as_bytes();
         let mut run = self.pos;
@@ -457,13 +458,13 @@ impl<'de> Scanner<'de> {
         loop {
             match bytes.get(self.pos) {
                 None => return Err(GiveUp),
-                Some(b'\'') if bytes.get(self.pos + 1) == Some(&b'\'') => {
+                Some(b'\'') if quote == b'\'' && bytes.get(self.pos + 1) == Some(&b'\'') => {
                     let s = out.get_or_insert_with(String::new);
                     s.push_str(self.slice(run, self.pos + 1)?);
                     self.pos += 2;
                     run = self.pos;
                 }
-                Some(b'\'') => {
+                Some(&b) if b == quote => {
                     let last = self.slice(run, self.pos)?;
                     self.pos += 1;
                     return Ok(match out {
@@ -474,7 +475,15 @@ impl<'de> Scanner<'de> {
                         }
                     });
                 }
+                Some(b'\\') if quote == b'"' => {
+                    let s = out.get_or_insert_with(String::new);
+                    s.push_str(self.slice(run, self.pos)?);
+                    self.escape(s, parent)?;
+                    run = self.pos;
+                }
                 Some(b'\n') => {
+                    // White space before a line break is not part of the text (white space
+                    // written as escapes is, and was copied already).
                     let s = out.get_or_insert_with(String::new);
                     s.push_str(self.slice(run, self.pos)?.trim_end_matches([' ', '\t']));
                     self.flow_break(s, parent)?;
@@ -511,44 +520,6 @@ impl<'de> Scanner<'de> {
         }
         fold_breaks(out, breaks);
         Ok(())
-    }
-
-    /// A double-quoted scalar with its escapes; lines after the first must be indented
-    /// deeper than `parent`.
-    fn double_quoted(&mut self, parent: usize) -> Result<Cow<'de, str>> {
-        self.pos += 1;
-        let bytes = self.text.as_bytes();
-        let mut run = self.pos;
-        let mut out: Option<String> = None;
-        loop {
-            match bytes.get(self.pos) {
-                None => return Err(GiveUp),
-                Some(b'"') => {
-                    let last = self.slice(run, self.pos)?;
-                    self.pos += 1;
-                    return Ok(match out {
-                        None => Cow::Borrowed(last),
-                        Some(mut s) => {
-                            s.push_str(last);
-                            Cow::Owned(s)
-                        }
-                    });
-                }
-                Some(b'\\') => {
-                    let s = out.get_or_insert_with(String::new);
-                    s.push_str(self.slice(run, self.pos)?);
-                    self.escape(s, parent)?;
-                    run = self.pos;
-                }
-                Some(b'\n') => {
-                    let s = out.get_or_insert_with(String::new);
-                    s.push_str(self.slice(run, self.pos)?.trim_end_matches([' ', '\t']));
-                    self.flow_break(s, parent)?;
-                    run = self.pos;
-                }
-                Some(_) => self.pos += 1,
-            }
-        }
     }
 
     /// At `\` in a double-quoted scalar: appends what the escape stands for.
