@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use serde_json::{Value, json};
 
 use super::index::{Context, FastSet, Workload, name, namespace, pod_phase};
-use super::{Draft, ObjectRef, Out};
+use super::{Draft, ObjectRef, Out, json_object};
 use crate::snapshot::quantity::{Bytes, MI, Millicores, parse_bytes, parse_cpu_millis};
 
 /// The rightsizing rule, stated in every recommendation.
@@ -87,8 +87,8 @@ pub(crate) fn peaks(
     let mut cpu = None;
     let mut memory = None;
     let mut observed = 0;
-    for pod in w.running_pods() {
-        if let Some(u) = ctx.usage(pod, container) {
+    for pod in &w.running {
+        if let Some(u) = ctx.usage(*pod, container) {
             observed += 1;
             cpu = cpu.max(u.cpu_millis);
             memory = memory.max(u.memory_bytes);
@@ -116,7 +116,7 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     let ns = w.namespace().to_owned();
     // Borrowed from the snapshot, not from `ctx`, which `requests` needs mutably.
     let containers = w.spec.map_or(&[][..], |s| s.containers.as_slice());
-    let running = w.running_pods().count();
+    let running = w.running.len();
     let mut observed_pods = 0;
     let mut flagged: Vec<Rightsized> = Vec::new();
     for c in containers {
@@ -175,27 +175,29 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     let waste_cpu: i64 = flagged.iter().map(|f| f.waste_cpu).sum::<i64>() * pods;
     let waste_memory: i64 = flagged.iter().map(|f| f.waste_memory).sum::<i64>() * pods;
     let phrases: Vec<&str> = flagged.iter().map(|f| f.phrase.as_str()).collect();
+    let message = format!(
+        "{object} requests at least twice its observed peak ({}; requested vs peak per pod)",
+        phrases.join("; ")
+    );
     let commands: Vec<&str> = flagged.iter().map(|f| f.command.as_str()).collect();
-    let source = ctx.usage_source();
+    let command = commands.join(" && ");
+    let containers: Vec<Value> = flagged.into_iter().map(|f| f.evidence).collect();
     out.push(
         "cost.overprovisioned",
         Draft {
-            message: format!(
-                "{object} requests at least twice its observed peak ({}; requested vs peak per pod)",
-                phrases.join("; ")
-            ),
-            evidence: json!({
-                "usage_source": source,
-                "running_pods": running,
-                "pods_with_usage": observed_pods,
-                "containers": flagged.iter().map(|f| f.evidence.clone()).collect::<Vec<_>>(),
-                "waste": {"cpu": Millicores(waste_cpu).to_string(), "memory": Bytes(waste_memory).to_string()},
-                "rule": RIGHTSIZING_RULE,
-            }),
+            message,
+            evidence: json_object([
+                ("usage_source", json!(ctx.usage_source())),
+                ("running_pods", json!(running)),
+                ("pods_with_usage", json!(observed_pods)),
+                ("containers", Value::Array(containers)),
+                ("waste", json!({"cpu": Millicores(waste_cpu).to_string(), "memory": Bytes(waste_memory).to_string()})),
+                ("rule", json!(RIGHTSIZING_RULE)),
+            ]),
             recommendation: format!(
                 "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests."
             ),
-            command: Some(commands.join(" && ")),
+            command: Some(command),
             monthly_cost: Some(ctx.pricing.compute_per_month(waste_cpu, waste_memory)),
             object,
         },
@@ -212,12 +214,12 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     ) {
         return;
     }
-    let running: Vec<&Pod> = w.running_pods().collect();
-    if running.is_empty() {
+    if w.running.is_empty() {
         return;
     }
     let mut per_pod = Vec::new();
-    for pod in &running {
+    for &running_pod in &w.running {
+        let pod = running_pod.pod;
         let containers = pod
             .spec
             .as_ref()
@@ -225,7 +227,7 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
             .unwrap_or_default();
         let mut total = 0;
         for c in containers {
-            match ctx.usage(pod, &c.name).and_then(|u| u.cpu_millis) {
+            match ctx.usage(running_pod, &c.name).and_then(|u| u.cpu_millis) {
                 Some(v) => total += v,
                 None => return, // unknown usage is not idleness
             }
@@ -235,6 +237,8 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
         }
         per_pod.push(json!({"pod": name(&pod.metadata), "cpu": Millicores(total).to_string()}));
     }
+    // Borrowed from the snapshot, not from `ctx`, which `requests` needs mutably.
+    let running: Vec<&Pod> = w.running.iter().map(|r| r.pod).collect();
     let object = w.object.clone();
     let command = w
         .scalable_target()
@@ -260,7 +264,6 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
             " HorizontalPodAutoscaler {hpa} targets it and would scale it back up: remove or change the HPA first."
         );
     }
-    let source = ctx.usage_source();
     out.push(
         "cost.idle",
         Draft {
@@ -272,12 +275,12 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
                     running.len()
                 )
             },
-            evidence: json!({
-                "usage_source": source,
-                "pods": per_pod,
-                "requested": {"cpu": Millicores(cpu).to_string(), "memory": Bytes(memory).to_string()},
-                "horizontal_pod_autoscaler": hpa,
-            }),
+            evidence: json_object([
+                ("usage_source", json!(ctx.usage_source())),
+                ("pods", Value::Array(per_pod)),
+                ("requested", json!({"cpu": Millicores(cpu).to_string(), "memory": Bytes(memory).to_string()})),
+                ("horizontal_pod_autoscaler", json!(hpa)),
+            ]),
             recommendation,
             command,
             monthly_cost: Some(ctx.pricing.compute_per_month(cpu, memory)),

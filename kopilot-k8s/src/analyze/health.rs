@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::index::{Context, FastMap, Workload, name, namespace};
 use super::selectors::{format_map, map_matches};
-use super::{Draft, ObjectRef, Out};
+use super::{Draft, ObjectRef, Out, json_object};
 use crate::snapshot::quantity::{Bytes, MI, parse_bytes};
 
 const IMAGE_PULL_REASONS: &[&str] = &[
@@ -28,11 +28,8 @@ pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     let pending_wanted = out.wants("health.pending");
     let oom = out.wants("health.oomkilled");
     for i in 0..ctx.workloads.len() {
-        if crashloop {
-            waiting_pods(ctx, i, out, "health.crashloop", &["CrashLoopBackOff"]);
-        }
-        if image_pull {
-            waiting_pods(ctx, i, out, "health.image_pull", IMAGE_PULL_REASONS);
+        if crashloop || image_pull {
+            waiting_pods(ctx, i, out, crashloop, image_pull);
         }
         if pending_wanted {
             pending(ctx, i, out);
@@ -68,36 +65,40 @@ fn pods_phrase(n: usize, total: usize) -> String {
     format!("{n} of {total} pod{}", if total == 1 { "" } else { "s" })
 }
 
-fn waiting_pods(
-    ctx: &Context<'_>,
-    i: usize,
-    out: &mut Out<'_>,
-    check: &'static str,
-    reasons: &[&str],
-) {
+/// Containers waiting for the reasons of one check, in pod order.
+#[derive(Default)]
+struct Waiting<'p> {
+    evidence: Vec<Value>,
+    /// Pod, container and reason of the first one.
+    first: Option<(&'p str, &'p str, &'p str)>,
+}
+
+/// Crash-looping containers and containers that cannot pull their image, found in one pass
+/// over the workload's pods and reported as one finding per check.
+fn waiting_pods(ctx: &Context<'_>, i: usize, out: &mut Out<'_>, crashloop: bool, image_pull: bool) {
     let Some(w) = ctx.workloads.get(i) else {
         return;
     };
-    let mut evidence = Vec::new();
-    let mut first: Option<(String, String, String)> = None;
+    let mut crashing = Waiting::default();
+    let mut pulling = Waiting::default();
     for pod in &w.pods {
         for cs in statuses(pod) {
             let Some(waiting) = cs.state.as_ref().and_then(|s| s.waiting.as_ref()) else {
                 continue;
             };
             let reason = waiting.reason.as_deref().unwrap_or_default();
-            if !reasons.contains(&reason) {
+            let found = if crashloop && reason == "CrashLoopBackOff" {
+                &mut crashing
+            } else if image_pull && IMAGE_PULL_REASONS.contains(&reason) {
+                &mut pulling
+            } else {
                 continue;
-            }
+            };
             let last = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
-            if first.is_none() {
-                first = Some((
-                    name(&pod.metadata).to_owned(),
-                    cs.name.clone(),
-                    reason.to_owned(),
-                ));
-            }
-            evidence.push(json!({
+            found
+                .first
+                .get_or_insert((name(&pod.metadata), cs.name.as_str(), reason));
+            found.evidence.push(json!({
                 "pod": name(&pod.metadata),
                 "container": cs.name,
                 "reason": reason,
@@ -110,6 +111,12 @@ fn waiting_pods(
             }));
         }
     }
+    report_waiting(w, out, "health.crashloop", crashing);
+    report_waiting(w, out, "health.image_pull", pulling);
+}
+
+fn report_waiting(w: &Workload<'_>, out: &mut Out<'_>, check: &'static str, found: Waiting<'_>) {
+    let Waiting { evidence, first } = found;
     let Some((pod, container, reason)) = first else {
         return;
     };
@@ -156,7 +163,7 @@ fn waiting_pods(
         Draft {
             object: w.object.clone(),
             message,
-            evidence: json!({ "pods": evidence }),
+            evidence: json_object([("pods", Value::Array(evidence))]),
             recommendation,
             command: None,
             monthly_cost: None,
@@ -207,7 +214,7 @@ fn pending(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
                 w.object,
                 pods_phrase(evidence.len(), w.pods.len())
             ),
-            evidence: json!({ "pods": evidence }),
+            evidence: json_object([("pods", Value::Array(evidence))]),
             recommendation: "Make room or relax the constraints the scheduler names: lower the requests, add or free nodes, or fix node selectors, affinity, taints and tolerations.".to_owned(),
             command: None,
             monthly_cost: None,
@@ -295,7 +302,7 @@ fn oomkilled(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
                 pods_phrase(evidence.len(), pods)
             ),
             object,
-            evidence: json!({ "pods": evidence }),
+            evidence: json_object([("pods", Value::Array(evidence))]),
             recommendation,
             command,
             monthly_cost: None,
@@ -330,12 +337,12 @@ fn unavailable(ctx: &Context<'_>, out: &mut Out<'_>) {
             "health.unavailable_workload",
             Draft {
                 message: format!("{object} has {available} of {desired} replicas available"),
-                evidence: json!({
-                    "desired": desired,
-                    "available": available,
-                    "ready": ready,
-                    "pods_not_ready": not_ready_pods(find(kind, namespace(meta), name(meta))),
-                }),
+                evidence: json_object([
+                    ("desired", json!(desired)),
+                    ("available", json!(available)),
+                    ("ready", json!(ready)),
+                    ("pods_not_ready", Value::Array(not_ready_pods(find(kind, namespace(meta), name(meta))))),
+                ]),
                 recommendation: "Look at the pods that are not ready (other findings for this workload usually say why) and fix that cause.".to_owned(),
                 command: None,
                 monthly_cost: None,
@@ -484,14 +491,23 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
     // rarest pair instead of every pod in the namespace. Only pairs some selector names
     // are indexed.
     let mut by_label: FastMap<(&str, &str, &str), Vec<&Pod>> = FastMap::default();
+    // The label keys any selector names, sorted: most pod labels (`pod-template-hash`) are
+    // skipped without hashing them.
+    let mut selector_keys: Vec<&str> = Vec::new();
     for (_, ns, selector) in &selectors {
         for (k, v) in *selector {
             by_label.entry((ns, k.as_str(), v.as_str())).or_default();
+            selector_keys.push(k.as_str());
         }
     }
+    selector_keys.sort_unstable();
+    selector_keys.dedup();
     for pod in &snapshot.pods {
         let ns = namespace(&pod.metadata);
         for (k, v) in pod.metadata.labels.iter().flatten() {
+            if selector_keys.binary_search(&k.as_str()).is_err() {
+                continue;
+            }
             if let Some(pods) = by_label.get_mut(&(ns, k.as_str(), v.as_str())) {
                 pods.push(pod);
             }
@@ -515,10 +531,16 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
             })
             .min_by_key(|c| c.len())
             .unwrap_or_default();
-        let matching: Vec<&&Pod> = candidates
-            .iter()
-            .filter(|p| map_matches(selector, p.metadata.labels.as_ref()))
-            .collect();
+        // Every candidate carries the pair it was indexed by, so a one-pair selector (the
+        // usual `app: name`) needs no second look at the labels.
+        let matching: Vec<&&Pod> = if selector.len() == 1 {
+            candidates.iter().collect()
+        } else {
+            candidates
+                .iter()
+                .filter(|p| map_matches(selector, p.metadata.labels.as_ref()))
+                .collect()
+        };
         if matching.iter().any(|p| super::index::pod_ready(p)) {
             continue;
         }
@@ -574,9 +596,8 @@ fn warning_events(ctx: &Context<'_>, out: &mut Out<'_>) {
             .unwrap_or_default();
         let inv_name = inv.name.as_deref().unwrap_or_default();
         let object = if kind == "Pod" {
-            ctx.pod_owner
-                .get(&(inv_ns, inv_name))
-                .and_then(|i| ctx.workloads.get(*i))
+            ctx.pod_owner(inv_ns, inv_name)
+                .and_then(|i| ctx.workloads.get(i))
                 .map_or_else(
                     || ObjectRef::new("Pod", Some(inv_ns), inv_name),
                     |w| w.object.clone(),

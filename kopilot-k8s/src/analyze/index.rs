@@ -47,11 +47,14 @@ impl Hasher for FastHasher {
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            for (w, b) in word.iter_mut().zip(rest) {
-                *w = *b;
-            }
-            self.add(u64::from_le_bytes(word));
+            // The same little-endian, zero-padded word as above, built with shifts: a byte
+            // copy into a buffer here compiled to a call to `memcpy`, which was most of the
+            // cost of hashing short names.
+            let word = rest
+                .iter()
+                .rev()
+                .fold(0u64, |word, b| (word << 8) | u64::from(*b));
+            self.add(word);
         }
     }
 
@@ -87,9 +90,43 @@ pub(crate) struct Workload<'a> {
     /// Desired replicas where the kind has them (Deployment, StatefulSet, ReplicaSet).
     pub(crate) replicas: Option<i32>,
     pub(crate) pods: Vec<&'a Pod>,
+    /// The pods in phase Running, with their usage samples found once per run.
+    pub(crate) running: Vec<RunningPod<'a>>,
 }
 
-impl<'a> Workload<'a> {
+/// A running pod of a workload and where its containers' samples are.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RunningPod<'a> {
+    pub(crate) pod: &'a Pod,
+    samples: SampleRange,
+}
+
+/// Where one pod's container samples are in [`Context`]'s list of them (empty: none).
+#[derive(Debug, Clone, Copy, Default)]
+struct SampleRange {
+    start: usize,
+    end: usize,
+}
+
+/// What a run knows by pod name: the workload of the pod with that name and the
+/// metrics-server samples of its containers. One map for both, so each pod's name is
+/// hashed once.
+#[derive(Debug, Clone, Copy, Default)]
+struct PodEntry {
+    owner: Option<usize>,
+    samples: SampleRange,
+}
+
+/// The metrics-server samples of a run, by pod.
+struct Samples<'a> {
+    by_pod: FastMap<(&'a str, &'a str), PodEntry>,
+    /// (container, usage) of every PodMetrics, a pod's containers side by side.
+    containers: Vec<(&'a str, ContainerUsage)>,
+    /// When the first sample was taken and over which window.
+    time: Option<(&'a str, &'a str)>,
+}
+
+impl Workload<'_> {
     pub(crate) fn namespace(&self) -> &str {
         self.object.namespace.as_deref().unwrap_or_default()
     }
@@ -126,14 +163,6 @@ impl<'a> Workload<'a> {
                 .iter()
                 .chain(s.init_containers.iter().flatten())
         })
-    }
-
-    /// Pods in phase Running.
-    pub(crate) fn running_pods(&self) -> impl Iterator<Item = &'a Pod> + '_ {
-        self.pods
-            .iter()
-            .copied()
-            .filter(|p| pod_phase(p) == "Running")
     }
 }
 
@@ -173,10 +202,11 @@ pub(crate) struct Context<'a> {
     pub(crate) snapshot: &'a ClusterSnapshot,
     pub(crate) pricing: &'a Pricing,
     pub(crate) workloads: Vec<Workload<'a>>,
-    /// Which workload owns a pod: (namespace, pod name) → index into `workloads`.
-    pub(crate) pod_owner: FastMap<(&'a str, &'a str), usize>,
     by_key: FastMap<Key<'a>, usize>,
-    samples: FastMap<(&'a str, &'a str, &'a str), ContainerUsage>,
+    /// Pods by (namespace, name): their workload and their samples.
+    pods_by_name: FastMap<(&'a str, &'a str), PodEntry>,
+    /// (container, usage) of every PodMetrics; see [`SampleRange`].
+    container_samples: Vec<(&'a str, ContainerUsage)>,
     sample_time: Option<(&'a str, &'a str)>,
     /// The first HorizontalPodAutoscaler of each scale target: (namespace, kind, name) → HPA name.
     hpa_by_target: FastMap<(&'a str, &'a str, &'a str), &'a str>,
@@ -295,8 +325,11 @@ impl<'a> Context<'a> {
             .iter()
             .map(|d| (namespace(&d.metadata), name(&d.metadata)))
             .collect();
-        let mut pod_owner = FastMap::default();
-        pod_owner.reserve(snapshot.pods.len());
+        let Samples {
+            by_pod: mut pods_by_name,
+            containers: container_samples,
+            time: sample_time,
+        } = sample_usage(snapshot, &mut problems);
         for pod in &snapshot.pods {
             let ns = namespace(&pod.metadata);
             let pod_name = name(&pod.metadata);
@@ -326,54 +359,21 @@ impl<'a> Context<'a> {
                     template_labels: pod.metadata.labels.as_ref(),
                     replicas: None,
                     pods: Vec::new(),
+                    running: Vec::new(),
                 });
                 by_key.insert(key, workloads.len() - 1);
                 workloads.len() - 1
             };
+            let entry = pods_by_name.entry((ns, pod_name)).or_default();
+            entry.owner = Some(index);
             if let Some(w) = workloads.get_mut(index) {
                 w.pods.push(pod);
-            }
-            pod_owner.insert((ns, pod_name), index);
-        }
-        let mut samples = FastMap::default();
-        samples.reserve(snapshot.pod_metrics.len());
-        let mut sample_time = None;
-        for pm in &snapshot.pod_metrics {
-            let ns = namespace(&pm.metadata);
-            let pod = name(&pm.metadata);
-            if sample_time.is_none() {
-                sample_time = Some((
-                    pm.timestamp.as_deref().unwrap_or("unknown time"),
-                    pm.window.as_deref().unwrap_or("unknown"),
-                ));
-            }
-            for c in &pm.containers {
-                let what = format_args!("PodMetrics {ns}/{pod}");
-                let cpu = c.usage.get("cpu").and_then(|q| {
-                    quantity(
-                        &mut problems,
-                        what,
-                        format_args!("container {} usage.cpu", c.name),
-                        &q.0,
-                        parse_cpu_millis,
-                    )
-                });
-                let memory = c.usage.get("memory").and_then(|q| {
-                    quantity(
-                        &mut problems,
-                        what,
-                        format_args!("container {} usage.memory", c.name),
-                        &q.0,
-                        parse_bytes,
-                    )
-                });
-                samples.insert(
-                    (ns, pod, c.name.as_str()),
-                    ContainerUsage {
-                        cpu_millis: cpu,
-                        memory_bytes: memory,
-                    },
-                );
+                if pod_phase(pod) == "Running" {
+                    w.running.push(RunningPod {
+                        pod,
+                        samples: entry.samples,
+                    });
+                }
             }
         }
         // Reversed, so the first HPA of a target is the one kept.
@@ -404,9 +404,9 @@ impl<'a> Context<'a> {
             snapshot,
             pricing,
             workloads,
-            pod_owner,
             by_key,
-            samples,
+            pods_by_name,
+            container_samples,
             sample_time,
             hpa_by_target,
             pdbs_by_namespace,
@@ -445,6 +445,13 @@ impl<'a> Context<'a> {
         lookup(&self.by_key, (kind, namespace, name)).and_then(|i| self.workloads.get(i))
     }
 
+    /// The index in `workloads` of the workload that owns the pod `namespace/name`.
+    pub(crate) fn pod_owner(&self, namespace: &str, name: &str) -> Option<usize> {
+        self.pods_by_name
+            .get(&(namespace, name))
+            .and_then(|entry| entry.owner)
+    }
+
     /// Which usage this run prefers: Prometheus history when there is any, else samples.
     pub(crate) fn usage_kind(&self) -> Option<UsageKind> {
         if self
@@ -454,7 +461,7 @@ impl<'a> Context<'a> {
             .is_some_and(|h| !h.containers.is_empty())
         {
             Some(UsageKind::History)
-        } else if self.samples.is_empty() {
+        } else if self.container_samples.is_empty() {
             None
         } else {
             Some(UsageKind::Sample)
@@ -462,11 +469,11 @@ impl<'a> Context<'a> {
     }
 
     /// Usage of one container from the preferred source.
-    pub(crate) fn usage(&self, pod: &Pod, container: &str) -> Option<ContainerUsage> {
-        let ns = namespace(&pod.metadata);
-        let pod_name = name(&pod.metadata);
+    pub(crate) fn usage(&self, running: RunningPod<'_>, container: &str) -> Option<ContainerUsage> {
         match self.usage_kind()? {
             UsageKind::History => {
+                let ns = namespace(&running.pod.metadata);
+                let pod_name = name(&running.pod.metadata);
                 let h = self
                     .snapshot
                     .history
@@ -482,13 +489,20 @@ impl<'a> Context<'a> {
                     memory_bytes: h.memory_max_bytes,
                 })
             }
-            UsageKind::Sample => self.samples.get(&(ns, pod_name, container)).copied(),
+            // The last sample of a container wins, as when PodMetrics repeat a pod.
+            UsageKind::Sample => self
+                .container_samples
+                .get(running.samples.start..running.samples.end)?
+                .iter()
+                .rev()
+                .find(|(name, _)| *name == container)
+                .map(|(_, usage)| *usage),
         }
     }
 
     /// A sentence for the evidence: where the usage figures came from and how far to trust them.
-    pub(crate) fn usage_source(&self) -> String {
-        self.usage_source.clone()
+    pub(crate) fn usage_source(&self) -> &str {
+        &self.usage_source
     }
 
     fn describe_usage_source(&self) -> String {
@@ -523,6 +537,70 @@ impl<'a> Context<'a> {
             text,
             parse,
         )
+    }
+}
+
+/// Parses the usage of every PodMetrics (recording problems) and indexes it by pod.
+fn sample_usage<'a>(
+    snapshot: &'a ClusterSnapshot,
+    problems: &mut BTreeSet<SkippedEntry>,
+) -> Samples<'a> {
+    let mut by_pod: FastMap<(&str, &str), PodEntry> = FastMap::default();
+    by_pod.reserve(snapshot.pods.len().max(snapshot.pod_metrics.len()));
+    let mut containers: Vec<(&str, ContainerUsage)> =
+        Vec::with_capacity(snapshot.pod_metrics.len());
+    let mut time = None;
+    for pm in &snapshot.pod_metrics {
+        let ns = namespace(&pm.metadata);
+        let pod = name(&pm.metadata);
+        if time.is_none() {
+            time = Some((
+                pm.timestamp.as_deref().unwrap_or("unknown time"),
+                pm.window.as_deref().unwrap_or("unknown"),
+            ));
+        }
+        let entry = by_pod.entry((ns, pod)).or_default();
+        let start = containers.len();
+        // A pod sampled twice: the earlier containers come first, so a later sample of the
+        // same container is found before them.
+        containers.extend_from_within(entry.samples.start..entry.samples.end);
+        for c in &pm.containers {
+            let what = format_args!("PodMetrics {ns}/{pod}");
+            let cpu = c.usage.get("cpu").and_then(|q| {
+                quantity(
+                    problems,
+                    what,
+                    format_args!("container {} usage.cpu", c.name),
+                    &q.0,
+                    parse_cpu_millis,
+                )
+            });
+            let memory = c.usage.get("memory").and_then(|q| {
+                quantity(
+                    problems,
+                    what,
+                    format_args!("container {} usage.memory", c.name),
+                    &q.0,
+                    parse_bytes,
+                )
+            });
+            containers.push((
+                c.name.as_str(),
+                ContainerUsage {
+                    cpu_millis: cpu,
+                    memory_bytes: memory,
+                },
+            ));
+        }
+        entry.samples = SampleRange {
+            start,
+            end: containers.len(),
+        };
+    }
+    Samples {
+        by_pod,
+        containers,
+        time,
     }
 }
 
@@ -561,6 +639,7 @@ fn template_workload<'a>(
             .and_then(|m| m.labels.as_ref()),
         replicas,
         pods: Vec::new(),
+        running: Vec::new(),
     }
 }
 

@@ -123,7 +123,7 @@ fn summarize(
         monthly_cost_total: pricing::round_cents(total),
         currency: options.pricing.currency.clone(),
         pricing: options.pricing.clone(),
-        usage_source: ctx.usage_source(),
+        usage_source: ctx.usage_source().to_owned(),
         checks_run: options
             .checks
             .ids()
@@ -190,6 +190,20 @@ impl Out<'_> {
             monthly_cost: draft.monthly_cost.map(pricing::round_cents),
         });
     }
+}
+
+/// A JSON object of `fields`, in this order. Unlike `json!`, which serializes a copy of
+/// every value it is given, this moves the values in, so a list of evidence about many pods
+/// is not copied once more.
+pub(crate) fn json_object<const N: usize>(
+    fields: [(&str, serde_json::Value); N],
+) -> serde_json::Value {
+    serde_json::Value::Object(
+        fields
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// A finding before the registry adds id and severity.

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::cost::{RIGHTSIZING_RULE, hpa_for, peaks, recommend};
 use super::index::Context;
 use super::selectors::selector_matches;
-use super::{Draft, Out};
+use super::{Draft, Out, json_object};
 use crate::snapshot::quantity::{Bytes, Millicores};
 
 pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
@@ -298,12 +298,17 @@ fn latest_tag(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
         .iter()
         .filter_map(|f| f.get("image").and_then(|i| i.as_str()))
         .collect();
+    let message = format!(
+        "{}: image {} is not pinned to a version",
+        w.object,
+        images.join(", ")
+    );
     out.push(
         "reliability.latest_tag",
         Draft {
             object: w.object.clone(),
-            message: format!("{}: image {} is not pinned to a version", w.object, images.join(", ")),
-            evidence: json!({ "containers": flagged }),
+            message,
+            evidence: json_object([("containers", serde_json::Value::Array(flagged))]),
             recommendation: "Use an explicit version tag or a digest, so every pod runs the same code and a rollback means something. The command pins the digest the pods run now.".to_owned(),
             command: (!commands.is_empty()).then(|| commands.join(" && ")),
             monthly_cost: None,

@@ -5,7 +5,7 @@
 use serde_json::json;
 
 use super::index::{Context, Workload};
-use super::{Draft, Out};
+use super::{Draft, Out, json_object};
 
 pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     // Asked once per run, not once per workload.
@@ -223,12 +223,18 @@ fn secret_env_literal(w: &Workload<'_>, out: &mut Out<'_>) {
         .iter()
         .filter_map(|f| f.get("variable").and_then(|v| v.as_str()))
         .collect();
+    let message = format!(
+        "{}: {} {} a secret as a literal value",
+        w.object,
+        names.join(", "),
+        plural(names.len(), "holds", "hold")
+    );
     out.push(
         "security.secret_env_literal",
         Draft {
             object: w.object.clone(),
-            message: format!("{}: {} {} a secret as a literal value", w.object, names.join(", "), plural(names.len(), "holds", "hold")),
-            evidence: json!({ "variables": found }),
+            message,
+            evidence: json_object([("variables", serde_json::Value::Array(found))]),
             recommendation: "Anyone who can read the workload can read the value. Move it into a Secret, reference it with valueFrom.secretKeyRef, and rotate it, since it has been exposed.".to_owned(),
             command: None,
             monthly_cost: None,
