@@ -263,11 +263,7 @@ impl<'de> BlockMap<'_, 'de> {
     /// Gives up on a key this mapping already has.
     fn check_unique(&mut self, key: Cow<'de, str>) -> Result<()> {
         if let Some(set) = &mut self.key_set {
-            return if set.insert(key) {
-                Ok(())
-            } else {
-                Err(GiveUp)
-            };
+            return if set.insert(key) { Ok(()) } else { Err(GiveUp) };
         }
         let keys = &mut self.reader.keys;
         let mine = keys.get(self.keys_from..).unwrap_or_default();
