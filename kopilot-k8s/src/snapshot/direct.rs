@@ -331,24 +331,13 @@ mod tests {
 
     use super::*;
 
-    const DEMO: &[(&str, &str)] = &[
-        ("cluster.yaml", include_str!("../../demo/cluster.yaml")),
-        (
-            "kube-system.yaml",
-            include_str!("../../demo/kube-system.yaml"),
-        ),
-        (
-            "storefront.yaml",
-            include_str!("../../demo/storefront.yaml"),
-        ),
-        ("payments.yaml", include_str!("../../demo/payments.yaml")),
-        ("analytics.yaml", include_str!("../../demo/analytics.yaml")),
-        ("platform.yaml", include_str!("../../demo/platform.yaml")),
-        (
+    /// The demo cluster's files and the analyzer fixture.
+    fn demo_and_fixture() -> impl Iterator<Item = (&'static str, &'static str)> {
+        crate::fake::demo::DEMO_FILES.iter().copied().chain([(
             "fixture.yaml",
             include_str!("../../tests/fixtures/cluster.yaml"),
-        ),
-    ];
+        )])
+    }
 
     fn options() -> serde_saphyr::Options {
         serde_saphyr::Options::default()
@@ -382,7 +371,7 @@ mod tests {
     #[test]
     fn demo_and_fixture_files_read_the_same_both_ways() {
         let mut total = 0;
-        for (name, text) in DEMO {
+        for (name, text) in demo_and_fixture() {
             total += agrees(name, text).object_count();
         }
         assert!(total > 200, "{total} objects");
@@ -392,7 +381,7 @@ mod tests {
     fn kubectl_lists_in_yaml_and_json_read_the_same_both_ways() {
         // `kubectl get -o yaml|json` writes keys in alphabetical order: `items` before `kind`.
         let mut items = Vec::new();
-        for (_, text) in DEMO {
+        for (_, text) in demo_and_fixture() {
             items.extend(documents(text));
         }
         let list = json!({"apiVersion": "v1", "kind": "List", "metadata": {"resourceVersion": ""}, "items": items});
