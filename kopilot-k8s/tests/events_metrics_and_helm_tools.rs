@@ -40,14 +40,7 @@ async fn call(kind: ToolKind, config: ExecConfig, args: Value) -> Result<String,
         Executor::new(config, Arc::new(MemoryAuditSink::default())),
     );
     let plan = tool.plan(&args).map_err(|e| e.message)?;
-    let guard = Guard::new(Policy::default());
-    let mut cleared = Vec::new();
-    for line in &plan.commands {
-        match guard.check(line, &RequestContext::new("test")) {
-            Verdict::Allowed(command) => cleared.push(command),
-            other => panic!("{line} was not allowed: {other:?}"),
-        }
-    }
+    let cleared = common::cleared_by_default_guard(&plan.commands);
     tool.execute(&args, &cleared, &ctx())
         .await
         .map(|out| out.content)

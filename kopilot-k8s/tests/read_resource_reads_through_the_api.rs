@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use common::Harness;
-use kopilot_core::safety::{AuditEvent, Guard, MemoryAuditSink, Policy, RequestContext, Verdict};
+use kopilot_core::safety::{AuditEvent, MemoryAuditSink};
 use kopilot_core::{Tool, ToolContext};
 use kopilot_k8s::exec::{ExecConfig, Executor};
 use kopilot_k8s::tools::{K8sTool, ToolKind};
@@ -33,14 +33,7 @@ fn read_tool(h: &Harness) -> (K8sTool, Arc<MemoryAuditSink>) {
 /// Plans, clears through the default guard, executes: the output or the error message.
 async fn read(tool: &K8sTool, args: Value) -> Result<String, String> {
     let plan = tool.plan(&args).map_err(|e| e.message)?;
-    let guard = Guard::new(Policy::default());
-    let mut cleared = Vec::new();
-    for line in &plan.commands {
-        match guard.check(line, &RequestContext::new("test")) {
-            Verdict::Allowed(command) => cleared.push(command),
-            other => panic!("{line} was not allowed: {other:?}"),
-        }
-    }
+    let cleared = common::cleared_by_default_guard(&plan.commands);
     let ctx = ToolContext {
         task_id: "t1".into(),
         agent: "test".into(),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
+use kopilot_core::safety::{ClearedCommand, Guard, Policy, RequestContext, Verdict};
 use kopilot_k8s::fake::{FakeCluster, demo};
 
 /// Whether `kubectl` is on PATH; tests that need it print why they skip.
@@ -145,4 +146,19 @@ pub fn line_with<'a>(text: &'a str, needle: &str) -> &'a str {
 /// The whitespace-separated columns of a line.
 pub fn cols(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
+}
+
+/// Clears a tool's planned command lines through the default guard, as the runtime would;
+/// panics on any line the guard does not allow outright.
+pub fn cleared_by_default_guard(lines: &[String]) -> Vec<ClearedCommand> {
+    let guard = Guard::new(Policy::default());
+    lines
+        .iter()
+        .map(
+            |line| match guard.check(line, &RequestContext::new("test")) {
+                Verdict::Allowed(command) => command,
+                other => panic!("{line} was not allowed: {other:?}"),
+            },
+        )
+        .collect()
 }
