@@ -726,8 +726,6 @@ fn fold_breaks(out: &mut String, breaks: usize) {
     if breaks == 1 {
         out.push(' ');
     } else {
-        for _ in 1..breaks {
-            out.push('\n');
-        }
+        push_newlines(out, breaks.saturating_sub(1));
     }
 }
