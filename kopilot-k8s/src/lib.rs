@@ -1,7 +1,7 @@
 //! The Kubernetes side of Kopilot: [`fake`], a loopback fake API server that the real
 //! `kubectl` and the `kube` client can use, and the bundled demo cluster built on it;
-//! [`exec`], which runs guard-cleared kubectl and helm pipelines; [`redact`], which strips
-//! secrets from their output; [`tools`], the agent's Kubernetes tools; [`snapshot`], which
+//! [`exec`], which runs guard-cleared kubectl and helm pipelines; [`redact`] (re-exported
+//! from `kopilot-safety`), which strips secrets from their output; [`tools`], the agent's Kubernetes tools; [`snapshot`], which
 //! gathers a [`snapshot::ClusterSnapshot`] (live through `kube`, or from YAML/JSON files); and
 //! [`analyze`], the cost, health, reliability and security checks over it, with no model.
 //!
@@ -37,7 +37,7 @@ mod error;
 pub mod exec;
 pub mod fake;
 pub mod preview;
-pub mod redact;
+pub use kopilot_core::safety::redact;
 pub mod snapshot;
 pub mod tools;
 

@@ -24,6 +24,20 @@ pub struct CommandAssessment {
     /// Whether the command spans all namespaces (`-A`).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub all_namespaces: bool,
+    /// Object names the command acts on (kubectl positionals after the type, or `type/name`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub names: Vec<String>,
+    /// The flags as the program's grammar reads them, in order (kubectl and helm only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub flags: Vec<ParsedFlag>,
+    /// Flags that point kubectl or helm at another cluster, user or identity (`--server`, `-s`,
+    /// `--kubeconfig`, `--context`, `--token`, `--as`, `--kube-context`, ...), by long name.
+    /// An executor that owns the connection refuses commands that set any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connection_flags: Vec<String>,
+    /// What sensitive data the command's output can carry.
+    #[serde(default, skip_serializing_if = "Exposure::is_none")]
+    pub exposure: Exposure,
     /// How dangerous it is.
     pub risk: Risk,
     /// Why, in plain words, most severe first.
@@ -42,6 +56,10 @@ impl CommandAssessment {
             resources: Vec::new(),
             namespaces: Vec::new(),
             all_namespaces: false,
+            names: Vec::new(),
+            flags: Vec::new(),
+            connection_flags: Vec::new(),
+            exposure: Exposure::None,
             risk: Risk::Low,
             reasons: Vec::new(),
             reason_risks: Vec::new(),
@@ -128,6 +146,51 @@ impl CommandAssessment {
             .zip(&self.reason_risks)
             .filter(move |(_, r)| **r >= floor)
             .map(|(reason, _)| reason)
+    }
+}
+
+/// One flag as a program's grammar read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParsedFlag {
+    /// The long name without dashes; shorthands are mapped (`-n` is `namespace`).
+    pub name: String,
+    /// Its value, for flags that take one (`--output=json`, `-o json`, `-ojson`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// Whether the value is only known at run time (`-n "$NS"`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dynamic: bool,
+}
+
+/// What sensitive data the output of a command can carry, as far as its grammar tells.
+/// Ordered: `None < PodSpecs < Secrets`.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Exposure {
+    /// Nothing known to be sensitive.
+    #[default]
+    None,
+    /// Pod templates (pods and the workloads that hold them): container environment values
+    /// and arguments can hold secrets.
+    PodSpecs,
+    /// Secret objects, or objects whose kind the guard cannot know (read from a file, a
+    /// kustomization, a raw API path, or of a type computed at run time).
+    Secrets,
+}
+
+impl Exposure {
+    /// Whether nothing sensitive is known.
+    pub fn is_none(&self) -> bool {
+        *self == Self::None
+    }
+}
+
+impl CommandAssessment {
+    /// The last value of a flag (by long name), as the program reads it.
+    pub fn flag(&self, name: &str) -> Option<&ParsedFlag> {
+        self.flags.iter().rev().find(|f| f.name == name)
     }
 }
 

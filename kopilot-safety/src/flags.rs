@@ -75,6 +75,7 @@ pub(crate) fn scan(args: &[Word], table: &dyn FlagTable) -> Scanned {
                 Some(v) => Some(Word {
                     text: v.to_owned(),
                     dynamic: arg.dynamic,
+                    disguise: arg.disguise,
                 }),
                 None if table.takes_value(name) => iter.next().cloned(),
                 None => None,
@@ -103,6 +104,7 @@ pub(crate) fn scan(args: &[Word], table: &dyn FlagTable) -> Scanned {
                         Some(Word {
                             text: rest,
                             dynamic: arg.dynamic,
+                            disguise: arg.disguise,
                         })
                     };
                     out.flags.push(Flag { name, value });

@@ -384,6 +384,21 @@ impl Guard {
     }
 }
 
+/// The guard's parse of one command given as argv (no shell involved): its program, verb,
+/// resource types, names, namespaces, flags, connection flags and what sensitive data its
+/// output can carry, with the risk the default policy gives it.
+///
+/// Executors and tools read this instead of keeping flag tables of their own:
+///
+/// ```
+/// let parsed = kopilot_safety::parse_argv(&["kubectl", "get", "pods", "-As", "https://x"]);
+/// assert_eq!(parsed.connection_flags, ["server"]);
+/// assert!(parsed.all_namespaces);
+/// ```
+pub fn parse_argv<S: AsRef<str>>(argv: &[S]) -> crate::assess::CommandAssessment {
+    crate::shell::parse_argv(&Policy::default(), argv)
+}
+
 /// The decision for a line's risk under the policy, and the policy's reason when it matters.
 fn decide(policy: &Policy, risk: Risk) -> (Decision, Option<String>) {
     match (policy.mode(), risk) {

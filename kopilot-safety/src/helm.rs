@@ -1,6 +1,6 @@
 //! The helm grammar: global flags anywhere, verbs and subcommands, namespaces, dry runs.
 
-use crate::assess::CommandAssessment;
+use crate::assess::{CommandAssessment, ParsedFlag};
 use crate::flags::{FlagTable, command_word_candidates, scan};
 use crate::policy::Policy;
 use crate::risk::Risk;
@@ -62,7 +62,6 @@ const VERB_VALUE_FLAGS: &[&str] = &[
     "output-dir",
     "template",
     "max-col-width",
-    "pass-credentials",
 ];
 const TARGET_OVERRIDE_FLAGS: &[&str] = &[
     "kube-apiserver",
@@ -72,6 +71,18 @@ const TARGET_OVERRIDE_FLAGS: &[&str] = &[
     "kube-ca-file",
     "kube-insecure-skip-tls-verify",
     "kube-tls-server-name",
+];
+/// Flags that point helm at another cluster, user or identity.
+const CONNECTION_FLAGS: &[&str] = &[
+    "kube-apiserver",
+    "kube-context",
+    "kube-token",
+    "kubeconfig",
+    "kube-ca-file",
+    "kube-insecure-skip-tls-verify",
+    "kube-tls-server-name",
+    "kube-as-user",
+    "kube-as-group",
 ];
 const COMPOUND_VERBS: &[&str] = &[
     "get",
@@ -120,6 +131,7 @@ pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy
         return;
     }
     let mut worst: Option<CommandAssessment> = None;
+    let mut connection: Vec<String> = Vec::new();
     for vi in verbs {
         let Some(verb) = args.get(vi) else { continue };
         let mut rest: Vec<Word> = args.get(..vi).unwrap_or_default().to_vec();
@@ -145,6 +157,11 @@ pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy
         for (path, rest) in paths {
             let mut candidate = a.clone();
             classify_path(&mut candidate, &path, &rest, policy);
+            for flag in &candidate.connection_flags {
+                if !connection.contains(flag) {
+                    connection.push(flag.clone());
+                }
+            }
             if worst.as_ref().is_none_or(|w| candidate.risk > w.risk) {
                 worst = Some(candidate);
             }
@@ -153,6 +170,7 @@ pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy
     if let Some(w) = worst {
         *a = w;
     }
+    a.connection_flags = connection;
 }
 
 fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy: &Policy) {
@@ -166,6 +184,23 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
         );
     }
     let scanned = scan(rest, &Table);
+    a.flags = scanned
+        .flags
+        .iter()
+        .map(|f| ParsedFlag {
+            name: f.name.clone(),
+            value: f.value.as_ref().map(|v| v.text.clone()),
+            dynamic: f.value.as_ref().is_some_and(|v| v.dynamic),
+        })
+        .collect();
+    a.connection_flags = Vec::new();
+    for flag in &scanned.flags {
+        if CONNECTION_FLAGS.contains(&flag.name.as_str())
+            && !a.connection_flags.contains(&flag.name)
+        {
+            a.connection_flags.push(flag.name.clone());
+        }
+    }
     let low = |what: &str| (Risk::Low, format!("`helm {verb}` {what}"));
     let medium = |what: &str| (Risk::Medium, format!("`helm {verb}` {what}"));
     let high = |what: &str| (Risk::High, format!("`helm {verb}` {what}"));
@@ -210,8 +245,29 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
             );
             risk = Risk::Low;
         }
-        if scanned.has("post-renderer") {
-            a.raise(Risk::High, "--post-renderer runs a local program");
+    }
+    // Flags that run or read local things, on every verb that takes them.
+    for (flag, what) in [
+        (
+            "post-renderer",
+            "--post-renderer runs a local program (helm 3) or plugin (helm 4) over the manifests",
+        ),
+        (
+            "post-renderer-args",
+            "--post-renderer-args runs a local program",
+        ),
+        (
+            "output-dir",
+            "--output-dir writes the rendered manifests to local files",
+        ),
+        ("set-file", "--set-file reads local files into the values"),
+        (
+            "dependency-update",
+            "--dependency-update downloads charts into the chart directory",
+        ),
+    ] {
+        if scanned.has(flag) {
+            a.raise(Risk::High, what);
             risk = risk.max(Risk::High);
         }
     }

@@ -53,6 +53,7 @@ mod approval;
 mod assess;
 pub mod audit;
 mod error;
+mod expand;
 mod fastpath;
 mod filters;
 mod flags;
@@ -62,19 +63,22 @@ mod kubectl;
 mod policy;
 mod programs;
 mod quote;
+pub mod redact;
 mod risk;
 mod shell;
 
 pub use approval::{
     ApprovalDecision, ApprovalRequest, ApproveAll, Approver, ChannelApprover, DenyAll,
 };
-pub use assess::{Assessment, CommandAssessment};
+pub use assess::{Assessment, CommandAssessment, Exposure, ParsedFlag};
 pub use audit::{
     AuditEvent, AuditRecord, AuditSink, JsonlAuditSink, MemoryAuditSink, NullAuditSink,
     TracingAuditSink,
 };
 pub use error::{Error, Result};
-pub use guard::{ApprovalTicket, ClearedCommand, Guard, Refusal, RequestContext, Verdict};
+pub use guard::{
+    ApprovalTicket, ClearedCommand, Guard, Refusal, RequestContext, Verdict, parse_argv,
+};
 pub use policy::{
     BlockPattern, DEFAULT_APPROVAL_TTL, DEFAULT_PROTECTED_NAMESPACES, Policy, PolicyBuilder,
 };

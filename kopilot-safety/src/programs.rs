@@ -5,7 +5,7 @@
 use crate::assess::CommandAssessment;
 use crate::filters;
 use crate::risk::Risk;
-use crate::shell::{DOWNLOADERS, SimpleCommand, Walker, Word};
+use crate::shell::{DOWNLOADERS, SimpleCommand, Stdin, Walker, Word};
 
 /// Directories a trusted program may be run from by absolute path.
 const TRUSTED_DIRS: &[&str] = &[
@@ -73,13 +73,33 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
         let name = basename(&first.text).to_owned();
         a.program.clone_from(&name);
         a.argv = args.iter().map(|word| word.text.clone()).collect();
+        if let Some(how) = first.disguise {
+            a.program.clone_from(&first.text);
+            a.raise(
+                Risk::Critical,
+                format!(
+                    "the program name `{}` is written with {how}, which hides what runs",
+                    first.text
+                ),
+            );
+            w.out.push(a);
+            return;
+        }
         if first.dynamic {
             a.program.clone_from(&first.text);
             a.raise(
                 Risk::High,
-                format!("the program `{}` is computed at run time", first.text),
+                format!(
+                    "the program `{}` is computed at run time; its arguments are assessed as if it were kubectl or helm",
+                    first.text
+                ),
             );
             w.out.push(a);
+            let rest = args.get(1..).unwrap_or_default();
+            for program in ["kubectl", "helm"] {
+                classify_as(w, cmd, &first.text, program, rest, depth);
+            }
+            embedded_programs(w, cmd, &first.text, rest, depth);
             return;
         }
         check_path(&mut a, &first.text);
@@ -123,47 +143,38 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                     );
                 }
             }
-            "env" => {
-                let mut inner = Vec::new();
-                let mut iter = rest.iter();
-                while let Some(word) = iter.next() {
-                    let t = word.text.as_str();
-                    if inner.is_empty() && (t == "-S" || t.starts_with("--split-string")) {
-                        let script = if t == "-S" {
-                            iter.next().map(|w| w.text.clone())
-                        } else {
-                            t.split_once('=').map(|(_, v)| v.to_owned())
-                        };
-                        a.raise(Risk::Low, "`env -S` runs its argument as a command line; each command in it is assessed");
-                        w.out.push(a);
-                        if let Some(script) = script {
-                            w.line(&script, depth + 1);
-                        }
-                        return;
+            "env" => match unwrap_env(&mut a, &rest) {
+                EnvCommand::Run(inner) => {
+                    if inner.is_empty() {
+                        a.raise(
+                            Risk::High,
+                            "`env` without a command prints the environment, which may hold secrets",
+                        );
                     }
-                    if inner.is_empty() && matches!(t, "-u" | "--unset" | "-C" | "--chdir") {
-                        iter.next();
-                        continue;
-                    }
-                    if inner.is_empty() && t.starts_with('-') {
-                        continue;
-                    }
-                    if inner.is_empty() && t.contains('=') && !t.starts_with('=') {
-                        if let Some((var, _)) = t.split_once('=') {
-                            check_variable(&mut a, var);
-                        }
-                        continue;
-                    }
-                    inner.push(word.clone());
+                    args = inner;
                 }
-                if inner.is_empty() {
-                    a.raise(
-                        Risk::High,
-                        "`env` without a command prints the environment, which may hold secrets",
-                    );
+                EnvCommand::Split { script, after } => {
+                    if script.dynamic {
+                        a.raise(
+                            Risk::High,
+                            "`env -S` splits text computed at run time into the command it runs, which cannot be checked",
+                        );
+                    } else {
+                        a.raise(
+                            Risk::Low,
+                            "`env -S` splits its argument into the command it runs; that command is assessed",
+                        );
+                    }
+                    w.out.push(a);
+                    let mut line = format!("env {}", script.text);
+                    for word in after {
+                        line.push(' ');
+                        line.push_str(&crate::quote::quote_word(&word.text));
+                    }
+                    w.line(&line, depth + 1);
+                    return;
                 }
-                args = inner;
-            }
+            },
             "timeout" => {
                 let after = skip_options(&rest, &["s", "k", "signal", "kill-after"]);
                 args = after.get(1..).unwrap_or_default().to_vec();
@@ -210,49 +221,30 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 args = skip_options(&rest, &[]);
             }
             "xargs" => {
-                if rest
-                    .iter()
-                    .any(|word| word.text == "-a" || word.text.starts_with("--arg-file"))
-                {
-                    a.raise(Risk::High, "`xargs -a` reads a local file");
-                }
-                args = skip_options(
-                    &rest,
-                    &[
-                        "a",
-                        "d",
-                        "E",
-                        "I",
-                        "L",
-                        "n",
-                        "P",
-                        "s",
-                        "arg-file",
-                        "delimiter",
-                        "eof",
-                        "replace",
-                        "max-lines",
-                        "max-args",
-                        "max-procs",
-                        "max-chars",
-                        "process-slot-var",
-                    ],
-                );
-                if args.is_empty() {
-                    // xargs runs `echo` by default.
-                    a.raise(Risk::Low, "`xargs` without a command only echoes its input");
-                    w.out.push(a);
-                    return;
-                }
-                if args.len() == 1
-                    && args
-                        .first()
-                        .is_some_and(|p| matches!(basename(&p.text), "kubectl" | "helm"))
-                {
-                    a.raise(
-                        Risk::High,
-                        "`xargs` supplies the verb from its input, so it cannot be checked",
-                    );
+                match unwrap_xargs(&mut a, &rest, &cmd.stdin) {
+                    XargsCommand::Echo => {
+                        // xargs runs `echo` by default.
+                        a.raise(Risk::Low, "`xargs` without a command only echoes its input");
+                        w.out.push(a);
+                        return;
+                    }
+                    XargsCommand::Run(inner) => args = inner,
+                    XargsCommand::Each(runs) => {
+                        a.raise(
+                            Risk::Low,
+                            "`xargs` runs its command once per input line; each run is assessed",
+                        );
+                        w.out.push(a);
+                        for argv in runs {
+                            let nested = SimpleCommand {
+                                argv,
+                                downloaded_input: cmd.downloaded_input,
+                                ..SimpleCommand::default()
+                            };
+                            classify(w, &nested, depth + 1);
+                        }
+                        return;
+                    }
                 }
             }
             "watch" => {
@@ -304,8 +296,17 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 w.line(&script, depth + 1);
                 return;
             }
-            "su" => {
-                a.raise(Risk::High, "`su` runs the command as another user");
+            "su" | "runuser" | "sg" | "script" | "flock" => {
+                let what = match name.as_str() {
+                    "script" => "`script` records a terminal session into a local file",
+                    "flock" => "`flock` runs a command while holding a lock on a local file",
+                    _ => "runs the command as another user or group",
+                };
+                if what.starts_with('`') {
+                    a.raise(Risk::High, what);
+                } else {
+                    a.raise(Risk::High, format!("`{name}` {what}"));
+                }
                 let script = rest
                     .windows(2)
                     .find(|p| {
@@ -313,10 +314,65 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                             .is_some_and(|f| f.text == "-c" || f.text == "--command")
                     })
                     .and_then(|p| p.get(1))
-                    .map(|word| word.text.clone());
+                    .cloned();
                 w.out.push(a);
-                if let Some(script) = script {
-                    w.line(&script, depth + 1);
+                match script {
+                    Some(script) => w.line(&script.text, depth + 1),
+                    None => embedded_programs(w, cmd, &name, &rest, depth),
+                }
+                return;
+            }
+            "trap" => {
+                // `trap [-lp] [[ACTION] SIGNAL...]`: ACTION is a command line run later.
+                let operands: Vec<&Word> = rest
+                    .iter()
+                    .skip_while(|word| matches!(word.text.as_str(), "-p" | "-l" | "-lp" | "-pl"))
+                    .skip_while(|word| word.text == "--")
+                    .collect();
+                match operands.as_slice() {
+                    [action, _signal, ..] if action.text != "-" && !action.text.is_empty() => {
+                        if action.dynamic {
+                            a.raise(
+                                Risk::High,
+                                "`trap` sets an action computed at run time, which cannot be checked",
+                            );
+                        } else {
+                            a.raise(
+                                Risk::Low,
+                                "`trap` runs its action when the signal arrives; the action is assessed",
+                            );
+                        }
+                        let action = action.text.clone();
+                        w.out.push(a);
+                        w.line(&action, depth + 1);
+                    }
+                    _ => {
+                        a.raise(Risk::Low, "`trap` only lists or resets signal actions");
+                        w.out.push(a);
+                    }
+                }
+                return;
+            }
+            "ssh" => {
+                a.raise(Risk::High, "`ssh` runs commands on another machine");
+                let remote = skip_options(
+                    &rest,
+                    &[
+                        "B", "b", "c", "D", "E", "e", "F", "I", "i", "J", "L", "l", "m", "O", "o",
+                        "p", "Q", "R", "S", "W", "w",
+                    ],
+                );
+                w.out.push(a);
+                // The words after the host are joined into a command line for the remote shell.
+                if let Some((_host, words)) = remote.split_first()
+                    && !words.is_empty()
+                {
+                    let line = words
+                        .iter()
+                        .map(|word| word.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    w.line(&line, depth + 1);
                 }
                 return;
             }
@@ -343,7 +399,7 @@ fn classify_program(
 ) {
     let policy = w.policy;
     match name {
-        "kubectl" => crate::kubectl::classify(a, rest, policy),
+        "kubectl" => crate::kubectl::classify(a, rest, policy, cmd.piped_output),
         "helm" => crate::helm::classify(a, rest, policy),
         _ if INTERPRETERS.contains(&name) => {
             classify_interpreter(w, a, name, rest, cmd, depth);
@@ -438,10 +494,17 @@ fn classify_program(
         _ if DOWNLOADERS.contains(&name) => {
             a.raise(Risk::High, format!("`{name}` talks to the network"));
         }
-        _ => a.raise(
-            Risk::High,
-            format!("`{name}` is not a known program; unknown programs always need a human"),
-        ),
+        _ => {
+            a.raise(
+                Risk::High,
+                format!("`{name}` is not a known program; unknown programs always need a human"),
+            );
+            w.out.push(a.clone());
+            // A program the guard does not know may run its arguments (`flock f kubectl ...`,
+            // `strace -f rm -rf /`): a program named among them is assessed too.
+            embedded_programs(w, cmd, name, rest, depth);
+            return;
+        }
     }
     w.out.push(a.clone());
     if name == "kubectl"
@@ -450,12 +513,9 @@ fn classify_program(
         // What runs inside the container is a command line of its own: `rm -rf /` there is
         // as much a disaster as here, whoever approves the `kubectl exec`.
         let inner = SimpleCommand {
-            assignments: Vec::new(),
             argv: inner.to_vec(),
-            writes: Vec::new(),
-            reads: Vec::new(),
-            piped_input: false,
             downloaded_input: cmd.downloaded_input,
+            ..SimpleCommand::default()
         };
         classify(w, &inner, depth + 1);
     }
@@ -487,30 +547,11 @@ fn classify_interpreter(
             && rest
                 .first()
                 .is_some_and(|w| POSIX_SHELLS.contains(&w.text.as_str())));
-    // Find `-c STRING` (also inside clusters like `-ec` or `-lc`).
-    let mut script: Option<&Word> = None;
-    let mut operands = 0usize;
-    let mut iter = rest.iter().enumerate();
-    while let Some((i, word)) = iter.next() {
-        let t = word.text.as_str();
-        if is_shell
-            && t.starts_with('-')
-            && !t.starts_with("--")
-            && t.contains('c')
-            && script.is_none()
-        {
-            script = rest.get(i + 1);
-            break;
-        }
-        if t == "-o" || t == "+o" {
-            iter.next();
-            continue;
-        }
-        if t.starts_with('-') || t.starts_with('+') {
-            continue;
-        }
-        operands += 1;
-    }
+    let rest = if name == "busybox" {
+        rest.get(1..).unwrap_or_default()
+    } else {
+        rest
+    };
     if cmd.downloaded_input {
         a.raise(
             Risk::Critical,
@@ -519,41 +560,153 @@ fn classify_interpreter(
         w.out.push(a.clone());
         return;
     }
-    if let Some(script) = script {
-        if script.dynamic {
+    if !is_shell {
+        if rest.is_empty() && matches!(cmd.stdin, Stdin::Pipe(None)) {
             a.raise(
-                Risk::High,
-                format!("`{name} -c` runs text computed at run time, which cannot be checked"),
+                Risk::Critical,
+                format!(
+                    "pipes text computed at run time into `{name}` as its program, so the guard cannot see what runs"
+                ),
             );
         } else {
-            a.raise(Risk::Low, format!("`{name} -c` runs its argument as a command line; each command in it is assessed"));
+            a.raise(
+                Risk::High,
+                format!("`{name}` runs code that the guard cannot inspect"),
+            );
         }
         w.out.push(a.clone());
-        w.line(&script.text, depth + 1);
         return;
     }
-    if !is_shell {
-        a.raise(
-            Risk::High,
-            format!("`{name}` runs code that the guard cannot inspect"),
-        );
-    } else if operands > 0 {
-        a.raise(
-            Risk::High,
-            format!("`{name}` runs a local script that the guard cannot inspect"),
-        );
-    } else if cmd.piped_input {
-        a.raise(
-            Risk::High,
-            format!("`{name}` runs the commands piped into it, which the guard cannot inspect"),
-        );
-    } else {
-        a.raise(
-            Risk::High,
-            format!("`{name}` runs commands from its input, which the guard cannot inspect"),
-        );
+    match shell_source(rest) {
+        ShellSource::Argument(Some(script)) => {
+            if script.dynamic {
+                a.raise(
+                    Risk::High,
+                    format!("`{name} -c` runs text computed at run time, which cannot be checked"),
+                );
+            } else {
+                a.raise(
+                    Risk::Low,
+                    format!("`{name} -c` runs its argument as a command line; each command in it is assessed"),
+                );
+            }
+            w.out.push(a.clone());
+            w.script(&script.text, depth + 1, cmd.stdin.clone());
+        }
+        ShellSource::Argument(None) => {
+            a.raise(
+                Risk::Low,
+                format!("`{name} -c` without a command line runs nothing"),
+            );
+            w.out.push(a.clone());
+        }
+        ShellSource::File => {
+            a.raise(
+                Risk::High,
+                format!("`{name}` runs a local script that the guard cannot inspect"),
+            );
+            w.out.push(a.clone());
+        }
+        ShellSource::Stdin => match cmd.stdin.clone() {
+            Stdin::Pipe(Some(script)) | Stdin::Text(script) => {
+                if script.dynamic {
+                    a.raise(
+                            Risk::High,
+                            format!(
+                                "part of the script `{name}` reads from its input is computed at run time, which cannot be checked"
+                            ),
+                        );
+                } else {
+                    a.raise(
+                            Risk::Low,
+                            format!("`{name}` runs the script it is given on its input; each command in it is assessed"),
+                        );
+                }
+                w.out.push(a.clone());
+                w.script(&script.text, depth + 1, Stdin::Inherited);
+            }
+            Stdin::Pipe(None) => {
+                a.raise(
+                        Risk::Critical,
+                        format!(
+                            "pipes text computed at run time into `{name}`, so the guard cannot see the script it runs"
+                        ),
+                    );
+                w.out.push(a.clone());
+            }
+            Stdin::File => {
+                a.raise(
+                    Risk::High,
+                    format!("`{name}` runs a local script that the guard cannot inspect"),
+                );
+                w.out.push(a.clone());
+            }
+            Stdin::Inherited => {
+                a.raise(
+                    Risk::High,
+                    format!(
+                        "`{name}` runs commands from its input, which the guard cannot inspect"
+                    ),
+                );
+                w.out.push(a.clone());
+            }
+        },
     }
-    w.out.push(a.clone());
+}
+
+/// Where a POSIX shell reads the commands it runs.
+enum ShellSource<'a> {
+    /// `-c`: the first operand after the options (`None` when there is none).
+    Argument(Option<&'a Word>),
+    /// An operand names a script file.
+    File,
+    /// Standard input (no operand, or `-s`).
+    Stdin,
+}
+
+/// Reads a shell's options like bash does: `-c` (alone or in a cluster like `-ec`) takes the
+/// first operand after all options as the command line; `-s` reads standard input whatever
+/// the operands; `-o NAME`, `-O NAME`, `--rcfile FILE` and `--init-file FILE` take a value.
+fn shell_source(rest: &[Word]) -> ShellSource<'_> {
+    let mut command = false;
+    let mut stdin = false;
+    let mut iter = rest.iter();
+    while let Some(word) = iter.next() {
+        let t = word.text.as_str();
+        if t == "--" || t == "-" {
+            break;
+        }
+        if matches!(t, "--rcfile" | "--init-file") {
+            iter.next();
+            continue;
+        }
+        if t.starts_with("--") {
+            continue;
+        }
+        if let Some(cluster) = t.strip_prefix('-').or_else(|| t.strip_prefix('+'))
+            && !cluster.is_empty()
+        {
+            command |= t.starts_with('-') && cluster.contains('c');
+            stdin |= t.starts_with('-') && cluster.contains('s');
+            if cluster.ends_with(['o', 'O']) {
+                iter.next();
+            }
+            continue;
+        }
+        // The first operand.
+        return if command {
+            ShellSource::Argument(Some(word))
+        } else if stdin {
+            ShellSource::Stdin
+        } else {
+            ShellSource::File
+        };
+    }
+    if command {
+        ShellSource::Argument(iter.next())
+    } else {
+        ShellSource::Stdin
+    }
 }
 
 fn classify_find(w: &mut Walker<'_>, mut a: CommandAssessment, rest: &[Word], depth: usize) {
@@ -738,6 +891,393 @@ fn check_patterns(w: &Walker<'_>, a: &mut CommandAssessment, name: &str, args: &
 
 pub(crate) fn basename(program: &str) -> &str {
     program.rsplit('/').next().unwrap_or(program)
+}
+
+/// Assesses `args` as the arguments of `program`, for a program name computed at run time
+/// (`$K delete ns kube-system`). Reasons say what was assumed.
+fn classify_as(
+    w: &mut Walker<'_>,
+    cmd: &SimpleCommand,
+    shown: &str,
+    program: &str,
+    args: &[Word],
+    depth: usize,
+) {
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(Word::literal(program));
+    argv.extend_from_slice(args);
+    nested(w, cmd, argv, &format!("if `{shown}` runs {program}"), depth);
+}
+
+/// Assesses the first program with rules of its own named in the arguments of a program
+/// that may run them (an unknown program, `flock FILE CMD`, a program computed at run time).
+/// A false match can only make the verdict stricter.
+fn embedded_programs(
+    w: &mut Walker<'_>,
+    cmd: &SimpleCommand,
+    outer: &str,
+    args: &[Word],
+    depth: usize,
+) {
+    let Some(at) = args
+        .iter()
+        .position(|word| !word.dynamic && has_rules(basename(&word.text)))
+    else {
+        return;
+    };
+    let argv = args.get(at..).unwrap_or_default().to_vec();
+    let inner = basename(argv.first().map_or("", |word| word.text.as_str())).to_owned();
+    nested(w, cmd, argv, &format!("`{outer}` may run `{inner}`"), depth);
+}
+
+/// Classifies `argv` as a nested command with `cmd`'s input, prefixing the reasons it adds.
+fn nested(w: &mut Walker<'_>, cmd: &SimpleCommand, argv: Vec<Word>, why: &str, depth: usize) {
+    let before = w.out.len();
+    let inner = SimpleCommand {
+        argv,
+        stdin: cmd.stdin.clone(),
+        piped_output: cmd.piped_output,
+        downloaded_input: cmd.downloaded_input,
+        ..SimpleCommand::default()
+    };
+    classify(w, &inner, depth + 1);
+    for assessment in w.out.iter_mut().skip(before) {
+        for reason in &mut assessment.reasons {
+            *reason = format!("{why}: {reason}");
+        }
+    }
+}
+
+/// Whether the guard has rules of its own for a program (a grammar, a wrapper it unwraps, or a
+/// disaster it knows).
+fn has_rules(name: &str) -> bool {
+    matches!(
+        name,
+        "kubectl"
+            | "helm"
+            | "sudo"
+            | "doas"
+            | "env"
+            | "timeout"
+            | "nice"
+            | "ionice"
+            | "stdbuf"
+            | "nohup"
+            | "setsid"
+            | "time"
+            | "exec"
+            | "command"
+            | "builtin"
+            | "xargs"
+            | "watch"
+            | "eval"
+            | "su"
+            | "runuser"
+            | "ssh"
+            | "find"
+            | "source"
+            | "."
+            | "rm"
+            | "dd"
+            | "mkfs"
+            | "mke2fs"
+            | "mkswap"
+            | "wipefs"
+            | "shutdown"
+            | "reboot"
+            | "halt"
+            | "poweroff"
+            | "init"
+            | "telinit"
+            | "systemctl"
+            | "chmod"
+            | "chown"
+            | "chgrp"
+            | "kill"
+    ) || name.starts_with("mkfs.")
+        || INTERPRETERS.contains(&name)
+        || DOWNLOADERS.contains(&name)
+}
+
+/// What `env ARGS` runs.
+enum EnvCommand {
+    /// The command after options and assignments (empty: `env` prints the environment).
+    Run(Vec<Word>),
+    /// `-S STRING` / `--split-string=STRING`: the string is split into more arguments.
+    Split {
+        /// The string.
+        script: Word,
+        /// The arguments after it.
+        after: Vec<Word>,
+    },
+}
+
+/// Reads GNU `env`'s options (also in clusters such as `-iS'...'` or `-vS...`) and assignments.
+fn unwrap_env(a: &mut CommandAssessment, rest: &[Word]) -> EnvCommand {
+    let mut iter = rest.iter();
+    while let Some(word) = iter.next() {
+        let t = word.text.as_str();
+        if t == "--" {
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let (flag, value) = match long.split_once('=') {
+                Some((flag, value)) => (flag, Some(value)),
+                None => (long, None),
+            };
+            match flag {
+                "split-string" => {
+                    let script = match value {
+                        Some(v) => Word {
+                            text: v.to_owned(),
+                            ..word.clone()
+                        },
+                        None => iter.next().cloned().unwrap_or_else(|| Word::literal("")),
+                    };
+                    return EnvCommand::Split {
+                        script,
+                        after: iter.cloned().collect(),
+                    };
+                }
+                "unset" | "chdir" | "argv0" if value.is_none() => {
+                    iter.next();
+                }
+                _ => {}
+            }
+            continue;
+        }
+        if let Some(cluster) = t.strip_prefix('-')
+            && !cluster.is_empty()
+        {
+            for (i, c) in cluster.char_indices() {
+                let attached = cluster.get(i + c.len_utf8()..).unwrap_or_default();
+                match c {
+                    'S' => {
+                        let script = if attached.is_empty() {
+                            iter.next().cloned().unwrap_or_else(|| Word::literal(""))
+                        } else {
+                            Word {
+                                text: attached.to_owned(),
+                                ..word.clone()
+                            }
+                        };
+                        return EnvCommand::Split {
+                            script,
+                            after: iter.cloned().collect(),
+                        };
+                    }
+                    'u' | 'C' | 'a' => {
+                        if attached.is_empty() {
+                            iter.next();
+                        }
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        if let Some((var, _)) = t.split_once('=')
+            && !var.is_empty()
+        {
+            check_variable(a, var);
+            continue;
+        }
+        let mut inner = vec![word.clone()];
+        inner.extend(iter.cloned());
+        return EnvCommand::Run(inner);
+    }
+    EnvCommand::Run(iter.cloned().collect())
+}
+
+/// What `xargs ARGS` runs.
+enum XargsCommand {
+    /// Nothing but `echo`.
+    Echo,
+    /// One command: its words, with the input's words appended.
+    Run(Vec<Word>),
+    /// One command per input line (`-I`), with the line put in place of the replace string.
+    Each(Vec<Vec<Word>>),
+}
+
+/// Most runs of an `xargs -I` command the guard assesses one by one.
+const MAX_XARGS_RUNS: usize = 32;
+
+/// Reads `xargs`'s options and builds what it runs from its input: the input's words when the
+/// guard knows the text (`echo kube-system | xargs kubectl delete ns`), otherwise a word known
+/// only at run time, so a name, verb or namespace from the input is never taken as safe.
+fn unwrap_xargs(a: &mut CommandAssessment, rest: &[Word], stdin: &Stdin) -> XargsCommand {
+    let mut replace: Option<String> = None;
+    let mut from_file = false;
+    let mut split_lines = false;
+    let mut i = 0;
+    while let Some(word) = rest.get(i) {
+        let t = word.text.as_str();
+        if t == "--" {
+            i += 1;
+            break;
+        }
+        if !t.starts_with('-') || t == "-" {
+            break;
+        }
+        let (flag, inline) = if let Some(long) = t.strip_prefix("--") {
+            match long.split_once('=') {
+                Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+                None => (long.to_owned(), None),
+            }
+        } else {
+            let mut chars = t.chars().skip(1);
+            let flag = chars.next().map(String::from).unwrap_or_default();
+            let attached: String = chars.collect();
+            (flag, (!attached.is_empty()).then_some(attached))
+        };
+        let takes_value = matches!(
+            flag.as_str(),
+            "a" | "d"
+                | "E"
+                | "I"
+                | "L"
+                | "n"
+                | "P"
+                | "s"
+                | "arg-file"
+                | "delimiter"
+                | "eof"
+                | "max-lines"
+                | "max-args"
+                | "max-procs"
+                | "max-chars"
+                | "process-slot-var"
+        );
+        let value = match inline {
+            Some(v) => Some(v),
+            None if takes_value => {
+                i += 1;
+                rest.get(i).map(|w| w.text.clone())
+            }
+            None => None,
+        };
+        match flag.as_str() {
+            "a" | "arg-file" => from_file = true,
+            "I" => replace = value,
+            "i" | "replace" => replace = Some(value.unwrap_or_else(|| "{}".to_owned())),
+            "0" | "null" | "d" | "delimiter" => split_lines = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    if from_file {
+        a.raise(Risk::High, "`xargs -a` reads a local file");
+    }
+    let command = rest.get(i..).unwrap_or_default().to_vec();
+    if command.is_empty() {
+        return XargsCommand::Echo;
+    }
+    let known = stdin
+        .script()
+        .filter(|script| !script.dynamic && !from_file)
+        .map(|script| script.text.as_str());
+    if let Some(repl) = replace {
+        let lines: Vec<Word> = match known {
+            Some(text) => text
+                .lines()
+                .filter(|line| !line.trim().is_empty())
+                .map(|line| Word::literal(line.trim()))
+                .collect(),
+            None => vec![Word::unknown("<input line>")],
+        };
+        if lines.len() > MAX_XARGS_RUNS {
+            a.raise(
+                Risk::High,
+                format!("`xargs` would run its command more than {MAX_XARGS_RUNS} times"),
+            );
+        }
+        let runs = lines
+            .iter()
+            .take(MAX_XARGS_RUNS)
+            .map(|line| {
+                command
+                    .iter()
+                    .map(|word| {
+                        if word.text.contains(&repl) {
+                            Word {
+                                text: word.text.replace(&repl, &line.text),
+                                dynamic: word.dynamic || line.dynamic,
+                                disguise: word.disguise,
+                            }
+                        } else {
+                            word.clone()
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        return XargsCommand::Each(runs);
+    }
+    let mut argv = command;
+    match known {
+        Some(text) if split_lines => {
+            argv.extend(
+                text.split(['\n', '\0'])
+                    .filter(|w| !w.is_empty())
+                    .map(Word::literal),
+            );
+        }
+        Some(text) => argv.extend(xargs_words(text).into_iter().map(Word::literal)),
+        None => {
+            if argv.len() == 1
+                && argv
+                    .first()
+                    .is_some_and(|p| matches!(basename(&p.text), "kubectl" | "helm"))
+            {
+                a.raise(
+                    Risk::High,
+                    "`xargs` supplies the verb from its input, so it cannot be checked",
+                );
+            }
+            argv.push(Word::unknown("<input>"));
+        }
+    }
+    XargsCommand::Run(argv)
+}
+
+/// Splits `xargs` input into words: blanks and newlines separate, quotes and backslashes quote.
+fn xargs_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut in_word = false;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            ' ' | '\t' | '\n' => {
+                if in_word {
+                    words.push(std::mem::take(&mut word));
+                    in_word = false;
+                }
+            }
+            '\'' | '"' => {
+                in_word = true;
+                for q in chars.by_ref() {
+                    if q == c {
+                        break;
+                    }
+                    word.push(q);
+                }
+            }
+            '\\' => {
+                in_word = true;
+                word.extend(chars.next());
+            }
+            other => {
+                in_word = true;
+                word.push(other);
+            }
+        }
+    }
+    if in_word {
+        words.push(word);
+    }
+    words
 }
 
 /// Drops leading options (and the values of options in `with_value`) and returns the rest.

@@ -10,6 +10,7 @@ use brush_parser::ast;
 use brush_parser::word::{WordPiece, WordPieceWithSource};
 
 use crate::assess::CommandAssessment;
+use crate::expand::Marked;
 use crate::policy::Policy;
 use crate::risk::Risk;
 
@@ -27,8 +28,12 @@ pub const MAX_COMMANDS: usize = 256;
 pub(crate) struct Word {
     /// The literal value; expansions are kept as their source text.
     pub text: String,
-    /// True when part of the value is only known at run time (`$VAR`, `$( )`, `~`, ...).
+    /// True when part of the value is only known at run time (`$VAR`, `$( )`, `~`, a glob
+    /// pattern, ...).
     pub dynamic: bool,
+    /// How the word's text is disguised from a plain reading, when it is: `a glob pattern`,
+    /// `brace expansion` or `ANSI-C quoting`. A program name written so is never run.
+    pub disguise: Option<&'static str>,
 }
 
 impl Word {
@@ -36,6 +41,50 @@ impl Word {
         Self {
             text: text.into(),
             dynamic: false,
+            disguise: None,
+        }
+    }
+
+    /// A word only known at run time, shown as `text`.
+    pub(crate) fn unknown(text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            dynamic: true,
+            disguise: None,
+        }
+    }
+}
+
+/// Text that reaches a program's standard input and that a shell would run as a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Script {
+    /// The text, with run-time expansions kept as their source.
+    pub text: String,
+    /// Whether part of it is only known at run time.
+    pub dynamic: bool,
+}
+
+/// Where a simple command's standard input comes from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Stdin {
+    /// The caller's (the executor's closed standard input).
+    #[default]
+    Inherited,
+    /// A pipe from the previous command: its text when the guard knows it (`echo`, `printf`,
+    /// `cat` of a here-document), `None` when it is computed at run time.
+    Pipe(Option<Script>),
+    /// A here-document or here-string.
+    Text(Script),
+    /// A file (`< file`).
+    File,
+}
+
+impl Stdin {
+    /// The text arriving on standard input, when the guard knows it.
+    pub(crate) fn script(&self) -> Option<&Script> {
+        match self {
+            Self::Pipe(Some(script)) | Self::Text(script) => Some(script),
+            Self::Pipe(None) | Self::Inherited | Self::File => None,
         }
     }
 }
@@ -51,8 +100,10 @@ pub(crate) struct SimpleCommand {
     pub writes: Vec<Word>,
     /// Files read by redirections.
     pub reads: Vec<Word>,
-    /// Whether standard input comes from an earlier command in a pipeline.
-    pub piped_input: bool,
+    /// Where standard input comes from.
+    pub stdin: Stdin,
+    /// Whether standard output goes to a later command in a pipeline.
+    pub piped_output: bool,
     /// Whether any input (pipe, process substitution, command substitution) is produced by a
     /// program that downloads from the network.
     pub downloaded_input: bool,
@@ -67,6 +118,9 @@ pub(crate) struct Walker<'p> {
     pub plain_pipeline: Option<Vec<Vec<String>>>,
     /// Whether plain lines skip the full parser (always on, except in tests that compare).
     fast_path: bool,
+    /// The standard input of the compound command being walked (a `{ ...; }` or `( ... )` in a
+    /// pipeline, a `sh -c` script): what its simple commands read unless they redirect.
+    stdin_context: Stdin,
 }
 
 /// Programs that fetch from the network; their output must never feed an interpreter.
@@ -80,36 +134,63 @@ impl<'p> Walker<'p> {
             commands_seen: 0,
             plain_pipeline: None,
             fast_path: true,
+            stdin_context: Stdin::Inherited,
         }
     }
 
     /// Walks a pipeline of literal words found by the fast path.
     fn literal_pipeline(&mut self, stages: &[Vec<String>], depth: usize) {
         let mut downloaded = false;
+        let mut upstream: Option<Option<Script>> = None;
+        let last = stages.len().saturating_sub(1);
         for (index, stage) in stages.iter().enumerate() {
-            self.commands_seen += 1;
-            if self.commands_seen > MAX_COMMANDS {
-                if self.commands_seen == MAX_COMMANDS + 1 {
-                    self.finding(
-                        "(input)",
-                        &stage.join(" "),
-                        Risk::Critical,
-                        format!("contains more than {MAX_COMMANDS} commands"),
-                    );
-                }
+            if !self.count_command(|| stage.join(" ")) {
                 return;
             }
             let cmd = SimpleCommand {
                 argv: stage.iter().map(|w| Word::literal(w.as_str())).collect(),
-                piped_input: index > 0,
+                stdin: upstream
+                    .take()
+                    .map_or_else(|| self.stdin_context.clone(), Stdin::Pipe),
+                piped_output: index < last,
                 downloaded_input: downloaded,
                 ..SimpleCommand::default()
             };
-            crate::programs::classify(self, &cmd, depth);
+            upstream = Some(self.stage(&cmd, depth));
             downloaded |= stage
                 .iter()
                 .any(|w| DOWNLOADERS.contains(&program_basename(w)));
         }
+    }
+
+    /// Counts one more simple command; false (after recording why, once) past the limit.
+    fn count_command(&mut self, text: impl FnOnce() -> String) -> bool {
+        self.commands_seen += 1;
+        if self.commands_seen <= MAX_COMMANDS {
+            return true;
+        }
+        if self.commands_seen == MAX_COMMANDS + 1 {
+            self.finding(
+                "(input)",
+                &text(),
+                Risk::Critical,
+                format!("contains more than {MAX_COMMANDS} commands"),
+            );
+        }
+        false
+    }
+
+    /// Classifies one simple command and returns what it prints, when that is known text.
+    fn stage(&mut self, cmd: &SimpleCommand, depth: usize) -> Option<Script> {
+        crate::programs::classify(self, cmd, depth);
+        literal_output(cmd)
+    }
+
+    /// Walks `text` as a script run by a shell whose standard input is `stdin`.
+    pub(crate) fn script(&mut self, text: &str, depth: usize, stdin: Stdin) {
+        let saved = std::mem::replace(&mut self.stdin_context, stdin);
+        self.line(text, depth);
+        self.stdin_context = saved;
     }
 
     /// Records a finding that is not tied to one program (parse errors, limits).
@@ -197,18 +278,36 @@ impl<'p> Walker<'p> {
 
     fn pipeline(&mut self, pipeline: &ast::Pipeline, depth: usize) {
         let mut downloader_upstream = false;
+        let mut upstream: Option<Option<Script>> = None;
+        let last = pipeline.seq.len().saturating_sub(1);
         for (index, command) in pipeline.seq.iter().enumerate() {
-            let piped = index > 0;
-            self.command(command, depth, piped, downloader_upstream);
+            let stdin = upstream
+                .take()
+                .map_or_else(|| self.stdin_context.clone(), Stdin::Pipe);
+            let output = self.command(command, depth, stdin, index < last, downloader_upstream);
+            upstream = Some(output);
             downloader_upstream |= mentions_downloader(command);
         }
     }
 
-    fn command(&mut self, command: &ast::Command, depth: usize, piped: bool, downloaded: bool) {
+    /// Walks one element of a pipeline; returns what it prints when that is known text.
+    fn command(
+        &mut self,
+        command: &ast::Command,
+        depth: usize,
+        stdin: Stdin,
+        piped_output: bool,
+        downloaded: bool,
+    ) -> Option<Script> {
         match command {
-            ast::Command::Simple(simple) => self.simple(simple, depth, piped, downloaded),
+            ast::Command::Simple(simple) => {
+                self.simple(simple, depth, stdin, piped_output, downloaded)
+            }
             ast::Command::Compound(compound, redirects) => {
+                // What a group or subshell reads, each command in it may read.
+                let saved = std::mem::replace(&mut self.stdin_context, stdin);
                 self.compound(compound, depth);
+                self.stdin_context = saved;
                 if let Some(list) = redirects {
                     let mut holder = SimpleCommand::default();
                     for redirect in &list.0 {
@@ -216,8 +315,12 @@ impl<'p> Walker<'p> {
                     }
                     self.redirect_only(&holder, depth);
                 }
+                None
             }
-            ast::Command::Function(function) => self.function(function, depth),
+            ast::Command::Function(function) => {
+                self.function(function, depth);
+                None
+            }
             ast::Command::ExtendedTest(test, redirects) => {
                 self.extended_test(&test.expr, depth);
                 if let Some(list) = redirects {
@@ -227,6 +330,7 @@ impl<'p> Walker<'p> {
                     }
                     self.redirect_only(&holder, depth);
                 }
+                None
             }
         }
     }
@@ -247,7 +351,7 @@ impl<'p> Walker<'p> {
             ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list, depth),
             ast::CompoundCommand::ForClause(f) => {
                 for word in f.values.iter().flatten() {
-                    self.word(&word.value, depth);
+                    self.words(&word.value, depth);
                 }
                 self.compound_list(&f.body.list, depth);
             }
@@ -276,7 +380,9 @@ impl<'p> Walker<'p> {
                 self.compound_list(&w.0, depth);
                 self.compound_list(&w.1.list, depth);
             }
-            ast::CompoundCommand::Coprocess(c) => self.command(&c.body, depth, false, false),
+            ast::CompoundCommand::Coprocess(c) => {
+                self.command(&c.body, depth, Stdin::Inherited, false, false);
+            }
         }
     }
 
@@ -327,21 +433,20 @@ impl<'p> Walker<'p> {
         }
     }
 
-    fn simple(&mut self, simple: &ast::SimpleCommand, depth: usize, piped: bool, downloaded: bool) {
-        self.commands_seen += 1;
-        if self.commands_seen > MAX_COMMANDS {
-            if self.commands_seen == MAX_COMMANDS + 1 {
-                self.finding(
-                    "(input)",
-                    &simple.to_string(),
-                    Risk::Critical,
-                    format!("contains more than {MAX_COMMANDS} commands"),
-                );
-            }
-            return;
+    fn simple(
+        &mut self,
+        simple: &ast::SimpleCommand,
+        depth: usize,
+        stdin: Stdin,
+        piped_output: bool,
+        downloaded: bool,
+    ) -> Option<Script> {
+        if !self.count_command(|| simple.to_string()) {
+            return None;
         }
         let mut cmd = SimpleCommand {
-            piped_input: piped,
+            stdin,
+            piped_output,
             downloaded_input: downloaded,
             ..SimpleCommand::default()
         };
@@ -352,8 +457,8 @@ impl<'p> Walker<'p> {
         }
         if let Some(name) = &simple.word_or_name {
             name_seen = true;
-            let word = self.word(&name.value, depth);
-            cmd.argv.push(word);
+            let words = self.words(&name.value, depth);
+            cmd.argv.extend(words);
         }
         for item in simple.suffix.iter().flat_map(|s| s.0.iter()) {
             self.item(item, &mut cmd, depth, name_seen);
@@ -368,7 +473,7 @@ impl<'p> Walker<'p> {
         {
             cmd.downloaded_input = true;
         }
-        crate::programs::classify(self, &cmd, depth);
+        self.stage(&cmd, depth)
     }
 
     fn item(
@@ -383,8 +488,8 @@ impl<'p> Walker<'p> {
                 self.redirect(redirect, cmd, depth);
             }
             ast::CommandPrefixOrSuffixItem::Word(word) => {
-                let word = self.word(&word.value, depth);
-                cmd.argv.push(word);
+                let words = self.words(&word.value, depth);
+                cmd.argv.extend(words);
             }
             ast::CommandPrefixOrSuffixItem::AssignmentWord(assignment, raw) => {
                 let value = match &assignment.value {
@@ -406,8 +511,8 @@ impl<'p> Walker<'p> {
                 if after_name {
                     // After the program name an assignment is an ordinary argument
                     // (`export A=b`, `env X=y cmd`).
-                    let word = self.word(&raw.value, depth);
-                    cmd.argv.push(word);
+                    let words = self.words(&raw.value, depth);
+                    cmd.argv.extend(words);
                 } else {
                     cmd.assignments.push((assignment.name.to_string(), value));
                 }
@@ -418,25 +523,33 @@ impl<'p> Walker<'p> {
                     ast::ProcessSubstitutionKind::Read => "<(...)",
                     ast::ProcessSubstitutionKind::Write => ">(...)",
                 };
-                cmd.argv.push(Word {
-                    text: marker.to_owned(),
-                    dynamic: true,
-                });
+                cmd.argv.push(Word::unknown(marker));
             }
         }
     }
 
     fn redirect(&mut self, redirect: &ast::IoRedirect, cmd: &mut SimpleCommand, depth: usize) {
         match redirect {
-            ast::IoRedirect::File(_, kind, target) => match target {
+            ast::IoRedirect::File(fd, kind, target) => match target {
                 ast::IoFileRedirectTarget::Filename(word) => {
                     let word = self.word(&word.value, depth);
+                    let on_stdin = fd.is_none_or(|fd| fd == 0);
                     match kind {
-                        ast::IoFileRedirectKind::Read => cmd.reads.push(word),
+                        ast::IoFileRedirectKind::Read => {
+                            if on_stdin {
+                                cmd.stdin = Stdin::File;
+                            }
+                            cmd.reads.push(word);
+                        }
+                        ast::IoFileRedirectKind::ReadAndWrite => {
+                            if on_stdin {
+                                cmd.stdin = Stdin::File;
+                            }
+                            cmd.writes.push(word);
+                        }
                         ast::IoFileRedirectKind::Write
                         | ast::IoFileRedirectKind::Append
-                        | ast::IoFileRedirectKind::Clobber
-                        | ast::IoFileRedirectKind::ReadAndWrite => cmd.writes.push(word),
+                        | ast::IoFileRedirectKind::Clobber => cmd.writes.push(word),
                         ast::IoFileRedirectKind::DuplicateInput
                         | ast::IoFileRedirectKind::DuplicateOutput => {
                             if !is_fd_target(&word.text) {
@@ -456,13 +569,33 @@ impl<'p> Walker<'p> {
                     self.compound_list(&subshell.list, depth + 1);
                 }
             },
-            ast::IoRedirect::HereDocument(_, doc) => {
+            ast::IoRedirect::HereDocument(fd, doc) => {
+                let body = &doc.doc.value;
                 if doc.requires_expansion {
-                    self.heredoc(&doc.doc.value, depth);
+                    self.heredoc(body, depth);
+                }
+                if fd.is_none_or(|fd| fd == 0) {
+                    let text = if doc.remove_tabs {
+                        body.split_inclusive('\n')
+                            .map(|line| line.trim_start_matches('\t'))
+                            .collect()
+                    } else {
+                        body.clone()
+                    };
+                    cmd.stdin = Stdin::Text(Script {
+                        dynamic: doc.requires_expansion && text.contains(['$', '`']),
+                        text,
+                    });
                 }
             }
-            ast::IoRedirect::HereString(_, word) => {
-                self.word(&word.value, depth);
+            ast::IoRedirect::HereString(fd, word) => {
+                let word = self.word(&word.value, depth);
+                if fd.is_none_or(|fd| fd == 0) {
+                    cmd.stdin = Stdin::Text(Script {
+                        text: format!("{}\n", word.text),
+                        dynamic: word.dynamic,
+                    });
+                }
             }
             ast::IoRedirect::OutputAndError(word, _) => {
                 let word = self.word(&word.value, depth);
@@ -491,7 +624,7 @@ impl<'p> Walker<'p> {
         }));
         match pieces {
             Ok(Ok(pieces)) => {
-                self.pieces(body, &pieces, depth, false);
+                self.pieces(body, &pieces, depth, false, &mut Vec::new());
             }
             _ => self.finding(
                 "(here-document)",
@@ -504,11 +637,49 @@ impl<'p> Walker<'p> {
 
     /// Parses one word, walks every command hidden in it, and returns its value.
     pub(crate) fn word(&mut self, raw: &str, depth: usize) -> Word {
+        self.parse_word(raw, depth, None)
+    }
+
+    /// Like [`Walker::word`], then brace expansion: `kube-{system,x}` is two words, as bash
+    /// makes it. A brace expansion too large to look at is one word known only at run time.
+    pub(crate) fn words(&mut self, raw: &str, depth: usize) -> Vec<Word> {
+        if !raw.contains('{') {
+            return vec![self.parse_word(raw, depth, None)];
+        }
+        let mut marked = Vec::new();
+        let word = self.parse_word(raw, depth, Some(&mut marked));
+        if !crate::expand::has_brace_expansion(&marked) {
+            return vec![word];
+        }
+        match crate::expand::braces(&marked) {
+            Some(texts) => texts
+                .into_iter()
+                .map(|text| Word {
+                    text,
+                    dynamic: word.dynamic,
+                    disguise: Some("brace expansion"),
+                })
+                .collect(),
+            None => vec![Word {
+                text: word.text,
+                dynamic: true,
+                disguise: Some("brace expansion"),
+            }],
+        }
+    }
+
+    /// Parses a word; `marked` (when given) receives each character of the value with whether
+    /// it was quoted, for brace expansion.
+    fn parse_word(&mut self, raw: &str, depth: usize, marked: Option<&mut Marked>) -> Word {
         let pieces = catch_unwind(AssertUnwindSafe(|| {
             brush_parser::word::parse(raw, &parser_options())
         }));
         match pieces {
-            Ok(Ok(pieces)) => self.pieces(raw, &pieces, depth, false),
+            Ok(Ok(pieces)) => {
+                let mut sink = Vec::new();
+                let marked = marked.unwrap_or(&mut sink);
+                self.pieces(raw, &pieces, depth, false, marked)
+            }
             Ok(Err(err)) => {
                 self.finding(
                     "(word)",
@@ -516,10 +687,7 @@ impl<'p> Walker<'p> {
                     Risk::Critical,
                     format!("the word `{raw}` cannot be parsed: {err}"),
                 );
-                Word {
-                    text: raw.to_owned(),
-                    dynamic: true,
-                }
+                Word::unknown(raw)
             }
             Err(_) => {
                 self.finding(
@@ -528,10 +696,7 @@ impl<'p> Walker<'p> {
                     Risk::Critical,
                     format!("the shell parser failed on the word `{raw}`"),
                 );
-                Word {
-                    text: raw.to_owned(),
-                    dynamic: true,
-                }
+                Word::unknown(raw)
             }
         }
     }
@@ -542,35 +707,55 @@ impl<'p> Walker<'p> {
         pieces: &[WordPieceWithSource],
         depth: usize,
         in_double_quotes: bool,
+        marked: &mut Marked,
     ) -> Word {
         let mut out = Word::literal(String::new());
+        let mut push = |out: &mut Word, text: &str, quoted: bool| {
+            out.text.push_str(text);
+            marked.extend(text.chars().map(|c| (c, quoted)));
+        };
         for piece in pieces {
             let raw = source
                 .get(piece.start_index..piece.end_index)
                 .unwrap_or_default();
             match &piece.piece {
-                WordPiece::Text(t) => out.text.push_str(t),
-                WordPiece::SingleQuotedText(t) => out.text.push_str(t),
-                WordPiece::AnsiCQuotedText(t) => {
-                    if t.contains('\\') {
+                WordPiece::Text(t) => {
+                    if !in_double_quotes && is_glob(t) {
                         out.dynamic = true;
+                        out.disguise = Some("a glob pattern");
                     }
-                    out.text.push_str(t);
+                    push(&mut out, t, in_double_quotes);
+                }
+                WordPiece::SingleQuotedText(t) => push(&mut out, t, true),
+                WordPiece::AnsiCQuotedText(t) => {
+                    out.disguise = Some("ANSI-C quoting");
+                    if let Some(decoded) = crate::expand::ansi_c(t) {
+                        push(&mut out, &decoded, true);
+                    } else {
+                        out.dynamic = true;
+                        push(&mut out, raw, true);
+                    }
                 }
                 WordPiece::DoubleQuotedSequence(inner)
                 | WordPiece::GettextDoubleQuotedSequence(inner) => {
-                    let inner = self.pieces(source, inner, depth, true);
+                    let mut inner_marked = Vec::new();
+                    let inner = self.pieces(source, inner, depth, true, &mut inner_marked);
                     out.dynamic |= inner.dynamic;
-                    out.text.push_str(&inner.text);
+                    out.disguise = out.disguise.or(inner.disguise);
+                    push(&mut out, &inner.text, true);
                 }
-                WordPiece::EscapeSequence(e) => push_escape(&mut out.text, e, in_double_quotes),
+                WordPiece::EscapeSequence(e) => {
+                    let mut text = String::new();
+                    push_escape(&mut text, e, in_double_quotes);
+                    push(&mut out, &text, true);
+                }
                 WordPiece::TildeExpansion(_) => {
                     out.dynamic = true;
-                    out.text.push_str(raw);
+                    push(&mut out, raw, true);
                 }
                 WordPiece::ParameterExpansion(_) => {
                     out.dynamic = true;
-                    out.text.push_str(raw);
+                    push(&mut out, raw, true);
                     // `${x:-$(cmd)}`: the default holds a command too.
                     if let Some(inner) = raw.strip_prefix("${").and_then(|r| r.strip_suffix('}'))
                         && (inner.contains("$(") || inner.contains('`') || inner.contains("${"))
@@ -581,18 +766,63 @@ impl<'p> Walker<'p> {
                 WordPiece::CommandSubstitution(inner)
                 | WordPiece::BackquotedCommandSubstitution(inner) => {
                     out.dynamic = true;
-                    out.text.push_str(raw);
+                    push(&mut out, raw, true);
                     self.line(inner, depth + 1);
                 }
                 WordPiece::ArithmeticExpression(expr) => {
                     out.dynamic = true;
-                    out.text.push_str(raw);
+                    push(&mut out, raw, true);
                     self.embedded_text(&expr.value, depth);
                 }
             }
         }
         out
     }
+}
+
+/// Whether unquoted text holds a glob pattern (`*`, `?`, or a `[...]` bracket expression),
+/// which the shell replaces with matching file names at run time.
+fn is_glob(text: &str) -> bool {
+    text.contains(['*', '?'])
+        || text
+            .find('[')
+            .is_some_and(|open| text.get(open + 1..).is_some_and(|rest| rest.contains(']')))
+}
+
+/// What a simple command prints, when that is text the guard knows: `echo` and `printf` of
+/// their arguments, `cat` of its here-document, here-string or piped text.
+fn literal_output(cmd: &SimpleCommand) -> Option<Script> {
+    let (first, rest) = cmd.argv.split_first()?;
+    if first.dynamic || !cmd.writes.is_empty() {
+        return None;
+    }
+    let args: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
+    let dynamic = rest.iter().any(|w| w.dynamic);
+    let text = match program_basename(&first.text) {
+        "echo" => crate::expand::echo(&args),
+        "printf" => crate::expand::printf(&args)?,
+        "cat" if args.iter().all(|a| *a == "-") => return cmd.stdin.script().cloned(),
+        _ => return None,
+    };
+    Some(Script { text, dynamic })
+}
+
+/// Classifies one argv (no shell) and returns the assessment of its outermost program.
+pub(crate) fn parse_argv<S: AsRef<str>>(policy: &Policy, argv: &[S]) -> CommandAssessment {
+    let mut walker = Walker::new(policy);
+    let cmd = SimpleCommand {
+        argv: argv.iter().map(|w| Word::literal(w.as_ref())).collect(),
+        ..SimpleCommand::default()
+    };
+    crate::programs::classify(&mut walker, &cmd, 0);
+    walker.out.into_iter().next().unwrap_or_else(|| {
+        CommandAssessment::finding(
+            "(input)",
+            "",
+            Risk::Critical,
+            "contains no command".to_owned(),
+        )
+    })
 }
 
 /// Appends what an escape sequence (`\x`) stands for: outside double quotes the escaped

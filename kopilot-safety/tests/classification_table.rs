@@ -237,7 +237,6 @@ const CASES: &[(&str, Decision, Risk)] = &[
     ("kubectl $VERB pods", P, H),
     ("xargs kubectl", P, H),
     ("eval \"$SCRIPT\"", P, H),
-    ("kubectl get pods | sh", P, H),
     ("f() { kubectl get pods; }; f", P, H),
     ("alias kubectl=rm", P, H),
     ("source ./env.sh", P, H),
@@ -249,16 +248,6 @@ const CASES: &[(&str, Decision, Risk)] = &[
     ("kubectl get pods || kubectl delete pod web-1 -n shop", P, H),
     ("kubectl get pods & kubectl delete pod web-1 -n shop", P, H),
     ("kubectl get pods | kubectl delete pod web-1 -n shop", P, H),
-    (
-        "kubectl get pods -o name | xargs kubectl delete -n shop",
-        P,
-        H,
-    ),
-    (
-        "kubectl get pods -o name | xargs -I{} kubectl delete {} -n shop",
-        P,
-        H,
-    ),
     ("echo $(kubectl delete pod web-1 -n shop)", P, H),
     ("echo `kubectl delete pod web-1 -n shop`", P, H),
     ("echo $(echo $(kubectl delete pod web-1 -n shop))", P, H),
@@ -290,11 +279,6 @@ const CASES: &[(&str, Decision, Risk)] = &[
     ("cat <(kubectl delete pod web-1 -n shop)", P, H),
     ("echo ${X:-$(kubectl delete pod web-1 -n shop)}", P, H),
     ("cat <<EOF\n$(kubectl delete pod web-1 -n shop)\nEOF", P, H),
-    (
-        "kubectl get pods -o name | while read p; do kubectl delete $p -n shop; done",
-        P,
-        H,
-    ),
     ("k\\ubectl delete pod web-1 -n shop", P, H),
     ("'kubectl' delete pod web-1 -n shop", P, H),
     (
@@ -326,6 +310,25 @@ const CASES: &[(&str, Decision, Risk)] = &[
     ("echo $(kubectl delete ns kube-system)", B, C),
     ("sh -c 'kubectl -n kube-system delete pod x'", B, C),
     ("sudo kubectl delete ns kube-system", B, C),
+    // The type comes from the input, so it may be `namespace/kube-system`; write the type
+    // (`kubectl delete pod $p`) to get an approval instead.
+    (
+        "kubectl get pods -o name | xargs kubectl delete -n shop",
+        B,
+        C,
+    ),
+    (
+        "kubectl get pods -o name | xargs -I{} kubectl delete {} -n shop",
+        B,
+        C,
+    ),
+    (
+        "kubectl get pods -o name | while read p; do kubectl delete $p -n shop; done",
+        B,
+        C,
+    ),
+    // Text computed at run time piped into a shell: the guard cannot see the script.
+    ("kubectl get pods | sh", B, C),
     // ---- hard blocks
     ("rm -rf /", B, C),
     ("rm -rf /*", B, C),

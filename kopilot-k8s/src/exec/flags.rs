@@ -2,72 +2,45 @@
 //!
 //! The model must not point `kubectl` or `helm` at another cluster, another user or an
 //! unverified server: Kopilot injects the kubeconfig and context itself, and these checks keep
-//! the model from overriding them.
+//! the model from overriding them. They read the guard's parse of each command
+//! ([`CommandAssessment::connection_flags`]) rather than a table of their own.
+
+use kopilot_core::safety::{CommandAssessment, parse_argv};
 
 use crate::error::{Error, Result};
 
-/// `kubectl` flags the model may not pass (long forms; `-s` is handled separately).
-const KUBECTL_FORBIDDEN: &[&str] = &[
-    "--kubeconfig",
-    "--server",
-    "--token",
-    "--context",
-    "--cluster",
-    "--user",
-    "--username",
-    "--password",
-    "--as",
-    "--as-group",
-    "--as-uid",
-    "--certificate-authority",
-    "--client-certificate",
-    "--client-key",
-    "--insecure-skip-tls-verify",
-    "--tls-server-name",
-];
-
-/// `helm` flags the model may not pass.
-const HELM_FORBIDDEN: &[&str] = &[
-    "--kubeconfig",
-    "--kube-context",
-    "--kube-apiserver",
-    "--kube-token",
-    "--kube-as-user",
-    "--kube-as-group",
-    "--kube-ca-file",
-    "--kube-insecure-skip-tls-verify",
-    "--kube-tls-server-name",
-];
-
-/// Checks the arguments (without the program name) of a `kubectl` or `helm` command for flags
-/// that would override Kopilot's cluster connection or identity.
+/// Checks one command, given as its program and arguments, for flags that would override
+/// Kopilot's cluster connection or identity, reading it with the guard's own grammar (so every
+/// spelling kubectl and helm accept is seen: `--server=x`, `-s x`, `-sx`, `-As x`, ...).
 ///
-/// `program` is the program's file name (`kubectl`, `helm`); other programs pass unchecked.
+/// Programs other than kubectl and helm (directly or behind wrappers such as `timeout`) pass.
 ///
 /// # Errors
 ///
 /// [`Error::ForbiddenFlag`] naming the first such flag.
 pub fn check_connection_flags<S: AsRef<str>>(program: &str, args: &[S]) -> Result<()> {
-    let (forbidden, owner) = match program_name(program) {
-        "kubectl" => (KUBECTL_FORBIDDEN, "kubectl"),
-        "helm" => (HELM_FORBIDDEN, "helm"),
-        _ => return Ok(()),
-    };
-    for arg in args {
-        let arg = arg.as_ref();
-        if arg == "--" {
-            break;
-        }
-        let name = arg.split_once('=').map_or(arg, |(name, _)| name);
-        let short_server = owner == "kubectl" && arg.starts_with("-s") && !arg.starts_with("--");
-        if short_server || forbidden.contains(&name) {
-            let shown = if short_server { "-s" } else { name };
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(program);
+    argv.extend(args.iter().map(AsRef::as_ref));
+    refuse_connection_flags(std::slice::from_ref(&parse_argv(&argv)))
+}
+
+/// Refuses when any of the guard's parsed commands sets a connection or identity flag.
+///
+/// # Errors
+///
+/// [`Error::ForbiddenFlag`] naming the first such flag.
+pub(crate) fn refuse_connection_flags(commands: &[CommandAssessment]) -> Result<()> {
+    for command in commands {
+        if let Some(flag) = command.connection_flags.first() {
+            let owner = &command.program;
+            let shown = format!("--{flag}");
             return Err(Error::ForbiddenFlag {
-                flag: shown.to_owned(),
                 reason: format!(
                     "{owner}'s cluster connection and identity come from Kopilot's configuration; \
                      drop {shown} and run the command against the configured cluster"
                 ),
+                flag: shown,
             });
         }
     }
@@ -97,6 +70,11 @@ mod tests {
             vec!["get", "pods", "--as-group", "system:masters"],
             vec!["get", "pods", "--certificate-authority=/ca"],
             vec!["get", "pods", "--insecure-skip-tls-verify"],
+            vec!["get", "pods", "-As", "https://evil:6443"],
+            vec!["get", "pods", "-As=https://evil:6443"],
+            vec!["logs", "-f", "-s", "https://evil:6443", "web"],
+            vec!["-v6", "-s", "https://evil:6443", "get", "pods"],
+            vec!["--user=admin", "get", "pods"],
         ] {
             let err = check_connection_flags("kubectl", &args).unwrap_err();
             assert!(
@@ -113,6 +91,15 @@ mod tests {
         check_connection_flags("kubectl", &["logs", "web", "--since=1h", "--tail", "50"]).unwrap();
         check_connection_flags("kubectl", &["exec", "web", "--", "env", "--token"]).unwrap();
         check_connection_flags("grep", &["--token"]).unwrap();
+        check_connection_flags("kubectl", &["get", "pods", "-A", "-o", "wide"]).unwrap();
+    }
+
+    #[test]
+    fn refuses_connection_flags_behind_wrappers() {
+        let err =
+            check_connection_flags("timeout", &["5", "kubectl", "-shttps://evil", "get", "po"])
+                .unwrap_err();
+        assert!(matches!(err, Error::ForbiddenFlag { ref flag, .. } if flag == "--server"));
     }
 
     #[test]

@@ -166,8 +166,9 @@ impl Executor {
     ///
     /// A plain pipeline runs as argv stages wired with pipes. Anything else is refused unless
     /// [`ExecConfig::run_shell`] is on, in which case it runs as `sh -c LINE` (with `KUBECONFIG`
-    /// set, but no context injected and no flag checks: the guard's assessment is all that
-    /// stands before it).
+    /// set, but no context injected: the guard's assessment is all that stands before it).
+    /// Either way, a command that sets a connection or identity flag anywhere in the line (as
+    /// the guard parsed it) is refused.
     ///
     /// # Errors
     ///
@@ -200,13 +201,8 @@ impl Executor {
             });
         }
         let shell = command.pipeline().is_none();
-        if !shell {
-            for stage in &stages {
-                if let Some((program, args)) = stage.split_first() {
-                    check_connection_flags(program, args)?;
-                }
-            }
-        }
+        // Every command the guard found (nested ones too) counts, shell lines included.
+        flags::refuse_connection_flags(&command.assessment().commands)?;
         self.run_stages(stages, !shell, cancel, task_id).await
     }
 

@@ -8,7 +8,7 @@
 //! ids, and passwords in URLs. Each is replaced by a marker saying what was removed.
 //!
 //! ```
-//! let out = kopilot_k8s::redact::redact("DB_PASSWORD=hunter2 ./start");
+//! let out = kopilot_safety::redact::redact("DB_PASSWORD=hunter2 ./start");
 //! assert_eq!(out, "DB_PASSWORD=[REDACTED: credential] ./start");
 //! ```
 

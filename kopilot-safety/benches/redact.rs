@@ -5,13 +5,13 @@
 //! credentials). Each input is checked once to hold secrets that redaction removes, so the
 //! benchmark measures real work.
 //!
-//! Run: `cargo bench -p kopilot-k8s --bench redact`.
+//! Run: `cargo bench -p kopilot-safety --bench redact`.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kopilot_k8s::redact::redact;
+use kopilot_safety::redact::redact;
 
 /// A value that must never survive redaction (base64 of `kopilot-bench-canary`).
 const CANARY_B64: &str = "a29waWxvdC1iZW5jaC1jYW5hcnk=";

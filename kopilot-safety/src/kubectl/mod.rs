@@ -1,10 +1,16 @@
-//! The kubectl grammar: global flags anywhere, compound verbs, resource types, namespaces.
+//! The kubectl grammar: global flags anywhere, compound verbs, resource types, namespaces,
+//! raw API paths, output formats and kustomizations.
 
-use crate::assess::CommandAssessment;
+mod objects;
+mod rules;
+
+use crate::assess::{CommandAssessment, Exposure, ParsedFlag};
 use crate::flags::{FlagTable, Scanned, command_word_candidates, scan};
 use crate::policy::Policy;
 use crate::risk::Risk;
 use crate::shell::Word;
+
+use objects::{Objects, RawPath, push_unique};
 
 /// kubectl's persistent flags that take a value.
 const ROOT_VALUE_FLAGS: &[&str] = &[
@@ -155,6 +161,13 @@ const VERB_VALUE_FLAGS: &[&str] = &[
     "attach-timeout",
     "custom-profile",
     "server-print",
+    "load-restrictor",
+    "helm-command",
+    "helm-api-versions",
+    "helm-kube-version",
+    "mount",
+    "reorder",
+    "network-name",
 ];
 
 /// Flags whose presence points kubectl at another cluster or other credentials.
@@ -262,8 +275,34 @@ fn root_bool(name: &str) -> bool {
     ROOT_BOOL_FLAGS.contains(&name)
 }
 
-/// Classifies a kubectl invocation (`args` excludes the program name).
-pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy) {
+/// Flags that point kubectl at another cluster, user or identity.
+const CONNECTION_FLAGS: &[&str] = &[
+    "kubeconfig",
+    "context",
+    "cluster",
+    "server",
+    "token",
+    "user",
+    "username",
+    "password",
+    "certificate-authority",
+    "client-certificate",
+    "client-key",
+    "insecure-skip-tls-verify",
+    "tls-server-name",
+    "as",
+    "as-group",
+    "as-uid",
+];
+
+/// Classifies a kubectl invocation (`args` excludes the program name). `piped_output` says
+/// whether its output goes to another program.
+pub(crate) fn classify(
+    a: &mut CommandAssessment,
+    args: &[Word],
+    policy: &Policy,
+    piped_output: bool,
+) {
     let root = Table {
         verb: String::new(),
     };
@@ -272,15 +311,21 @@ pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy
         let scanned = scan(args, &root);
         a.verb = None;
         a.raise(Risk::Low, "kubectl without a verb only prints help");
+        record_flags(a, &scanned);
         apply_global_flags(a, &scanned, None);
         return;
     }
-    // Assess every reading of the command path and keep the worst.
+    // Assess every reading of the command path and keep the worst; a connection flag any
+    // reading sees counts.
     let mut worst: Option<CommandAssessment> = None;
+    let mut connection: Vec<String> = Vec::new();
     for vi in verbs {
         for (path, rest) in command_paths(args, vi) {
             let mut candidate = a.clone();
-            classify_path(&mut candidate, &path, &rest, policy);
+            classify_path(&mut candidate, &path, &rest, policy, piped_output);
+            for flag in &candidate.connection_flags {
+                push_unique(&mut connection, flag);
+            }
             if worst.as_ref().is_none_or(|w| candidate.risk > w.risk) {
                 worst = Some(candidate);
             }
@@ -289,6 +334,7 @@ pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy
     if let Some(w) = worst {
         *a = w;
     }
+    a.connection_flags = connection;
 }
 
 /// The possible command paths (`["rollout", "restart"]`) starting at verb index `vi`, with the
@@ -322,7 +368,40 @@ fn command_paths(args: &[Word], vi: usize) -> Vec<(Vec<Word>, Vec<Word>)> {
         .collect()
 }
 
-fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy: &Policy) {
+/// Verbs whose first positional is a resource type (`get pods web`, `delete ns/x`).
+fn takes_types(verb: &[&str]) -> bool {
+    matches!(
+        verb,
+        ["get"
+            | "describe"
+            | "delete"
+            | "edit"
+            | "label"
+            | "annotate"
+            | "patch"
+            | "scale"
+            | "autoscale"
+            | "expose"
+            | "wait"
+            | "taint"
+            | "explain"
+            | "replace"
+            | "apply"]
+            | ["rollout" | "set", _]
+            | [
+                "apply",
+                "view-last-applied" | "edit-last-applied" | "set-last-applied"
+            ]
+    )
+}
+
+fn classify_path(
+    a: &mut CommandAssessment,
+    path: &[Word],
+    rest: &[Word],
+    policy: &Policy,
+    piped_output: bool,
+) {
     let verb_words: Vec<&str> = path.iter().map(|w| w.text.as_str()).collect();
     let verb = verb_words.join(" ");
     a.verb = Some(verb.clone());
@@ -330,19 +409,38 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
         verb: verb_words.first().copied().unwrap_or_default().to_owned(),
     };
     let scanned = scan(rest, &table);
+    record_flags(a, &scanned);
     if path.iter().any(|w| w.dynamic) {
         a.raise(
             Risk::High,
             format!("the kubectl verb `{verb}` is computed at run time"),
         );
     }
-    let (resources, names) = resources_and_names(&scanned.positionals);
-    a.resources.clone_from(&resources);
+    let objects = match verb_words.as_slice() {
+        ["create", kind] => Objects::created(kind, &scanned.positionals),
+        v if takes_types(v) => Objects::read(&scanned.positionals),
+        // Node names for drain and cordon; other verbs name pods, files or paths.
+        ["drain" | "cordon" | "uncordon"] => Objects {
+            resources: vec!["nodes".to_owned()],
+            names: scanned.positionals.iter().map(|p| p.text.clone()).collect(),
+            dynamic_type: false,
+            dynamic_name: scanned.positionals.iter().any(|p| p.dynamic),
+        },
+        _ => Objects::default(),
+    };
+    a.resources.clone_from(&objects.resources);
+    a.names.clone_from(&objects.names);
+    let raw = scanned
+        .value("raw")
+        .filter(|_| table.verb != "config")
+        .map(RawPath::read);
 
-    let (mut risk, reason) = verb_risk(&verb_words, &scanned, &resources);
+    let (mut risk, reason) = verb_risk(&verb_words, &scanned, &objects.resources);
     a.raise(risk, reason.clone());
 
+    // kubectl's --raw requests ignore --dry-run (they are sent as they are).
     if risk > Risk::Low
+        && raw.is_none()
         && DRY_RUN_VERBS.contains(&verb_words.first().copied().unwrap_or_default())
         && let Some(mode) = scanned.value("dry-run")
         && matches!(mode.text.as_str(), "client" | "server")
@@ -358,19 +456,55 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
     }
     apply_global_flags(a, &scanned, Some(&verb));
 
-    // Namespaces: -n, and namespace objects the command acts on.
+    // Namespaces: -n, namespace objects the command acts on, the namespace of a raw path.
     let namespace = scanned.value("namespace");
     if let Some(ns) = namespace {
         push_unique(&mut a.namespaces, &ns.text);
     }
-    if resources.iter().any(|r| r == "namespaces") {
-        for name in &names {
+    if objects.may_be_namespaces() {
+        for name in &objects.names {
             push_unique(&mut a.namespaces, name);
         }
+    }
+    a.exposure = objects.exposure();
+    if scanned.has("filename") || scanned.has("kustomize") {
+        // Objects from a file or a kustomization can be of any kind.
+        a.exposure = Exposure::Secrets;
+    }
+    if let Some(raw) = &raw {
+        if let Some(ns) = &raw.namespace {
+            push_unique(&mut a.namespaces, ns);
+        }
+        a.exposure = raw.exposure();
+        risk = rules::raw(a, &verb, risk, raw);
+    }
+    rules::output(a, &verb, &scanned, piped_output, raw.is_some());
+    rules::kustomize(a, &verb, &scanned);
+    if risk > Risk::Low {
+        rules::mass(a, &verb, &scanned, &objects);
     }
     a.all_namespaces = scanned.is_set("all-namespaces");
     let dynamic = namespace.filter(|ns| ns.dynamic).map(|ns| ns.text.as_str());
     a.apply_namespace_rules(&format!("kubectl {verb}"), risk, dynamic, policy);
+}
+
+/// Keeps the flags as read, and which of them override the cluster connection.
+fn record_flags(a: &mut CommandAssessment, scanned: &Scanned) {
+    a.flags = scanned
+        .flags
+        .iter()
+        .map(|f| ParsedFlag {
+            name: f.name.clone(),
+            value: f.value.as_ref().map(|v| v.text.clone()),
+            dynamic: f.value.as_ref().is_some_and(|v| v.dynamic),
+        })
+        .collect();
+    a.connection_flags = Vec::new();
+    for flag in &scanned.flags {
+        if CONNECTION_FLAGS.contains(&flag.name.as_str()) {
+            push_unique(&mut a.connection_flags, &flag.name);
+        }
+    }
 }
 
 fn apply_global_flags(a: &mut CommandAssessment, scanned: &Scanned, verb: Option<&str>) {
@@ -397,70 +531,6 @@ fn apply_global_flags(a: &mut CommandAssessment, scanned: &Scanned, verb: Option
     }
 }
 
-/// Resource types (normalised to plural names) and object names from the positionals.
-fn resources_and_names(positionals: &[Word]) -> (Vec<String>, Vec<String>) {
-    let mut resources = Vec::new();
-    let mut names = Vec::new();
-    let Some(first) = positionals.first() else {
-        return (resources, names);
-    };
-    if first.text.contains('/') {
-        for p in positionals {
-            if let Some((kind, name)) = p.text.split_once('/') {
-                push_unique(&mut resources, &normalise_resource(kind));
-                names.push(name.to_owned());
-            }
-        }
-    } else {
-        for kind in first.text.split(',') {
-            push_unique(&mut resources, &normalise_resource(kind));
-        }
-        names.extend(positionals.iter().skip(1).map(|w| w.text.clone()));
-    }
-    (resources, names)
-}
-
-fn normalise_resource(kind: &str) -> String {
-    let lower = kind.to_ascii_lowercase();
-    let base = lower.split('.').next().unwrap_or(&lower);
-    let plural = match base {
-        "po" | "pod" | "pods" => "pods",
-        "ns" | "namespace" | "namespaces" => "namespaces",
-        "no" | "node" | "nodes" => "nodes",
-        "svc" | "service" | "services" => "services",
-        "deploy" | "deployment" | "deployments" => "deployments",
-        "rs" | "replicaset" | "replicasets" => "replicasets",
-        "sts" | "statefulset" | "statefulsets" => "statefulsets",
-        "ds" | "daemonset" | "daemonsets" => "daemonsets",
-        "cm" | "configmap" | "configmaps" => "configmaps",
-        "secret" | "secrets" => "secrets",
-        "pvc" | "persistentvolumeclaim" | "persistentvolumeclaims" => "persistentvolumeclaims",
-        "pv" | "persistentvolume" | "persistentvolumes" => "persistentvolumes",
-        "ing" | "ingress" | "ingresses" => "ingresses",
-        "job" | "jobs" => "jobs",
-        "cj" | "cronjob" | "cronjobs" => "cronjobs",
-        "sa" | "serviceaccount" | "serviceaccounts" => "serviceaccounts",
-        "hpa" | "horizontalpodautoscaler" | "horizontalpodautoscalers" => {
-            "horizontalpodautoscalers"
-        }
-        "pdb" | "poddisruptionbudget" | "poddisruptionbudgets" => "poddisruptionbudgets",
-        "netpol" | "networkpolicy" | "networkpolicies" => "networkpolicies",
-        "ev" | "event" | "events" => "events",
-        "ep" | "endpoints" => "endpoints",
-        "crd" | "crds" | "customresourcedefinition" | "customresourcedefinitions" => {
-            "customresourcedefinitions"
-        }
-        other => return other.to_owned(),
-    };
-    plural.to_owned()
-}
-
-fn push_unique(list: &mut Vec<String>, value: &str) {
-    if !list.iter().any(|v| v == value) {
-        list.push(value.to_owned());
-    }
-}
-
 /// The risk of a verb path, before namespace and flag escalations.
 fn verb_risk(verb: &[&str], scanned: &Scanned, resources: &[String]) -> (Risk, String) {
     let joined = verb.join(" ");
@@ -469,6 +539,9 @@ fn verb_risk(verb: &[&str], scanned: &Scanned, resources: &[String]) -> (Risk, S
     let high = |what: &str| (Risk::High, format!("`kubectl {joined}` {what}"));
     match verb {
         ["get"] if scanned.has("raw") => low("reads a raw API path"),
+        ["create"] if scanned.has("raw") => medium("sends a raw POST to the API server"),
+        ["replace"] if scanned.has("raw") => medium("sends a raw PUT to the API server"),
+        ["delete"] if scanned.has("raw") => high("sends a raw DELETE to the API server"),
         [
             "get" | "describe" | "logs" | "top" | "events" | "explain" | "api-resources"
             | "api-versions" | "version" | "diff" | "wait" | "completion" | "options" | "kustomize"

@@ -1,0 +1,261 @@
+//! kubectl rules that look past the verb: raw API paths, output formats, kustomizations, and
+//! mutations of many objects at once (`--all`, selectors, names computed at run time).
+
+use super::objects::{Objects, RawPath};
+use crate::assess::{CommandAssessment, Exposure};
+use crate::flags::Scanned;
+use crate::risk::Risk;
+
+/// Raw requests (`kubectl create|replace|delete --raw PATH`): what the path reaches decides.
+/// Returns the risk after these rules.
+pub(super) fn raw(a: &mut CommandAssessment, verb: &str, risk: Risk, raw: &RawPath) -> Risk {
+    let shown = format!("kubectl {verb} --raw");
+    if verb == "get" {
+        if !raw.clear {
+            a.raise(
+                Risk::High,
+                format!("`{shown}` reads an API path that cannot be read with certainty (computed at run time, or with `..`, `//`, `%` or `\\`)"),
+            );
+        } else if raw.proxy {
+            a.raise(
+                Risk::High,
+                format!("`{shown}` sends a request through the API server's proxy to a service, pod or node, which may act on it"),
+            );
+        }
+        return a.risk;
+    }
+    if risk == Risk::Low {
+        return risk;
+    }
+    if !raw.clear {
+        a.raise(
+            Risk::Critical,
+            format!("`{shown}` changes an API path that cannot be read with certainty (computed at run time, or with `..`, `//`, `%` or `\\`)"),
+        );
+    } else if verb == "delete" && raw.is_cluster_collection() {
+        let what = raw.resource.as_deref().unwrap_or("objects");
+        a.raise(
+            Risk::Critical,
+            format!("`{shown}` on a whole collection deletes every `{what}` in the cluster"),
+        );
+    }
+    a.risk
+}
+
+/// Output formats: kubectl's own formats are reads; `*-file` formats read a local file; Secrets
+/// printed in a custom shape, or piped to another program, escape redaction.
+pub(super) fn output(
+    a: &mut CommandAssessment,
+    verb: &str,
+    scanned: &Scanned,
+    piped_output: bool,
+    raw: bool,
+) {
+    let format = scanned.value("output");
+    if verb == "kustomize" {
+        // `kubectl kustomize -o PATH` writes the build to a file or directory.
+        if let Some(path) = format {
+            a.raise(
+                Risk::High,
+                format!("`kubectl kustomize -o` writes the build to `{}`", path.text),
+            );
+        }
+        return;
+    }
+    let kind = match format {
+        None if raw => Format::Values,
+        None if scanned.has("template") => Format::Custom,
+        None => Format::Table,
+        Some(word) => Format::read(&word.text, word.dynamic, scanned),
+    };
+    let shown = format.map_or_else(String::new, |f| f.text.clone());
+    match &kind {
+        Format::LocalFile(path) => a.raise(
+            Risk::High,
+            format!("`-o {shown}` reads the local file `{path}`, which could expose secrets"),
+        ),
+        Format::Unknown => a.raise(
+            Risk::High,
+            format!("`-o {shown}` is not an output format kubectl's guard knows (json, yaml, wide, name, jsonpath=, go-template=, custom-columns=)"),
+        ),
+        Format::Table | Format::Values | Format::Custom => {}
+    }
+    if a.exposure == Exposure::Secrets {
+        if matches!(kind, Format::Custom) {
+            a.raise(
+                Risk::High,
+                format!("`-o {shown}` prints fields of Secrets (or of objects whose kind is not known) in a custom shape that redaction cannot check; use -o json or -o yaml, whose secret values are redacted"),
+            );
+        } else if piped_output && matches!(kind, Format::Values) {
+            a.raise(
+                Risk::High,
+                "pipes Secret data into another program, whose output redaction cannot check",
+            );
+        }
+    }
+}
+
+/// What an `-o` value prints.
+enum Format {
+    /// Tables, names, wide: no field values beyond what the table shows.
+    Table,
+    /// Whole objects: json, yaml (and raw responses).
+    Values,
+    /// A shape the caller chose: jsonpath, go-template, custom-columns.
+    Custom,
+    /// A template or column spec read from a local file.
+    LocalFile(String),
+    /// Anything else, or computed at run time.
+    Unknown,
+}
+
+impl Format {
+    fn read(text: &str, dynamic: bool, scanned: &Scanned) -> Self {
+        // A run-time expansion after the `=` cannot change the format's name before it.
+        let (name, arg) = match text.split_once('=') {
+            Some((name, arg)) => (name, Some(arg)),
+            None => (text, None),
+        };
+        if dynamic && name.contains(['$', '`', '*', '?', '[', '{', '~']) {
+            return Self::Unknown;
+        }
+        match name {
+            "json" | "yaml" | "kyaml" if arg.is_none() => Self::Values,
+            "wide" | "name" | "plaintext" | "plaintext-openapiv2" if arg.is_none() => Self::Table,
+            "jsonpath" | "jsonpath-as-json" | "go-template" | "template" | "custom-columns" => {
+                Self::Custom
+            }
+            "jsonpath-file" | "go-template-file" | "templatefile" | "custom-columns-file" => {
+                let path = arg
+                    .map(str::to_owned)
+                    .or_else(|| scanned.value("template").map(|t| t.text.clone()))
+                    .unwrap_or_else(|| "(from --template)".to_owned());
+                Self::LocalFile(path)
+            }
+            _ => Self::Unknown,
+        }
+    }
+}
+
+/// Kustomize builds (`kubectl kustomize`, `-k`): plugins, exec functions, helm, containers and
+/// files outside the kustomization run or read local things; remote sources are fetched.
+pub(super) fn kustomize(a: &mut CommandAssessment, verb: &str, scanned: &Scanned) {
+    let target = if verb == "kustomize" {
+        scanned.positionals.first()
+    } else {
+        scanned.value("kustomize")
+    };
+    if verb != "kustomize" && target.is_none() {
+        return;
+    }
+    for (flag, what) in [
+        (
+            "enable-alpha-plugins",
+            "runs kustomize plugins (local programs)",
+        ),
+        ("enable-exec", "runs exec functions (local programs)"),
+        ("enable-helm", "runs the helm program"),
+        ("helm-command", "runs the program it names as helm"),
+        ("mount", "mounts local files into function containers"),
+        ("network", "gives function containers network access"),
+        ("env", "passes environment variables to functions"),
+        (
+            "as-current-user",
+            "runs function containers as the current user",
+        ),
+    ] {
+        if scanned.has(flag) {
+            a.raise(Risk::High, format!("kustomize --{flag} {what}"));
+        }
+    }
+    if let Some(restrictor) = scanned.value("load-restrictor")
+        && (restrictor.dynamic || restrictor.text != "LoadRestrictionsRootOnly")
+    {
+        a.raise(
+            Risk::High,
+            format!(
+                "kustomize --load-restrictor {} reads files outside the kustomization's directory",
+                restrictor.text
+            ),
+        );
+    }
+    if let Some(target) = target
+        && (target.dynamic || is_remote(&target.text))
+    {
+        a.raise(
+            Risk::High,
+            format!(
+                "builds the kustomization `{}`, which is fetched from the network or computed at run time",
+                target.text
+            ),
+        );
+    }
+}
+
+/// Whether a kustomization target may be remote (a URL, a git address, or a path whose first
+/// segment looks like a host such as `github.com/org/repo`).
+fn is_remote(target: &str) -> bool {
+    if target.contains("://")
+        || target.starts_with("git@")
+        || target.contains("?ref=")
+        || target.contains("?version=")
+        || target.contains("//")
+    {
+        return true;
+    }
+    let mut segments = target.split('/');
+    let first = segments.next().unwrap_or_default();
+    first.contains('.') && !first.starts_with('.') && segments.next().is_some()
+}
+
+/// Changes of objects chosen by `--all`, a selector or a name computed at run time: on
+/// namespaces they can reach a protected namespace, and a delete of a cluster-scoped kind
+/// that way can empty the cluster of it.
+pub(super) fn mass(a: &mut CommandAssessment, verb: &str, scanned: &Scanned, objects: &Objects) {
+    let how = if scanned.is_set("all") {
+        Some("--all")
+    } else if scanned.has("selector") {
+        Some("a label selector")
+    } else if scanned.has("field-selector") {
+        Some("a field selector")
+    } else if objects.dynamic_name {
+        Some("names computed at run time")
+    } else {
+        None
+    };
+    let Some(how) = how else {
+        return;
+    };
+    if objects.dynamic_type {
+        a.raise(
+            Risk::Critical,
+            format!(
+                "`kubectl {verb}` of objects whose type is computed at run time can reach protected namespaces or remove cluster-wide objects in bulk"
+            ),
+        );
+        return;
+    }
+    if objects.may_be_namespaces() {
+        a.raise(
+            Risk::Critical,
+            format!(
+                "`kubectl {verb}` on namespaces chosen by {how} can reach the protected namespaces"
+            ),
+        );
+    }
+    if verb == "delete" && objects.may_be_cluster_scoped() {
+        let kinds = objects.resources.join(", ");
+        a.raise(
+            Risk::Critical,
+            format!(
+                "`kubectl delete` of {kinds} chosen by {how} can remove cluster-wide objects in bulk"
+            ),
+        );
+    }
+    if verb == "drain" {
+        a.raise(
+            Risk::Critical,
+            format!("`kubectl drain` of nodes chosen by {how} can evict every workload"),
+        );
+    }
+}
