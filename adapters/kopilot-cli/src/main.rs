@@ -12,6 +12,7 @@ mod ask;
 mod audit_cmd;
 mod config_cmd;
 mod demo_cmd;
+mod escape;
 mod history_cmd;
 mod safety_cmd;
 mod signals;

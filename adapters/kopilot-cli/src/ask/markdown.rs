@@ -2,8 +2,14 @@
 //! headings bold, list bullets, `code` and fenced blocks in colour, **bold** kept bold, quotes
 //! dimmed. Tables and everything else pass through unchanged. Plain output (a pipe, a file)
 //! gets the markdown as written.
+//!
+//! Each line is escaped (`crate::escape`) before it is read as markdown and styled, so the
+//! styling is ours and no control character the model wrote reaches the terminal, in code
+//! blocks and inline code too.
 
 use owo_colors::OwoColorize as _;
+
+use crate::escape;
 
 /// Styles complete lines; keeps the state that spans lines (inside a code fence or not).
 #[derive(Debug, Default)]
@@ -41,8 +47,10 @@ impl MarkdownLines {
         out
     }
 
-    /// One line, styled.
+    /// One line, escaped then styled.
     fn line(&mut self, line: &str) -> String {
+        let line = escape::multiline(line);
+        let line = line.as_ref();
         let trimmed = line.trim_start();
         if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
             self.in_fence = !self.in_fence;
@@ -160,6 +168,36 @@ mod tests {
             strip(&out),
             "```sh\n# not a heading\n- not a bullet\n```\nheading\n"
         );
+    }
+
+    #[test]
+    fn the_models_control_characters_are_escaped_and_the_styling_kept() {
+        let mut md = MarkdownLines::default();
+        let mut out =
+            md.push("## Ti\x1b]0;pwned\x07tle\n- `rm \x1b[2J` **b\rold**\n```\n\x1b[31mred\n");
+        out.push_str(&md.push("```\nlast \u{202e}"));
+        out.push_str(&md.push("\x1b[8m line"));
+        out.push_str(&md.finish());
+        assert_eq!(
+            strip(&out),
+            concat!(
+                "Ti\\x1b]0;pwned\\x07tle\n",
+                "• rm \\x1b[2J b\\rold\n",
+                "```\n",
+                "\\x1b[31mred\n",
+                "```\n",
+                "last \\u{202e}\\x1b[8m line\n"
+            )
+        );
+        // Only our own styling: every ESC starts one of owo-colors' SGR codes.
+        for sequence in out.split('\u{1b}').skip(1) {
+            let code: String = sequence.chars().take_while(|c| *c != 'm').collect();
+            assert!(
+                code.starts_with('[') && code[1..].chars().all(|c| c.is_ascii_digit() || c == ';'),
+                "{code:?} in {out:?}"
+            );
+            assert!(!["[2J", "[31", "[8"].contains(&code.as_str()), "{code:?}");
+        }
     }
 
     #[test]

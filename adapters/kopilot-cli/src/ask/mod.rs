@@ -273,7 +273,7 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
         {
             ModelSelection::Model(model) => Some(model),
             ModelSelection::Unavailable { reason } => {
-                eprintln!("kopilot: {reason}");
+                eprintln!("kopilot: {}", crate::escape::line(&reason));
                 None
             }
         }

@@ -4,7 +4,12 @@
 //!
 //! The answer goes to standard output; everything else (progress, tool lines, prompts, the
 //! footer) goes to standard error, so `kopilot ask ... > answer.md` keeps only the answer.
+//!
+//! Everything shown that came from the model, a tool or the cluster goes through
+//! `crate::escape` before it is styled: the `dim` and `paint_err` helpers escape what they
+//! are given, the spinner escapes its label, the answer is escaped as it streams.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
@@ -26,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::approver::Ask;
 use super::markdown::MarkdownLines;
+use crate::escape;
 use crate::signals::Interrupts;
 
 /// How `kopilot ask` writes its output.
@@ -169,19 +175,23 @@ impl Renderer {
         renderer
     }
 
+    /// `text` escaped as one line, then dimmed on a terminal.
     fn dim(&self, text: &str) -> String {
+        let text = escape::line(text);
         if self.colors.stderr {
             text.dimmed().to_string()
         } else {
-            text.to_owned()
+            text.into_owned()
         }
     }
 
+    /// `text` escaped as one line, then painted on a terminal.
     fn paint_err(&self, text: &str, paint: fn(&str) -> String) -> String {
+        let text = escape::line(text);
         if self.colors.stderr {
-            paint(text)
+            paint(&text)
         } else {
-            text.to_owned()
+            text.into_owned()
         }
     }
 
@@ -213,7 +223,7 @@ impl Renderer {
         spinner.frame = (spinner.frame + 1) % SPINNER.len();
         let frame = SPINNER.get(spinner.frame).copied().unwrap_or("*");
         let secs = spinner.started.elapsed().as_secs_f32();
-        let label: String = spinner.label.chars().take(100).collect();
+        let label: String = escape::line(&spinner.label).chars().take(100).collect();
         say_inline!(
             "\r\x1b[2K{} {label} {}",
             frame.cyan(),
@@ -284,9 +294,9 @@ impl Renderer {
                 if is_answer_agent && self.live {
                     self.clear_spinner();
                     let lines = if self.colors.stdout {
-                        self.markdown.push(text)
+                        Cow::Owned(self.markdown.push(text))
                     } else {
-                        text.clone()
+                        escape::multiline(text)
                     };
                     write_out(&lines);
                     self.streamed.push_str(text);
@@ -351,6 +361,8 @@ impl Renderer {
                 let shown = self.calls.remove(call_id).unwrap_or_else(|| tool.clone());
                 let secs = Duration::from_millis(*duration_ms).as_secs_f64();
                 let mark = if *ok { "✓" } else { "✗" };
+                // Escaped before it is cut: a newline in a command shows instead of ending it.
+                let shown = escape::line(&shown);
                 let mut line = format!("  {mark} {} · {secs:.1}s", one_line(&shown, 110));
                 if !ok {
                     let _ = write!(line, " · {}", failure_summary(output));
@@ -396,7 +408,7 @@ impl Renderer {
                     text.push_str(&md.finish());
                     text
                 } else {
-                    format!("{}\n", result.answer.trim_end())
+                    format!("{}\n", escape::multiline(result.answer.trim_end()))
                 };
                 write_out(&text);
             }
@@ -436,18 +448,20 @@ impl Renderer {
             format!("\nApproval needed ({risk} risk)")
         };
         say!("{head}");
-        say!("  command: {}", request.command);
+        say!("  command: {}", escape::line(&request.command));
         for reason in &request.reasons {
-            say!("  why:     {reason}");
+            say!("  why:     {}", escape::line(reason));
         }
         self.set_status("Previewing the change (server-side dry run)");
         let preview = previewer.preview(&request).await;
         self.clear_spinner();
         if let Some(preview) = preview {
             say!("  what would change:");
+            // The dry run's output comes from the cluster.
             for line in preview.lines() {
+                let line = escape::multiline(line);
                 let painted = if !self.colors.stderr {
-                    line.to_owned()
+                    line.into_owned()
                 } else if line.starts_with('+') {
                     line.green().to_string()
                 } else if line.starts_with('-') {
