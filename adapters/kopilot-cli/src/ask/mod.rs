@@ -2,10 +2,12 @@
 //! every command it runs guarded, and anything risky put to the user first.
 //!
 //! This file wires the crates together; `ui` renders the event stream and asks for approvals,
-//! `markdown` styles the answer, `approver` connects the runtime's approvals to the terminal.
+//! `prompt` says what an approval is for, `markdown` styles the answer, `approver` connects
+//! the runtime's approvals to the terminal.
 
 mod approver;
 mod markdown;
+mod prompt;
 mod ui;
 
 use std::io::{IsTerminal as _, Read as _};

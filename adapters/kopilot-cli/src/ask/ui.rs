@@ -31,6 +31,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::approver::Ask;
 use super::markdown::MarkdownLines;
+use super::prompt;
 use crate::escape;
 use crate::signals::Interrupts;
 
@@ -448,9 +449,12 @@ impl Renderer {
             format!("\nApproval needed ({risk} risk)")
         };
         say!("{head}");
-        say!("  command: {}", escape::line(&request.command));
-        for reason in &request.reasons {
-            say!("  why:     {}", escape::line(reason));
+        for line in prompt::details(
+            &request.command,
+            &request.reasons,
+            &prompt::argv_of(&request),
+        ) {
+            say!("{line}");
         }
         self.set_status("Previewing the change (server-side dry run)");
         let preview = previewer.preview(&request).await;
