@@ -1,6 +1,10 @@
 //! `kopilot analyze`: runs the deterministic analyzers over a live cluster or snapshot files
 //! and prints the findings as a table, Markdown or JSON. No model is involved.
+//!
+//! Object names, event messages and annotations come from the cluster, so the table and the
+//! Markdown are rendered from an escaped report (`crate::escape`); JSON escapes for itself.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Read as _, Write as _};
 use std::path::PathBuf;
@@ -9,12 +13,15 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use kopilot_k8s::analyze::render::{self, Painter};
-use kopilot_k8s::analyze::{AnalyzeOptions, CHECKS, CheckSelection, Pricing, Severity, analyze};
+use kopilot_k8s::analyze::{
+    AnalyzeOptions, CHECKS, CheckSelection, Pricing, Report, Severity, analyze,
+};
 use kopilot_k8s::snapshot::prometheus::{self, DEFAULT_WINDOW};
 use kopilot_k8s::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope, Skipped};
 use owo_colors::{OwoColorize as _, Stream};
 
 use crate::UsageError;
+use crate::escape;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -234,7 +241,8 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
                 Ok(history) => snapshot.history = Some(history),
                 Err(e) => {
                     eprintln!(
-                        "kopilot: warning: {e}; rightsizing falls back to metrics-server samples"
+                        "kopilot: warning: {}; rightsizing falls back to metrics-server samples",
+                        escape::line(&e.to_string())
                     );
                     snapshot.skipped.push(Skipped {
                         resource: "prometheus".to_owned(),
@@ -250,7 +258,10 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         namespaces: args.namespaces,
         pricing,
     };
-    let report = analyze(&snapshot, &options);
+    let mut report = analyze(&snapshot, &options);
+    if args.output != OutputFormat::Json {
+        escape_for_terminal(&mut report);
+    }
     let text = match args.output {
         OutputFormat::Json => render::json(&report),
         OutputFormat::Markdown => render::markdown(&report),
@@ -262,6 +273,35 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         Some(threshold) if report.has_findings_at_least(threshold.into()) => Ok(ExitCode::from(1)),
         _ => Ok(ExitCode::SUCCESS),
     }
+}
+
+/// Escapes, as one line each, the texts the table and the Markdown show (the evidence is
+/// only in the JSON).
+fn escape_for_terminal(report: &mut Report) {
+    fn escape(text: &mut String) {
+        if let Cow::Owned(escaped) = escape::line(text) {
+            *text = escaped;
+        }
+    }
+    for finding in &mut report.findings {
+        escape(&mut finding.check);
+        escape(&mut finding.object.kind);
+        escape(&mut finding.object.name);
+        escape(&mut finding.message);
+        escape(&mut finding.recommendation);
+        for text in [&mut finding.object.namespace, &mut finding.command]
+            .into_iter()
+            .flatten()
+        {
+            escape(text);
+        }
+    }
+    for skipped in &mut report.skipped {
+        escape(&mut skipped.resource);
+        escape(&mut skipped.reason);
+    }
+    escape(&mut report.summary.usage_source);
+    escape(&mut report.summary.currency);
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error.

@@ -45,7 +45,8 @@ pub(crate) fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
                         "BROKEN at line {} of {}: {}",
                         broken.line,
                         file.display(),
-                        broken.reason
+                        // It may quote the damaged record.
+                        crate::escape::line(&broken.reason)
                     ),
                 }
             }

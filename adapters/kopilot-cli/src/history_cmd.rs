@@ -1,4 +1,6 @@
-//! `kopilot history`: past tasks from the task store, and one task replayed.
+//! `kopilot history`: past tasks from the task store, and one task replayed. The store may
+//! hold anything the model, a tool or the cluster wrote, so text output is escaped
+//! (`crate::escape`); `--json` is JSON, which escapes control characters itself.
 
 use std::io::Write as _;
 use std::process::ExitCode;
@@ -10,6 +12,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::UsageError;
 use crate::ask::{Output, Renderer, one_line, replay};
+use crate::escape;
 use crate::state::{State, data_dir};
 
 const EXAMPLES: &str = "\
@@ -101,24 +104,25 @@ async fn list(store: &SqliteStore, args: &HistoryArgs) -> anyhow::Result<ExitCod
         eprintln!("No tasks found.");
         return Ok(ExitCode::SUCCESS);
     }
-    let id_width = tasks.iter().map(|t| t.id.len()).max().unwrap_or(2);
+    let ids: Vec<_> = tasks.iter().map(|t| escape::line(&t.id)).collect();
+    let id_width = ids.iter().map(|id| id.chars().count()).max().unwrap_or(2);
     writeln!(
         stdout,
         "{:<id_width$}  {:<20}  {:<11}  {:>8}  PROMPT",
         "ID", "STARTED (UTC)", "STATUS", "TIME"
     )?;
-    for task in &tasks {
+    for (task, id) in tasks.iter().zip(&ids) {
         writeln!(
             stdout,
             "{:<id_width$}  {:<20}  {:<11}  {:>8}  {}",
-            task.id,
+            id,
             started(task),
             task.status().map_or("unfinished", |s| s.as_str()),
             task.result.as_ref().map_or_else(String::new, |r| format!(
                 "{:.1}s",
                 ms_to_secs(r.duration_ms)
             )),
-            one_line(&task.prompt, 70)
+            escape::line(&one_line(&task.prompt, 70))
         )?;
     }
     Ok(ExitCode::SUCCESS)
@@ -162,8 +166,15 @@ async fn show_task(store: &SqliteStore, args: &ShowArgs) -> anyhow::Result<ExitC
     let task = find(store, &args.id).await?;
     let events = store.events(&task.id, 1).await?;
     if args.output == Output::Text {
-        eprintln!("Task {} · asked by {}", task.id, task.requester);
-        eprintln!("> {}", task.prompt.replace('\n', "\n> "));
+        eprintln!(
+            "Task {} · asked by {}",
+            escape::line(&task.id),
+            escape::line(&task.requester)
+        );
+        eprintln!(
+            "> {}",
+            escape::multiline(&task.prompt).replace('\n', "\n> ")
+        );
     }
     let mut renderer = Renderer::replay(args.output, task.skill.clone());
     let status = replay(&mut renderer, &events);

@@ -63,7 +63,8 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("kopilot: error: {err:#}");
+            // Errors can quote the cluster, a model server or a file.
+            eprintln!("kopilot: error: {}", escape::multiline(&format!("{err:#}")));
             if err.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
             } else {

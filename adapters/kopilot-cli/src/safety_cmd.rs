@@ -1,4 +1,6 @@
-//! `kopilot safety assess`: the guard from the command line, for people and for scripts.
+//! `kopilot safety assess`: the guard from the command line, for people and for scripts. The
+//! human output quotes the command line (and the reasons quote its words), so it is escaped
+//! (`crate::escape`); `--json` is JSON, which escapes control characters itself.
 
 use std::io::{BufRead, Read, Write};
 use std::process::ExitCode;
@@ -8,6 +10,8 @@ use clap::{Args, Subcommand};
 use kopilot_safety::{Assessment, Decision, Guard, Mode, Policy, Risk};
 use owo_colors::{OwoColorize, Stream};
 use serde_json::json;
+
+use crate::escape;
 
 /// Inspect what the guard decides for a command line.
 #[derive(Debug, Args)]
@@ -209,9 +213,14 @@ fn print_human(out: &mut impl Write, a: &Assessment) -> std::io::Result<()> {
             decision.if_supports_color(Stream::Stdout, |t| t.red())
         ),
     };
-    writeln!(out, "{styled} ({} risk): {}", a.risk, a.command)?;
+    writeln!(
+        out,
+        "{styled} ({} risk): {}",
+        a.risk,
+        escape::line(&a.command)
+    )?;
     for reason in &a.reasons {
-        writeln!(out, "  - {reason}")?;
+        writeln!(out, "  - {}", escape::line(reason))?;
     }
     if a.commands.len() > 1 || a.commands.iter().any(|c| !c.namespaces.is_empty()) {
         writeln!(out, "  commands:")?;
@@ -219,12 +228,12 @@ fn print_human(out: &mut impl Write, a: &Assessment) -> std::io::Result<()> {
             let verb = c
                 .verb
                 .as_deref()
-                .map(|v| format!(" {v}"))
+                .map(|v| format!(" {}", escape::line(v)))
                 .unwrap_or_default();
             let ns = if c.namespaces.is_empty() {
                 String::new()
             } else {
-                format!("  [namespaces: {}]", c.namespaces.join(", "))
+                format!("  [namespaces: {}]", escape::line(&c.namespaces.join(", ")))
             };
             let all = if c.all_namespaces {
                 "  [all namespaces]"
@@ -235,7 +244,7 @@ fn print_human(out: &mut impl Write, a: &Assessment) -> std::io::Result<()> {
                 out,
                 "    {:<8} {}{verb}{ns}{all}",
                 c.risk.as_str(),
-                c.program
+                escape::line(&c.program)
             )?;
         }
     }
