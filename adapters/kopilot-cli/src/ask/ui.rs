@@ -612,6 +612,9 @@ pub(crate) async fn drive(
     let mut cancelling = false;
     loop {
         tokio::select! {
+            // Events first: the runtime records what led to an approval (the text the model
+            // streamed, the tool call) before it asks, so all of it shows above the prompt.
+            biased;
             event = events.next() => match event {
                 Some(event) => {
                     renderer.event(&event);
