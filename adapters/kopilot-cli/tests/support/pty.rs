@@ -1,6 +1,6 @@
 //! Running kopilot with standard input and standard error on a pseudo-terminal, as a person
-//! at a terminal would (standard output stays piped, like `kopilot ask -o json > events`),
-//! answering each `[y/N]` prompt from a list.
+//! at a terminal would (standard output stays piped, like `kopilot ask -o json > events`, or
+//! is the terminal too), answering each `[y/N]` prompt from a list.
 
 use std::io::{Read, Write};
 use std::process::Stdio;
@@ -24,19 +24,38 @@ pub struct PtyOutcome {
 /// Runs `invocation` on a pseudo-terminal, answering the n-th prompt with `answers[n]` (and
 /// any prompt beyond the list with an empty line, the default No), for at most `limit`.
 pub fn run_on_pty(invocation: &Invocation, answers: &[&str], limit: Duration) -> PtyOutcome {
+    run(invocation, answers, limit, true)
+}
+
+/// [`run_on_pty`] with standard output on the terminal too (what a person sees of
+/// `kopilot ask` in text mode: the answer rendered as it streams); `outcome.stdout` is empty,
+/// everything is in `screen`.
+pub fn run_all_on_pty(invocation: &Invocation, answers: &[&str], limit: Duration) -> PtyOutcome {
+    run(invocation, answers, limit, false)
+}
+
+fn run(
+    invocation: &Invocation,
+    answers: &[&str],
+    limit: Duration,
+    pipe_stdout: bool,
+) -> PtyOutcome {
     let (pty, pts) = pty_process::blocking::open().expect("a pseudo-terminal");
     pty.resize(pty_process::Size::new(40, 160))
         .expect("terminal size");
-    let mut child = pty_process::blocking::Command::new(binary())
+    let mut command = pty_process::blocking::Command::new(binary())
         .args(&invocation.args)
         .env_clear()
         .envs(invocation.env.iter().cloned())
-        .env("TERM", "xterm-256color")
-        .stdout(Stdio::piped())
+        .env("TERM", "xterm-256color");
+    if pipe_stdout {
+        command = command.stdout(Stdio::piped());
+    }
+    let mut child = command
         .spawn(pts)
         .expect("kopilot starts on the pseudo-terminal");
     let started = Instant::now();
-    let stdout: Drained = drain(child.stdout.take().expect("stdout is piped"));
+    let stdout: Option<Drained> = child.stdout.take().map(drain);
 
     let pty = Arc::new(pty);
     let screen = Arc::new(Mutex::new(String::new()));
@@ -76,7 +95,7 @@ pub fn run_on_pty(invocation: &Invocation, answers: &[&str], limit: Duration) ->
             panic!(
                 "kopilot did not finish within {limit:?} on the terminal\nscreen:\n{}\nstdout:\n{}",
                 screen.lock().unwrap_or_else(PoisonError::into_inner),
-                stdout.so_far()
+                stdout.as_ref().map(Drained::so_far).unwrap_or_default()
             );
         }
         std::thread::sleep(Duration::from_millis(10));
@@ -95,7 +114,9 @@ pub fn run_on_pty(invocation: &Invocation, answers: &[&str], limit: Duration) ->
     PtyOutcome {
         outcome: Outcome {
             code: status.code(),
-            stdout: stdout.finish(Duration::from_secs(5)),
+            stdout: stdout
+                .map(|s| s.finish(Duration::from_secs(5)))
+                .unwrap_or_default(),
             stderr: screen.clone(),
             elapsed,
         },
