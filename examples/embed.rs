@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use futures::StreamExt;
 use kopilot_core::llm::ScriptedModel;
 use kopilot_core::safety::{
-    ApprovalDecision, ApprovalRequest, Approver, ClearedCommand, quote_argv,
+    ApprovalDecision, ApprovalRequest, Approver, ClearedCommand, Identity, quote_argv,
 };
 use kopilot_core::{Kopilot, Plan, TaskRequest, Tool, ToolContext, ToolError, ToolOutput};
 use serde_json::{Value, json};
@@ -63,7 +63,7 @@ impl Tool for ScaleDeployment {
     async fn execute(
         &self,
         _args: &Value,
-        cleared: &[ClearedCommand],
+        cleared: Vec<ClearedCommand>,
         _ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError> {
         let line = cleared
@@ -73,7 +73,7 @@ impl Tool for ScaleDeployment {
         let approver = cleared
             .first()
             .and_then(|c| c.approval())
-            .map(|a| a.decided_by.clone())
+            .map(|a| a.decided_by().to_string())
             .unwrap_or_default();
         Ok(ToolOutput::text(format!(
             "(pretend) ran `{line}`, approved by {approver}: deployment.apps/web scaled"
@@ -81,18 +81,21 @@ impl Tool for ScaleDeployment {
     }
 }
 
-/// A custom approver: approves changes in the `shop` namespace only.
-struct ShopOnly;
+/// A custom approver: approves changes in the `shop` namespace only, as the shop's owner (an
+/// identity this program established, as an adapter would from a login).
+struct ShopOnly {
+    owner: Identity,
+}
 
 #[async_trait]
 impl Approver for ShopOnly {
     async fn decide(&self, request: &ApprovalRequest) -> ApprovalDecision {
         if request.command.contains("-n shop") {
-            ApprovalDecision::approve(request, "shop-owner")
+            ApprovalDecision::approve(request, &self.owner)
         } else {
             ApprovalDecision::deny(
                 request,
-                "shop-owner",
+                &self.owner,
                 "only the shop namespace is mine to approve",
             )
         }
@@ -127,7 +130,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .model(Arc::new(model))
         .skills(skills)
         .tool(Arc::new(ScaleDeployment))
-        .approver(Arc::new(ShopOnly))
+        .approver(Arc::new(ShopOnly {
+            owner: Identity::new("shop-owner"),
+        }))
         .build()?;
 
     let task =

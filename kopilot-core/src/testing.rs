@@ -128,7 +128,7 @@ impl Tool for RecordingTool {
     async fn execute(
         &self,
         _args: &Value,
-        cleared: &[crate::safety::ClearedCommand],
+        cleared: Vec<crate::safety::ClearedCommand>,
         ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError> {
         let active = self.state.active.fetch_add(1, Ordering::SeqCst) + 1;

@@ -102,11 +102,12 @@ pub trait Tool: Send + Sync {
     /// model.
     fn plan(&self, args: &Value) -> Result<Plan, ToolError>;
 
-    /// Runs the cleared commands: one [`ClearedCommand`] per planned line, in plan order.
+    /// Runs the cleared commands: one [`ClearedCommand`] per planned line, in plan order. They
+    /// are the tool's to spend: running one consumes it, so an approval runs its command once.
     async fn execute(
         &self,
         args: &Value,
-        cleared: &[ClearedCommand],
+        cleared: Vec<ClearedCommand>,
         ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError>;
 }

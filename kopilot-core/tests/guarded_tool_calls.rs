@@ -288,3 +288,68 @@ async fn large_output_is_truncated_with_a_note() {
         "{content}"
     );
 }
+
+#[tokio::test]
+async fn an_approval_the_guard_refuses_is_reported_as_denied_and_never_runs() {
+    // Four-eyes: the approver is the requester, so `resolve` refuses the approval. The event
+    // must say what the guard decided, not what the approver answered.
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "delete pod web-1 -n shop"}))
+            .then_answer("The deletion needs a second person."),
+    );
+    let tool = kubectl();
+    let audit = Arc::new(MemoryAuditSink::default());
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .policy(
+            kopilot_core::safety::Policy::builder()
+                .four_eyes(true)
+                .build()
+                .unwrap(),
+        )
+        .approver(Arc::new(ApproveAll::new("Alice")))
+        .audit(audit.clone())
+        .build()
+        .unwrap();
+    let task = kopilot.submit(
+        TaskRequest::new("delete web-1")
+            .skill("alpha")
+            .requester("alice"),
+    );
+    assert_eq!(task.result().await.status, Status::Succeeded);
+    assert!(tool.executed().is_empty());
+    let events = all_events(&task).await;
+    assert_eq!(
+        transcript(&events),
+        [
+            "task_started",
+            "tool_call:run_kubectl",
+            "approval_requested:high",
+            "approval_decided:denied",
+            "tool_result:error",
+            "response:succeeded"
+        ]
+    );
+    let decided = events
+        .iter()
+        .find_map(|e| match &e.event {
+            kopilot_core::EventKind::ApprovalDecided {
+                approved,
+                decided_by,
+                reason,
+                ..
+            } => Some((*approved, decided_by.clone(), reason.clone())),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!decided.0);
+    assert_eq!(decided.1, "Alice");
+    assert!(decided.2.unwrap_or_default().contains("four-eyes"));
+    assert!(audit.events().iter().any(|e| matches!(
+        e,
+        AuditEvent::ApprovalDecided { approved: false, reason: Some(r), .. } if r.contains("four-eyes")
+    )));
+}

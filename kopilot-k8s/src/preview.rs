@@ -160,7 +160,7 @@ pub async fn preview(
     guard: &Guard,
     command_line: &str,
 ) -> Result<Option<ChangePreview>> {
-    let ctx = RequestContext::new(PREVIEW_REQUESTER);
+    let ctx = RequestContext::new(kopilot_core::safety::Identity::new(PREVIEW_REQUESTER));
     preview_for(exec, guard, command_line, &ctx, &CancellationToken::new()).await
 }
 
@@ -282,7 +282,7 @@ impl Runner<'_> {
         self.ran.push(line);
         let output = self
             .exec
-            .run(&cleared, self.cancel, self.ctx.task_id.as_deref())
+            .run(cleared, self.cancel, self.ctx.task_id.as_deref())
             .await?;
         Ok(Some(output))
     }

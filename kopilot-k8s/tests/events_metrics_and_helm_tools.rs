@@ -41,7 +41,7 @@ async fn call(kind: ToolKind, config: ExecConfig, args: Value) -> Result<String,
     );
     let plan = tool.plan(&args).map_err(|e| e.message)?;
     let cleared = common::cleared_by_default_guard(&plan.commands);
-    tool.execute(&args, &cleared, &ctx())
+    tool.execute(&args, cleared, &ctx())
         .await
         .map(|out| out.content)
         .map_err(|e| e.message)
@@ -277,7 +277,10 @@ async fn run_helm_says_when_helm_is_missing_and_leaves_changes_to_approval() -> 
     for line in &plan.commands {
         assert!(
             matches!(
-                guard.check(line, &RequestContext::new("test")),
+                guard.check(
+                    line,
+                    &RequestContext::new(kopilot_core::safety::Identity::new("test"))
+                ),
                 Verdict::NeedsApproval(_)
             ),
             "{line}"

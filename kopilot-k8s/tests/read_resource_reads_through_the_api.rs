@@ -40,7 +40,7 @@ async fn read(tool: &K8sTool, args: Value) -> Result<String, String> {
         call_id: "c1".into(),
         cancel: CancellationToken::new(),
     };
-    tool.execute(&args, &cleared, &ctx)
+    tool.execute(&args, cleared, &ctx)
         .await
         .map(|out| out.content)
         .map_err(|e| e.message)

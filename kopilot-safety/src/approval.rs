@@ -17,7 +17,40 @@ use tokio::sync::{broadcast, oneshot};
 use crate::error::{Error, Result};
 use crate::risk::Risk;
 
-/// A request for a human to allow one exact command.
+/// Who someone is, as an adapter established it: the operating-system user at a terminal, the
+/// owner of a bearer token the server verified, a Kubernetes user the API server authenticated.
+/// Never a name taken from what the person sent (a field in a request body): four-eyes
+/// compares identities, so an identity that anyone can claim would make it meaningless.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Identity(String);
+
+impl Identity {
+    /// An identity the adapter established.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self(name.into())
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether two identities are the same person for four-eyes (names compared without case
+    /// and surrounding space, so `Alice` cannot approve what `alice ` asked for).
+    pub fn same_person(&self, other: &Self) -> bool {
+        self.0.trim().eq_ignore_ascii_case(other.0.trim())
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A request for a human to allow one exact command. Only the [`crate::Guard`] issues them; a
+/// copy rebuilt from JSON cannot be answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApprovalRequest {
     /// Unique id; a decision must name it.
@@ -29,7 +62,7 @@ pub struct ApprovalRequest {
     /// Why it needs approval.
     pub reasons: Vec<String>,
     /// Who asked (the user behind the task).
-    pub requester: String,
+    pub requester: Identity,
     /// The task the command belongs to, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
@@ -39,6 +72,9 @@ pub struct ApprovalRequest {
     /// After this instant the request counts as denied.
     #[serde(with = "time::serde::rfc3339")]
     pub expires_at: OffsetDateTime,
+    /// A random number only the issuing guard and decisions made from this request know.
+    #[serde(skip)]
+    pub(crate) binding: u64,
 }
 
 impl ApprovalRequest {
@@ -49,48 +85,85 @@ impl ApprovalRequest {
     }
 }
 
-/// A human's answer to an [`ApprovalRequest`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An answer to one [`ApprovalRequest`], made from that request by an [`Approver`]. Its fields
+/// are read-only; the guard checks that it answers the request it holds, in time, and (under
+/// four-eyes) by someone other than the requester.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ApprovalDecision {
-    /// The request this answers.
-    pub request_id: String,
-    /// Whether the command may run.
-    pub approved: bool,
-    /// Who decided.
-    pub decided_by: String,
-    /// Why (optional for approvals, expected for denials).
+    request_id: String,
+    #[serde(skip)]
+    binding: u64,
+    approved: bool,
+    decided_by: Identity,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// When.
+    reason: Option<String>,
     #[serde(with = "time::serde::rfc3339")]
-    pub decided_at: OffsetDateTime,
+    decided_at: OffsetDateTime,
 }
 
 impl ApprovalDecision {
     /// An approval of `request` by `by`.
-    pub fn approve(request: &ApprovalRequest, by: impl Into<String>) -> Self {
+    pub fn approve(request: &ApprovalRequest, by: &Identity) -> Self {
+        Self::new(request, true, by, None)
+    }
+
+    /// A denial of `request` by `by`, with a reason.
+    pub fn deny(request: &ApprovalRequest, by: &Identity, reason: impl Into<String>) -> Self {
+        Self::new(request, false, by, Some(reason.into()))
+    }
+
+    fn new(
+        request: &ApprovalRequest,
+        approved: bool,
+        by: &Identity,
+        reason: Option<String>,
+    ) -> Self {
         Self {
             request_id: request.id.clone(),
-            approved: true,
-            decided_by: by.into(),
-            reason: None,
+            binding: request.binding,
+            approved,
+            decided_by: by.clone(),
+            reason,
             decided_at: OffsetDateTime::now_utc(),
         }
     }
 
-    /// A denial of `request` by `by`, with a reason.
-    pub fn deny(
-        request: &ApprovalRequest,
-        by: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Self {
-            request_id: request.id.clone(),
-            approved: false,
-            decided_by: by.into(),
-            reason: Some(reason.into()),
-            decided_at: OffsetDateTime::now_utc(),
-        }
+    /// With a reason (also for approvals).
+    #[must_use]
+    pub fn because(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// The request this answers.
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    /// Whether the command may run (if the guard accepts the decision).
+    pub fn approved(&self) -> bool {
+        self.approved
+    }
+
+    /// Who decided.
+    pub fn decided_by(&self) -> &Identity {
+        &self.decided_by
+    }
+
+    /// Why, if a reason was given.
+    pub fn reason(&self) -> Option<&str> {
+        self.reason.as_deref()
+    }
+
+    /// When the decision was made (the guard checks expiry with its own clock, not this).
+    pub fn decided_at(&self) -> OffsetDateTime {
+        self.decided_at
+    }
+
+    /// Whether it was made from `request` itself (not from another request or a copy rebuilt
+    /// from JSON).
+    pub(crate) fn answers(&self, request: &ApprovalRequest) -> bool {
+        self.request_id == request.id && self.binding == request.binding && request.binding != 0
     }
 }
 
@@ -126,7 +199,11 @@ impl Default for DenyAll {
 #[async_trait]
 impl Approver for DenyAll {
     async fn decide(&self, request: &ApprovalRequest) -> ApprovalDecision {
-        ApprovalDecision::deny(request, "kopilot:deny-all", self.reason.clone())
+        ApprovalDecision::deny(
+            request,
+            &Identity::new("kopilot:deny-all"),
+            self.reason.clone(),
+        )
     }
 }
 
@@ -134,14 +211,14 @@ impl Approver for DenyAll {
 /// sandboxes; never a default.
 #[derive(Debug, Clone)]
 pub struct ApproveAll {
-    identity: String,
+    identity: Identity,
 }
 
 impl ApproveAll {
     /// Approves as `identity` (recorded in the audit log).
     pub fn new(identity: impl Into<String>) -> Self {
         Self {
-            identity: identity.into(),
+            identity: Identity::new(identity),
         }
     }
 }
@@ -149,9 +226,13 @@ impl ApproveAll {
 #[async_trait]
 impl Approver for ApproveAll {
     async fn decide(&self, request: &ApprovalRequest) -> ApprovalDecision {
-        ApprovalDecision::approve(request, self.identity.clone())
+        ApprovalDecision::approve(request, &self.identity)
     }
 }
+
+/// Decisions Kopilot makes itself (timeouts, a vanished approver).
+static KOPILOT: std::sync::LazyLock<Identity> =
+    std::sync::LazyLock::new(|| Identity::new("kopilot"));
 
 struct Pending {
     request: ApprovalRequest,
@@ -216,32 +297,26 @@ impl ChannelApprover {
         self.notify.subscribe()
     }
 
-    /// Answers a pending request.
+    /// Answers a pending request in the name of `by`, an identity the adapter established
+    /// (the caller's verified token, not a name the caller sent).
     pub fn answer(
         &self,
         id: &str,
         approved: bool,
-        by: impl Into<String>,
+        by: &Identity,
         reason: Option<String>,
     ) -> Result<()> {
-        let by = by.into();
         let mut map = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(entry) = map.get(id) else {
             return Err(Error::UnknownApproval(id.to_owned()));
         };
-        if self.four_eyes && approved && entry.request.requester == by {
-            return Err(Error::FourEyes(by));
+        if self.four_eyes && approved && entry.request.requester.same_person(by) {
+            return Err(Error::FourEyes(by.to_string()));
         }
         let Some(entry) = map.remove(id) else {
             return Err(Error::UnknownApproval(id.to_owned()));
         };
-        let decision = ApprovalDecision {
-            request_id: id.to_owned(),
-            approved,
-            decided_by: by,
-            reason,
-            decided_at: OffsetDateTime::now_utc(),
-        };
+        let decision = ApprovalDecision::new(&entry.request, approved, by, reason);
         // The waiting task may have been cancelled meanwhile; then nothing runs anyway.
         let _ = entry.reply.send(decision);
         Ok(())
@@ -285,8 +360,8 @@ impl Approver for ChannelApprover {
         let _ = self.notify.send(request.clone());
         match tokio::time::timeout(request.remaining(), rx).await {
             Ok(Ok(decision)) => decision,
-            Ok(Err(_)) => ApprovalDecision::deny(request, "kopilot", "the approver went away"),
-            Err(_) => ApprovalDecision::deny(request, "kopilot", "the approval request expired"),
+            Ok(Err(_)) => ApprovalDecision::deny(request, &KOPILOT, "the approver went away"),
+            Err(_) => ApprovalDecision::deny(request, &KOPILOT, "the approval request expired"),
         }
     }
 }

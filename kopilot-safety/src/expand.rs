@@ -3,6 +3,62 @@
 //! output of `echo` and `printf` with literal arguments (text that is piped into a shell or
 //! `xargs` is as much a command line as the line itself).
 
+/// How [`crate::shell::Word::disguise`] names a glob pattern.
+pub(crate) const GLOB: &str = "a glob pattern";
+
+/// Whether a shell glob pattern (`*`, `?`, `[abc]`, `[a-z]`, `[!x]`) matches `name`.
+pub(crate) fn glob_matches(pattern: &str, name: &str) -> bool {
+    let pattern: Vec<char> = pattern.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    glob_at(&pattern, &name)
+}
+
+fn glob_at(pattern: &[char], name: &[char]) -> bool {
+    match pattern.split_first() {
+        None => name.is_empty(),
+        Some(('*', rest)) => {
+            (0..=name.len()).any(|skip| glob_at(rest, name.get(skip..).unwrap_or_default()))
+        }
+        Some(('?', rest)) => name
+            .split_first()
+            .is_some_and(|(_, tail)| glob_at(rest, tail)),
+        Some(('[', rest)) => {
+            let Some(close) = rest.iter().skip(1).position(|&c| c == ']').map(|p| p + 1) else {
+                return name.first() == Some(&'[')
+                    && glob_at(rest, name.get(1..).unwrap_or_default());
+            };
+            let (set, after) = (
+                rest.get(..close).unwrap_or_default(),
+                rest.get(close + 1..).unwrap_or_default(),
+            );
+            let Some((&c, tail)) = name.split_first() else {
+                return false;
+            };
+            let (negated, set) = match set.split_first() {
+                Some(('!' | '^', set)) => (true, set),
+                _ => (false, set),
+            };
+            let mut found = false;
+            let mut i = 0;
+            while let Some(&first) = set.get(i) {
+                if set.get(i + 1) == Some(&'-')
+                    && let Some(&last) = set.get(i + 2)
+                {
+                    found |= (first..=last).contains(&c);
+                    i += 3;
+                } else {
+                    found |= first == c;
+                    i += 1;
+                }
+            }
+            found != negated && glob_at(after, tail)
+        }
+        Some((&literal, rest)) => name
+            .split_first()
+            .is_some_and(|(&c, tail)| c == literal && glob_at(rest, tail)),
+    }
+}
+
 /// Most words one brace expansion may produce before the guard gives up and treats the word
 /// as unknown.
 pub(crate) const MAX_BRACE_WORDS: usize = 64;
@@ -441,6 +497,18 @@ mod tests {
         assert_eq!(ansi_c(r"\cA").as_deref(), Some("\x01"));
         assert_eq!(ansi_c(r"\xzz").as_deref(), Some(r"\xzz"));
         assert_eq!(ansi_c(r"\xff"), None);
+    }
+
+    #[test]
+    fn globs_match_like_bash() {
+        assert!(glob_matches("k?bectl", "kubectl"));
+        assert!(glob_matches("kub*", "kubectl"));
+        assert!(glob_matches("kub[e]ctl", "kubectl"));
+        assert!(glob_matches("kub[a-f]ctl", "kubectl"));
+        assert!(!glob_matches("kub[!e]ctl", "kubectl"));
+        assert!(!glob_matches("*.yaml", "kubectl"));
+        assert!(glob_matches("*", "rm"));
+        assert!(!glob_matches("r?", "rmx"));
     }
 
     #[test]

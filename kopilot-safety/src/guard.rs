@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use time::OffsetDateTime;
 
-use crate::approval::{ApprovalDecision, ApprovalRequest, Approver};
+use crate::approval::{ApprovalDecision, ApprovalRequest, Approver, Identity};
 use crate::assess::Assessment;
 use crate::audit::{AuditEvent, AuditSink, NullAuditSink};
 use crate::policy::Policy;
@@ -14,19 +14,20 @@ use crate::risk::{Decision, Mode, Risk};
 use crate::shell::Walker;
 
 /// Who is asking and for which task: carried into approval requests and audit records.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestContext {
-    /// The identity behind the request (a user name, a token subject, a service account).
-    pub requester: String,
+    /// The identity behind the request, as the adapter established it (a user name, a token
+    /// subject, a service account).
+    pub requester: Identity,
     /// The task the command belongs to.
     pub task_id: Option<String>,
 }
 
 impl RequestContext {
     /// A context for `requester` with no task.
-    pub fn new(requester: impl Into<String>) -> Self {
+    pub fn new(requester: Identity) -> Self {
         Self {
-            requester: requester.into(),
+            requester,
             task_id: None,
         }
     }
@@ -42,8 +43,15 @@ impl RequestContext {
 /// A command the guard cleared: allowed by the policy, or approved by a human.
 ///
 /// Only this crate can make one, so an executor that accepts `ClearedCommand` cannot run
-/// anything the guard has not seen.
-#[derive(Debug, Clone)]
+/// anything the guard has not seen. It is not `Clone`: running it consumes it, so one approval
+/// runs one command once.
+///
+/// ```compile_fail
+/// fn spend_twice(cleared: kopilot_safety::ClearedCommand) -> (kopilot_safety::ClearedCommand, kopilot_safety::ClearedCommand) {
+///     (cleared.clone(), cleared)
+/// }
+/// ```
+#[derive(Debug)]
 pub struct ClearedCommand {
     assessment: Assessment,
     approval: Option<ApprovalDecision>,
@@ -71,8 +79,9 @@ impl ClearedCommand {
     }
 }
 
-/// A command that waits for a human. Resolve it with [`Guard::resolve`].
-#[derive(Debug, Clone)]
+/// A command that waits for a human. Resolve it with [`Guard::resolve`] (once: it is not
+/// `Clone`).
+#[derive(Debug)]
 pub struct ApprovalTicket {
     request: ApprovalRequest,
     assessment: Assessment,
@@ -91,7 +100,7 @@ impl ApprovalTicket {
 }
 
 /// What [`Guard::check`] says about a command line.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub enum Verdict {
     /// It may run now.
     Allowed(ClearedCommand),
@@ -108,7 +117,7 @@ pub enum Refusal {
     #[error("blocked ({}): {}", .0.risk, .0.reasons.join("; "))]
     Blocked(Box<Assessment>),
     /// A human (or the default approver) said no.
-    #[error("denied by {}: {}", .decision.decided_by, .decision.reason.as_deref().unwrap_or("no reason given"))]
+    #[error("denied by {}: {}", .decision.decided_by(), .decision.reason().unwrap_or("no reason given"))]
     Denied {
         /// The assessment.
         assessment: Box<Assessment>,
@@ -141,7 +150,11 @@ pub enum Refusal {
 pub struct Guard {
     policy: Arc<Policy>,
     audit: Arc<dyn AuditSink>,
+    clock: Clock,
 }
+
+/// What the guard reads the time from (approval creation and expiry).
+type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 impl std::fmt::Debug for Guard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -159,7 +172,19 @@ impl Guard {
         Self {
             policy: Arc::new(policy),
             audit: Arc::new(NullAuditSink),
+            clock: Arc::new(OffsetDateTime::now_utc),
         }
+    }
+
+    /// Reads the time from `clock` instead of the system clock (approval requests are dated
+    /// and their expiry checked with it; for tests and simulations).
+    #[must_use]
+    pub fn with_clock(
+        mut self,
+        clock: impl Fn() -> OffsetDateTime + Send + Sync + 'static,
+    ) -> Self {
+        self.clock = Arc::new(clock);
+        self
     }
 
     /// Sends every assessment and decision to `sink`.
@@ -249,7 +274,7 @@ impl Guard {
             decision: assessment.decision,
             risk: assessment.risk,
             reasons: assessment.reasons.clone(),
-            requester: ctx.requester.clone(),
+            requester: ctx.requester.to_string(),
             task_id: ctx.task_id.clone(),
         };
         if let Err(e) = self.audit.record(&event) {
@@ -266,7 +291,7 @@ impl Guard {
             }),
             Decision::Block => Verdict::Blocked(assessment),
             Decision::Approve => {
-                let now = OffsetDateTime::now_utc();
+                let now = (self.clock)();
                 let request = ApprovalRequest {
                     id: format!(
                         "a-{}-{}",
@@ -280,12 +305,13 @@ impl Guard {
                     task_id: ctx.task_id.clone(),
                     created_at: now,
                     expires_at: now + self.policy.approval_ttl(),
+                    binding: rand::random::<u64>() | 1,
                 };
                 let event = AuditEvent::ApprovalRequested {
                     id: request.id.clone(),
                     command: request.command.clone(),
                     risk: request.risk,
-                    requester: request.requester.clone(),
+                    requester: request.requester.to_string(),
                     task_id: request.task_id.clone(),
                 };
                 if let Err(e) = self.audit.record(&event) {
@@ -304,8 +330,9 @@ impl Guard {
     }
 
     /// Turns a ticket and an approver's decision into a cleared command, or a refusal. The
-    /// decision must answer this ticket's request, be made before it expired, respect four-eyes,
-    /// and be audited.
+    /// decision must have been made from this ticket's request (not another request, not a copy
+    /// rebuilt from JSON), arrive before the request expires by the guard's clock, respect
+    /// four-eyes (the decider is not the requester), and be audited.
     pub fn resolve(
         &self,
         ticket: ApprovalTicket,
@@ -320,28 +347,37 @@ impl Guard {
             reason,
         };
         let mut problem = None;
-        if decision.request_id != request.id {
+        if !decision.answers(&request) {
             problem = Some(format!(
-                "the decision answers request `{}`, not `{}`",
-                decision.request_id, request.id
+                "the decision (for request `{}`) was not made from request `{}` by the approval machinery",
+                decision.request_id(),
+                request.id
             ));
-        } else if decision.approved && decision.decided_at > request.expires_at {
-            problem = Some("the approval came after the request expired".to_owned());
-        } else if decision.approved
+        } else if decision.approved() && (self.clock)() > request.expires_at {
+            problem = Some(format!(
+                "the approval came after the request expired at {}",
+                request
+                    .expires_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default()
+            ));
+        } else if decision.approved()
             && self.policy.four_eyes()
-            && decision.decided_by == request.requester
+            && decision.decided_by().same_person(&request.requester)
         {
             problem = Some(format!(
                 "four-eyes policy: `{}` asked for this command and cannot also approve it",
-                decision.decided_by
+                decision.decided_by()
             ));
         }
         let event = AuditEvent::ApprovalDecided {
             id: request.id.clone(),
             command: request.command.clone(),
-            approved: decision.approved && problem.is_none(),
-            decided_by: decision.decided_by.clone(),
-            reason: problem.clone().or_else(|| decision.reason.clone()),
+            approved: decision.approved() && problem.is_none(),
+            decided_by: decision.decided_by().to_string(),
+            reason: problem
+                .clone()
+                .or_else(|| decision.reason().map(str::to_owned)),
             task_id: request.task_id.clone(),
         };
         if let Err(e) = self.audit.record(&event) {
@@ -353,7 +389,7 @@ impl Guard {
         if let Some(problem) = problem {
             return Err(invalid(assessment, problem));
         }
-        if decision.approved {
+        if decision.approved() {
             Ok(ClearedCommand {
                 assessment,
                 approval: Some(decision),

@@ -18,11 +18,11 @@
 //! assessment and decision goes to an [`AuditSink`].
 //!
 //! ```
-//! use kopilot_safety::{ApproveAll, Guard, Policy, RequestContext, Verdict};
+//! use kopilot_safety::{ApproveAll, Guard, Identity, Policy, RequestContext, Verdict};
 //!
 //! # tokio_test_block(async {
 //! let guard = Guard::new(Policy::default());
-//! let ctx = RequestContext::new("alice").with_task("t-1");
+//! let ctx = RequestContext::new(Identity::new("alice")).with_task("t-1");
 //!
 //! // Reads clear at once.
 //! assert!(matches!(guard.check("kubectl top pods -n shop", &ctx), Verdict::Allowed(_)));
@@ -32,7 +32,7 @@
 //!     .authorize("kubectl scale deploy/web --replicas=2 -n shop", &ctx, &ApproveAll::new("bob"))
 //!     .await
 //!     .expect("approved");
-//! assert_eq!(cleared.approval().map(|d| d.decided_by.as_str()), Some("bob"));
+//! assert_eq!(cleared.approval().map(|d| d.decided_by().as_str()), Some("bob"));
 //! # });
 //! # fn tokio_test_block(f: impl std::future::Future<Output = ()>) {
 //! #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
@@ -68,7 +68,7 @@ mod risk;
 mod shell;
 
 pub use approval::{
-    ApprovalDecision, ApprovalRequest, ApproveAll, Approver, ChannelApprover, DenyAll,
+    ApprovalDecision, ApprovalRequest, ApproveAll, Approver, ChannelApprover, DenyAll, Identity,
 };
 pub use assess::{Assessment, CommandAssessment, Exposure, ParsedFlag};
 pub use audit::{

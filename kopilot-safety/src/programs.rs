@@ -919,10 +919,24 @@ fn embedded_programs(
     args: &[Word],
     depth: usize,
 ) {
-    let Some(at) = args
-        .iter()
-        .position(|word| !word.dynamic && has_rules(basename(&word.text)))
-    else {
+    // A glob (`k?bectl`) counts when it can match such a program's name; a bare `*` (as in
+    // `ls *`) would match every name and is taken for the file names it is.
+    let Some(at) = args.iter().position(|word| {
+        let name = basename(&word.text);
+        if word.disguise == Some(crate::expand::GLOB) {
+            if name.chars().all(|c| matches!(c, '*' | '?' | '.')) {
+                return false;
+            }
+            PROGRAMS_WITH_RULES
+                .iter()
+                .chain(INTERPRETERS)
+                .chain(DOWNLOADERS)
+                .any(|program| crate::expand::glob_matches(name, program))
+                || crate::expand::glob_matches(name, "mkfs.ext4")
+        } else {
+            !word.dynamic && has_rules(name)
+        }
+    }) else {
         return;
     };
     let argv = args.get(at..).unwrap_or_default().to_vec();
@@ -948,53 +962,58 @@ fn nested(w: &mut Walker<'_>, cmd: &SimpleCommand, argv: Vec<Word>, why: &str, d
     }
 }
 
-/// Whether the guard has rules of its own for a program (a grammar, a wrapper it unwraps, or a
-/// disaster it knows).
+/// Programs the guard has rules of its own for (a grammar, a wrapper it unwraps, or a disaster
+/// it knows), besides interpreters, downloaders and `mkfs.*`.
+const PROGRAMS_WITH_RULES: &[&str] = &[
+    "kubectl",
+    "helm",
+    "sudo",
+    "doas",
+    "env",
+    "timeout",
+    "nice",
+    "ionice",
+    "stdbuf",
+    "nohup",
+    "setsid",
+    "time",
+    "exec",
+    "command",
+    "builtin",
+    "xargs",
+    "watch",
+    "eval",
+    "su",
+    "runuser",
+    "ssh",
+    "find",
+    "source",
+    ".",
+    "rm",
+    "dd",
+    "mkfs",
+    "mke2fs",
+    "mkswap",
+    "wipefs",
+    "shutdown",
+    "reboot",
+    "halt",
+    "poweroff",
+    "init",
+    "telinit",
+    "systemctl",
+    "chmod",
+    "chown",
+    "chgrp",
+    "kill",
+    "trap",
+    "flock",
+];
+
+/// Whether the guard has rules of its own for a program.
 fn has_rules(name: &str) -> bool {
-    matches!(
-        name,
-        "kubectl"
-            | "helm"
-            | "sudo"
-            | "doas"
-            | "env"
-            | "timeout"
-            | "nice"
-            | "ionice"
-            | "stdbuf"
-            | "nohup"
-            | "setsid"
-            | "time"
-            | "exec"
-            | "command"
-            | "builtin"
-            | "xargs"
-            | "watch"
-            | "eval"
-            | "su"
-            | "runuser"
-            | "ssh"
-            | "find"
-            | "source"
-            | "."
-            | "rm"
-            | "dd"
-            | "mkfs"
-            | "mke2fs"
-            | "mkswap"
-            | "wipefs"
-            | "shutdown"
-            | "reboot"
-            | "halt"
-            | "poweroff"
-            | "init"
-            | "telinit"
-            | "systemctl"
-            | "chmod"
-            | "chown"
-            | "chgrp"
-            | "kill"
-    ) || name.starts_with("mkfs.")
+    PROGRAMS_WITH_RULES.contains(&name)
+        || name.starts_with("mkfs.")
         || INTERPRETERS.contains(&name)
         || DOWNLOADERS.contains(&name)
 }

@@ -722,7 +722,7 @@ impl<'p> Walker<'p> {
                 WordPiece::Text(t) => {
                     if !in_double_quotes && is_glob(t) {
                         out.dynamic = true;
-                        out.disguise = Some("a glob pattern");
+                        out.disguise = Some(crate::expand::GLOB);
                     }
                     push(&mut out, t, in_double_quotes);
                 }

@@ -4,12 +4,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use kopilot_safety::{
-    ApprovalDecision, ApproveAll, AuditEvent, ChannelApprover, DenyAll, Error, Guard,
-    MemoryAuditSink, Policy, Refusal, RequestContext, Verdict,
+    ApprovalDecision, ApprovalRequest, ApproveAll, AuditEvent, ChannelApprover, DenyAll, Error,
+    Guard, Identity, MemoryAuditSink, Policy, Refusal, RequestContext, Verdict,
 };
 
 fn ctx() -> RequestContext {
-    RequestContext::new("alice").with_task("t-1")
+    RequestContext::new(Identity::new("alice")).with_task("t-1")
+}
+
+fn bob() -> Identity {
+    Identity::new("bob")
 }
 
 #[tokio::test]
@@ -65,7 +69,7 @@ async fn deny_all_denies_and_says_why() {
     let Refusal::Denied { decision, .. } = &err else {
         panic!("{err:?}")
     };
-    assert!(!decision.approved);
+    assert!(!decision.approved());
     assert!(err.to_string().contains("no terminal to ask on"), "{err}");
     let kinds: Vec<&str> = audit
         .events()
@@ -95,7 +99,7 @@ async fn approve_all_clears_and_records_who() {
         )
         .await
         .unwrap();
-    assert_eq!(cleared.approval().unwrap().decided_by, "bob");
+    assert_eq!(cleared.approval().unwrap().decided_by().as_str(), "bob");
     assert!(audit.events().iter().any(|e| matches!(e, AuditEvent::ApprovalDecided { approved: true, decided_by, .. } if decided_by == "bob")));
 }
 
@@ -119,7 +123,7 @@ async fn a_decision_for_another_request_is_refused() {
         panic!()
     };
     assert_ne!(first.request().id, second.request().id);
-    let wrong = ApprovalDecision::approve(second.request(), "bob");
+    let wrong = ApprovalDecision::approve(second.request(), &bob());
     let err = guard.resolve(first, wrong).unwrap_err();
     assert!(matches!(err, Refusal::Invalid { .. }), "{err:?}");
 }
@@ -132,6 +136,16 @@ async fn four_eyes_refuses_self_approval() {
             "kubectl delete pod a -n shop",
             &ctx(),
             &ApproveAll::new("alice"),
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("four-eyes"), "{err}");
+    // The same person however the name is spelled.
+    let err = guard
+        .authorize(
+            "kubectl delete pod a -n shop",
+            &ctx(),
+            &ApproveAll::new("ALICE "),
         )
         .await
         .unwrap_err();
@@ -162,21 +176,21 @@ async fn channel_approver_lists_and_answers_pending_requests() {
     };
     let request = arrivals.recv().await.unwrap();
     assert_eq!(request.command, "kubectl delete pod a -n shop");
-    assert_eq!(request.requester, "alice");
+    assert_eq!(request.requester.as_str(), "alice");
     assert_eq!(request.task_id.as_deref(), Some("t-1"));
     assert_eq!(approver.pending(), vec![request.clone()]);
     assert!(matches!(
-        approver.answer("nope", true, "bob", None),
+        approver.answer("nope", true, &bob(), None),
         Err(Error::UnknownApproval(_))
     ));
     approver
-        .answer(&request.id, true, "bob", Some("looks fine".into()))
+        .answer(&request.id, true, &bob(), Some("looks fine".into()))
         .unwrap();
     let cleared = waiter.await.unwrap().unwrap();
-    assert_eq!(cleared.approval().unwrap().decided_by, "bob");
+    assert_eq!(cleared.approval().unwrap().decided_by().as_str(), "bob");
     assert!(approver.pending().is_empty());
     // A second answer to the same request finds nothing.
-    assert!(approver.answer(&request.id, true, "bob", None).is_err());
+    assert!(approver.answer(&request.id, true, &bob(), None).is_err());
 }
 
 #[tokio::test]
@@ -194,14 +208,14 @@ async fn channel_approver_denials_and_four_eyes() {
     };
     let request = arrivals.recv().await.unwrap();
     assert!(matches!(
-        approver.answer(&request.id, true, "alice", None),
+        approver.answer(&request.id, true, &Identity::new(" Alice"), None),
         Err(Error::FourEyes(_))
     ));
     approver
         .answer(
             &request.id,
             false,
-            "bob",
+            &bob(),
             Some("not during business hours".into()),
         )
         .unwrap();
@@ -247,7 +261,7 @@ async fn cancelling_the_wait_withdraws_the_request() {
     waiter.abort();
     let _ = waiter.await;
     assert!(approver.pending().is_empty());
-    assert!(approver.answer(&request.id, true, "bob", None).is_err());
+    assert!(approver.answer(&request.id, true, &bob(), None).is_err());
 }
 
 #[tokio::test]
@@ -279,4 +293,55 @@ async fn the_plain_pipeline_unquotes_like_the_assessment() {
         cleared.assessment().commands[0].argv,
         cleared.pipeline().unwrap()[0]
     );
+}
+
+#[tokio::test]
+async fn a_decision_from_a_copy_of_the_request_rebuilt_from_json_is_refused() {
+    let guard = Guard::new(Policy::default());
+    let Verdict::NeedsApproval(ticket) = guard.check("kubectl delete pod a -n shop", &ctx()) else {
+        panic!()
+    };
+    // An HTTP client can send back the request's JSON; answering that copy must not count.
+    let json = serde_json::to_string(ticket.request()).unwrap();
+    let copy: ApprovalRequest = serde_json::from_str(&json).unwrap();
+    assert_eq!(copy.id, ticket.request().id);
+    let forged = ApprovalDecision::approve(&copy, &bob());
+    let err = guard.resolve(ticket, forged).unwrap_err();
+    assert!(
+        matches!(&err, Refusal::Invalid { reason, .. } if reason.contains("approval machinery")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn expiry_is_checked_with_the_guards_clock_not_the_approvers() {
+    let start = time::OffsetDateTime::now_utc();
+    let now = Arc::new(std::sync::Mutex::new(start));
+    let clock = {
+        let now = Arc::clone(&now);
+        move || *now.lock().unwrap()
+    };
+    let audit = Arc::new(MemoryAuditSink::default());
+    let guard = Guard::new(
+        Policy::builder()
+            .approval_ttl(Duration::from_secs(60))
+            .build()
+            .unwrap(),
+    )
+    .with_clock(clock)
+    .with_audit(audit.clone());
+    let Verdict::NeedsApproval(ticket) = guard.check("kubectl delete pod a -n shop", &ctx()) else {
+        panic!()
+    };
+    assert_eq!(ticket.request().created_at, start);
+    // The approver's decision is stamped now by its own clock, but the guard's clock says the
+    // request expired meanwhile.
+    let late = ApprovalDecision::approve(ticket.request(), &bob());
+    *now.lock().unwrap() = start + Duration::from_secs(61);
+    let err = guard.resolve(ticket, late).unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert!(audit.events().iter().any(|e| matches!(
+        e,
+        AuditEvent::ApprovalDecided { approved: false, reason: Some(r), .. } if r.contains("expired")
+    )));
 }

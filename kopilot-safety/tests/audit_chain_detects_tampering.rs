@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use kopilot_safety::audit::{self, GENESIS_HASH};
 use kopilot_safety::{
-    AuditEvent, AuditRecord, AuditSink, Guard, JsonlAuditSink, Policy, RequestContext,
+    AuditEvent, AuditRecord, AuditSink, Guard, Identity, JsonlAuditSink, Policy, RequestContext,
 };
 
 fn execution(n: u64) -> AuditEvent {
@@ -138,7 +138,7 @@ fn the_guard_audits_every_check() {
     let path = dir.path().join("audit.jsonl");
     let guard =
         Guard::new(Policy::default()).with_audit(Arc::new(JsonlAuditSink::open(&path).unwrap()));
-    let ctx = RequestContext::new("alice").with_task("t-9");
+    let ctx = RequestContext::new(Identity::new("alice")).with_task("t-9");
     let _ = guard.check("kubectl get pods", &ctx);
     let _ = guard.check("rm -rf /", &ctx);
     let text = std::fs::read_to_string(&path).unwrap();
@@ -161,7 +161,10 @@ fn an_unwritable_audit_log_blocks_the_command() {
         }
     }
     let guard = Guard::new(Policy::default()).with_audit(Arc::new(Broken));
-    match guard.check("kubectl get pods", &RequestContext::new("alice")) {
+    match guard.check(
+        "kubectl get pods",
+        &RequestContext::new(Identity::new("alice")),
+    ) {
         kopilot_safety::Verdict::Blocked(a) => {
             assert!(
                 a.reasons.iter().any(|r| r.contains("disk full")),

@@ -20,7 +20,7 @@ use crate::llm::{
 };
 use crate::log::EventLog;
 use crate::request::TaskRequest;
-use crate::safety::{ClearedCommand, RequestContext, Verdict};
+use crate::safety::{ClearedCommand, Identity, Refusal, RequestContext, Verdict};
 use crate::store::TaskRecord;
 use crate::tool::{ToolContext, ToolOutput};
 use crate::{prompts, schema};
@@ -591,7 +591,7 @@ impl Driver {
             cancel: self.run_token.clone(),
         };
         Ok(tool
-            .execute(args, &cleared, &ctx)
+            .execute(args, cleared, &ctx)
             .await
             .map_err(|e| e.message))
     }
@@ -614,7 +614,7 @@ impl Driver {
             ));
         }
         let ctx = RequestContext {
-            requester: self.request.requester.clone(),
+            requester: Identity::new(self.request.requester.clone()),
             task_id: Some(self.id.clone()),
         };
         match self.inner.guard.check(line, &ctx) {
@@ -637,17 +637,27 @@ impl Driver {
                     },
                 );
                 let decision = self.inner.approver.decide(&request).await;
+                let decided_by = decision.decided_by().to_string();
+                let given_reason = decision.reason().map(str::to_owned);
+                // The event says what the guard made of the decision, so it is emitted after
+                // `resolve` (which may still refuse an approval: expired, four-eyes, audit).
+                let resolved = self.inner.guard.resolve(ticket, decision);
+                let (approved, reason) = match &resolved {
+                    Ok(_) => (true, given_reason),
+                    Err(Refusal::Invalid { reason, .. }) => (false, Some(reason.clone())),
+                    Err(_) => (false, given_reason),
+                };
                 self.emit(
                     agent,
                     EventKind::ApprovalDecided {
                         approval_id: request.id.clone(),
                         call_id: call_id.to_owned(),
-                        approved: decision.approved,
-                        decided_by: decision.decided_by.clone(),
-                        reason: decision.reason.clone(),
+                        approved,
+                        decided_by,
+                        reason,
                     },
                 );
-                self.inner.guard.resolve(ticket, decision).map_err(|refusal| {
+                resolved.map_err(|refusal| {
                     self.denied.lock().unwrap_or_else(PoisonError::into_inner).insert(line.to_owned());
                     format!(
                         "not run: {refusal}. The command was not executed. Do not retry it; tell the user what you wanted to do and why."

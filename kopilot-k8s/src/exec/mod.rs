@@ -16,7 +16,7 @@
 //!     ..ExecConfig::default()
 //! };
 //! let executor = Executor::new(config, Arc::new(NullAuditSink));
-//! let out = executor.run(&cleared, &CancellationToken::new(), Some("task-1")).await?;
+//! let out = executor.run(cleared, &CancellationToken::new(), Some("task-1")).await?;
 //! println!("{}", out.stdout);
 //! # Ok(())
 //! # }
@@ -178,7 +178,7 @@ impl Executor {
     /// [`ExecOutput::ending`].
     pub async fn run(
         &self,
-        command: &ClearedCommand,
+        command: ClearedCommand,
         cancel: &CancellationToken,
         task_id: Option<&str>,
     ) -> Result<ExecOutput> {

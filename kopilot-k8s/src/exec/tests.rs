@@ -243,13 +243,14 @@ async fn context_and_configured_binary_are_injected() {
         ..ExecConfig::default()
     });
     let guard = Guard::new(Policy::default());
-    let Verdict::Allowed(cleared) =
-        guard.check("kubectl get pods -n shop", &RequestContext::new("test"))
-    else {
+    let Verdict::Allowed(cleared) = guard.check(
+        "kubectl get pods -n shop",
+        &RequestContext::new(kopilot_core::safety::Identity::new("test")),
+    ) else {
         panic!("the default policy should allow a read");
     };
     let out = exec
-        .run(&cleared, &CancellationToken::new(), Some("t9"))
+        .run(cleared, &CancellationToken::new(), Some("t9"))
         .await
         .unwrap();
     assert_eq!(out.stdout, "--context staging get pods -n shop\n");
@@ -275,11 +276,11 @@ async fn connection_flags_in_a_cleared_command_are_refused() {
     let guard = Guard::new(Policy::default());
     let verdict = guard.check(
         "kubectl get pods --server=https://10.0.0.1",
-        &RequestContext::new("test"),
+        &RequestContext::new(kopilot_core::safety::Identity::new("test")),
     );
     if let Verdict::Allowed(cleared) = verdict {
         let err = exec
-            .run(&cleared, &CancellationToken::new(), None)
+            .run(cleared, &CancellationToken::new(), None)
             .await
             .unwrap_err();
         assert!(matches!(err, Error::ForbiddenFlag { .. }), "{err}");

@@ -89,7 +89,7 @@ impl Tool for AnalyzeTool {
     async fn execute(
         &self,
         args: &Value,
-        _cleared: &[ClearedCommand],
+        _cleared: Vec<ClearedCommand>,
         ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError> {
         let request = Self::request(args)?;

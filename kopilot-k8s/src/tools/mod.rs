@@ -116,24 +116,25 @@ impl Tool for K8sTool {
     async fn execute(
         &self,
         args: &Value,
-        cleared: &[ClearedCommand],
+        cleared: Vec<ClearedCommand>,
         ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError> {
         if self.kind == ToolKind::ReadResource {
             return self.read_resource(args, cleared, ctx).await;
         }
         let mut content = String::new();
+        let several = cleared.len() > 1;
         for command in cleared {
+            if several {
+                content.push_str("$ ");
+                content.push_str(command.line());
+                content.push('\n');
+            }
             let output = self
                 .executor
                 .run(command, &ctx.cancel, Some(&ctx.task_id))
                 .await
                 .map_err(|e| ToolError::new(redact(&e.to_string()).into_owned()))?;
-            if cleared.len() > 1 {
-                content.push_str("$ ");
-                content.push_str(command.line());
-                content.push('\n');
-            }
             render(&output, &mut content);
         }
         Ok(ToolOutput::text(redact(&content).into_owned()))
@@ -145,14 +146,13 @@ impl K8sTool {
     async fn read_resource(
         &self,
         args: &Value,
-        cleared: &[ClearedCommand],
+        cleared: Vec<ClearedCommand>,
         ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError> {
-        if cleared.len() != 1 {
-            return Err(ToolError::new(
-                "read_resource runs only after its one planned read was cleared",
-            ));
-        }
+        // The one planned read, spent by this API GET.
+        let [_read]: [ClearedCommand; 1] = cleared.try_into().map_err(|_| {
+            ToolError::new("read_resource runs only after its one planned read was cleared")
+        })?;
         let target = read::Target {
             kind: args::required_str(args, "kind")?,
             name: args::required_str(args, "name")?,

@@ -189,12 +189,15 @@ async fn run_tool(tool: &K8sTool, guard: &Guard, args: Value) -> String {
     let plan = tool.plan(&args).unwrap();
     let mut cleared = Vec::new();
     for line in &plan.commands {
-        match guard.check(line, &RequestContext::new("test")) {
+        match guard.check(
+            line,
+            &RequestContext::new(kopilot_core::safety::Identity::new("test")),
+        ) {
             Verdict::Allowed(command) => cleared.push(command),
             other => panic!("{line} was not allowed: {other:?}"),
         }
     }
-    match tool.execute(&args, &cleared, &ctx()).await {
+    match tool.execute(&args, cleared, &ctx()).await {
         Ok(output) => output.content,
         Err(error) => error.message,
     }

@@ -154,11 +154,14 @@ pub fn cleared_by_default_guard(lines: &[String]) -> Vec<ClearedCommand> {
     let guard = Guard::new(Policy::default());
     lines
         .iter()
-        .map(
-            |line| match guard.check(line, &RequestContext::new("test")) {
+        .map(|line| {
+            match guard.check(
+                line,
+                &RequestContext::new(kopilot_core::safety::Identity::new("test")),
+            ) {
                 Verdict::Allowed(command) => command,
                 other => panic!("{line} was not allowed: {other:?}"),
-            },
-        )
+            }
+        })
         .collect()
 }

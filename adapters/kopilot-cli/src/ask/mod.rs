@@ -286,7 +286,12 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     let user = local_user();
     let interactive = std::io::stdin().is_terminal();
     let (asks_tx, asks) = mpsc::channel(4);
-    let approver = approver::for_terminal(interactive, user.clone(), asks_tx);
+    let approver = approver::for_terminal(
+        interactive,
+        policy.four_eyes(),
+        kopilot_core::safety::Identity::new(user.clone()),
+        asks_tx,
+    );
     let State { store, audit, .. } = state;
     let audit: Arc<dyn AuditSink> = audit;
     let store = Arc::new(store);

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use clap::ValueEnum;
 use futures::StreamExt as _;
 use kopilot_core::safety::{
-    ApprovalDecision, ApprovalRequest, AuditSink, Guard, RequestContext, quote_argv,
+    ApprovalDecision, ApprovalRequest, AuditSink, Guard, Identity, RequestContext, quote_argv,
 };
 use kopilot_core::{Event, EventKind, Status, TaskHandle, TaskResult};
 use kopilot_k8s::exec::{ExecConfig, Executor};
@@ -87,7 +87,7 @@ impl Previewer {
 
     async fn preview(&self, request: &ApprovalRequest) -> Option<String> {
         let ctx = RequestContext {
-            requester: format!("{} (change preview)", self.user),
+            requester: Identity::new(format!("{} (change preview)", self.user)),
             task_id: request.task_id.clone(),
         };
         let cancel = CancellationToken::new();
@@ -440,7 +440,11 @@ impl Renderer {
     /// Puts one approval request to the person at the terminal. Returns whether Ctrl-C ended
     /// the prompt (the request is denied; the caller treats it like any other Ctrl-C).
     async fn ask(&mut self, ask: Ask, previewer: &Previewer, interrupts: &mut Interrupts) -> bool {
-        let Ask { request, mut reply } = ask;
+        let Ask {
+            request,
+            by,
+            mut reply,
+        } = ask;
         self.clear_spinner();
         let risk = request.risk.to_string();
         let head = if self.colors.stderr {
@@ -484,30 +488,30 @@ impl Renderer {
         let decision = tokio::select! {
             answer = read => match answer {
                 Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
-                    ApprovalDecision::approve(&request, request.requester.clone())
+                    ApprovalDecision::approve(&request, &by)
                 }
                 Ok(Ok(line)) if line.is_empty() => {
                     say!("");
-                    ApprovalDecision::deny(&request, request.requester.clone(), "the terminal closed without an answer")
+                    ApprovalDecision::deny(&request, &by, "the terminal closed without an answer")
                 }
-                Ok(Ok(_)) => ApprovalDecision::deny(&request, request.requester.clone(), "the user answered no"),
-                _ => ApprovalDecision::deny(&request, request.requester.clone(), "the terminal could not be read"),
+                Ok(Ok(_)) => ApprovalDecision::deny(&request, &by, "the user answered no"),
+                _ => ApprovalDecision::deny(&request, &by, "the terminal could not be read"),
             },
             () = interrupts.next() => {
                 say!("");
-                let _ = reply.send(ApprovalDecision::deny(&request, request.requester.clone(), "cancelled with Ctrl-C at the prompt"));
+                let _ = reply.send(ApprovalDecision::deny(&request, &by, "cancelled with Ctrl-C at the prompt"));
                 return true;
             }
             () = tokio::time::sleep(request.remaining()) => {
                 say!("");
-                ApprovalDecision::deny(&request, request.requester.clone(), "nobody answered before the approval expired")
+                ApprovalDecision::deny(&request, &by, "nobody answered before the approval expired")
             }
             () = reply.closed() => {
                 say!("");
                 return false;
             }
         };
-        self.set_status(if decision.approved {
+        self.set_status(if decision.approved() {
             "Running the approved command"
         } else {
             "Telling the agent it was not approved"
@@ -632,7 +636,7 @@ pub(crate) async fn drive(
                 } else {
                     let decision = ApprovalDecision::deny(
                         &ask.request,
-                        ask.request.requester.clone(),
+                        &ask.by,
                         "Ctrl-C cannot be caught, so the prompt could not be cancelled safely",
                     );
                     let _ = ask.reply.send(decision);
