@@ -1,0 +1,42 @@
+//! What one audit record costs with the JSON-lines sink, and what checking a log costs.
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use kopilot_safety::audit::{self, AuditEvent, AuditSink, JsonlAuditSink};
+use kopilot_safety::{Decision, Risk};
+
+fn assessment(n: u64) -> AuditEvent {
+    AuditEvent::Assessment {
+        command: format!("kubectl scale deploy/web-{n} --replicas=3 -n shop"),
+        decision: Decision::Approve,
+        risk: Risk::Medium,
+        reasons: vec!["changes the number of replicas".into()],
+        requester: "alice".into(),
+        task_id: Some("t-42".into()),
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sink = JsonlAuditSink::open(dir.path().join("record.jsonl")).expect("open");
+    let mut n = 0;
+    c.bench_function("audit/record_one_event", |b| {
+        b.iter(|| {
+            n += 1;
+            sink.record(black_box(&assessment(n))).expect("record");
+        });
+    });
+
+    let path = dir.path().join("verify.jsonl");
+    let sink = JsonlAuditSink::open(&path).expect("open");
+    for n in 0..1_000 {
+        sink.record(&assessment(n)).expect("record");
+    }
+    c.bench_function("audit/verify_1000_records", |b| {
+        b.iter(|| black_box(audit::verify(black_box(&path)).expect("verify")));
+    });
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
