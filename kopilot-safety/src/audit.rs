@@ -1,8 +1,5 @@
-//! The audit trail: every assessment, approval decision and execution, as JSON lines chained by
-//! SHA-256 so that editing or removing a record in the middle is detectable.
+#![doc = include_str!("docs/audit.md")]
 
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, PoisonError};
 
@@ -12,6 +9,17 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::risk::{Decision, Risk};
+
+mod anchor;
+mod chain;
+mod jsonl;
+mod key;
+mod lock;
+mod verify;
+
+pub use anchor::{Anchor, AnchorStore, FileAnchorStore};
+pub use jsonl::{JsonlAuditSink, JsonlAuditSinkBuilder};
+pub use verify::{Finding, FindingKind, Verifier, VerifyReport, verify};
 
 /// The `prev_hash` of the first record in a log.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -104,6 +112,11 @@ pub struct AuditRecord {
     pub event: AuditEvent,
     /// SHA-256 (hex) of the previous line's bytes, or [`GENESIS_HASH`] for the first.
     pub prev_hash: String,
+    /// HMAC-SHA256 (hex), under the log's key, of this line's bytes up to this field (which
+    /// include `prev_hash`, so each MAC covers the chain before it). Always the last field;
+    /// `None` in records written before the log was keyed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac: Option<String>,
 }
 
 /// Where audit events go. Implementations must be safe to call from many tasks at once and must
@@ -161,173 +174,28 @@ impl AuditSink for MemoryAuditSink {
     }
 }
 
-struct ChainState {
-    file: File,
-    seq: u64,
-    last_hash: String,
+/// The key file for the log at `log`, beside it: `audit.jsonl` → `audit.key`.
+pub fn default_key_file(log: &Path) -> PathBuf {
+    sibling(log, "key")
 }
 
-/// Appends hash-chained JSON lines to a file. Opening an existing log continues its chain.
-/// Each record is written with one `write` call and flushed before `record` returns; a mutex
-/// keeps concurrent writers in this process from interleaving.
-pub struct JsonlAuditSink {
-    path: PathBuf,
-    state: Mutex<ChainState>,
-    sync: bool,
+/// The anchor file for the log at `log`, beside it: `audit.jsonl` → `audit.anchor`.
+pub fn default_anchor_file(log: &Path) -> PathBuf {
+    sibling(log, "anchor")
 }
 
-impl std::fmt::Debug for JsonlAuditSink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JsonlAuditSink")
-            .field("path", &self.path)
-            .field("fsync", &self.sync)
-            .finish_non_exhaustive()
+/// `log` with its extension replaced by `extension`, or added when that would name `log`
+/// itself.
+fn sibling(log: &Path, extension: &str) -> PathBuf {
+    let replaced = log.with_extension(extension);
+    if replaced == log {
+        let mut added = log.as_os_str().to_owned();
+        added.push(".");
+        added.push(extension);
+        PathBuf::from(added)
+    } else {
+        replaced
     }
-}
-
-impl JsonlAuditSink {
-    /// Opens (or creates) the log at `path`, creating parent directories.
-    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
-        let path = path.as_ref().to_owned();
-        let io = |source| Error::AuditIo {
-            path: path.clone(),
-            source,
-        };
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(io)?;
-        }
-        let mut file = OpenOptions::new()
-            .create(true)
-            .read(true)
-            .append(true)
-            .open(&path)
-            .map_err(io)?;
-        let (seq, last_hash) = match last_line(&mut file).map_err(io)? {
-            Some(line) => {
-                let seq = serde_json::from_slice::<AuditRecord>(&line).map_or(0, |r| r.seq);
-                (seq, sha256_hex(&line))
-            }
-            None => (0, GENESIS_HASH.to_owned()),
-        };
-        Ok(Self {
-            path,
-            state: Mutex::new(ChainState {
-                file,
-                seq,
-                last_hash,
-            }),
-            sync: false,
-        })
-    }
-
-    /// Also `fsync` each record (slower; survives power loss, not just a crash).
-    #[must_use]
-    pub fn with_fsync(mut self, yes: bool) -> Self {
-        self.sync = yes;
-        self
-    }
-
-    /// The file's path.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-}
-
-impl AuditSink for JsonlAuditSink {
-    fn record(&self, event: &AuditEvent) -> Result<()> {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        let record = AuditRecord {
-            seq: state.seq + 1,
-            ts: OffsetDateTime::now_utc(),
-            event: event.clone(),
-            prev_hash: state.last_hash.clone(),
-        };
-        let mut line = serde_json::to_vec(&record).map_err(Error::AuditEncode)?;
-        let hash = sha256_hex(&line);
-        line.push(b'\n');
-        let io = |source| Error::AuditIo {
-            path: self.path.clone(),
-            source,
-        };
-        state.file.write_all(&line).map_err(io)?;
-        state.file.flush().map_err(io)?;
-        if self.sync {
-            state.file.sync_data().map_err(io)?;
-        }
-        state.seq = record.seq;
-        state.last_hash = hash;
-        Ok(())
-    }
-}
-
-/// The outcome of [`verify`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VerifyReport {
-    /// Records checked (up to and including the first broken one).
-    pub records: u64,
-    /// The first record that breaks the chain, if any.
-    pub first_broken: Option<BrokenRecord>,
-}
-
-/// Where and how a chain breaks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct BrokenRecord {
-    /// The line number (from 1).
-    pub line: u64,
-    /// What is wrong.
-    pub reason: String,
-}
-
-/// Checks a log's hash chain and reports the first broken record.
-pub fn verify(path: impl AsRef<Path>) -> Result<VerifyReport> {
-    let path = path.as_ref();
-    let io = |source| Error::AuditIo {
-        path: path.to_owned(),
-        source,
-    };
-    let reader = BufReader::new(File::open(path).map_err(io)?);
-    let mut expected = GENESIS_HASH.to_owned();
-    let mut expected_seq = 1u64;
-    let mut records = 0u64;
-    for (index, line) in reader.split(b'\n').enumerate() {
-        let line = line.map_err(io)?;
-        let number = index as u64 + 1;
-        if line.is_empty() {
-            continue;
-        }
-        records += 1;
-        let broken = |reason: String| {
-            Ok(VerifyReport {
-                records,
-                first_broken: Some(BrokenRecord {
-                    line: number,
-                    reason,
-                }),
-            })
-        };
-        let record: AuditRecord = match serde_json::from_slice(&line) {
-            Ok(r) => r,
-            Err(e) => return broken(format!("not a valid audit record: {e}")),
-        };
-        if record.prev_hash != expected {
-            return broken(format!(
-                "prev_hash is {} but the previous record hashes to {expected}: a record was changed, removed or inserted",
-                record.prev_hash
-            ));
-        }
-        if record.seq != expected_seq {
-            return broken(format!(
-                "seq is {} but {expected_seq} was expected",
-                record.seq
-            ));
-        }
-        expected = sha256_hex(&line);
-        expected_seq += 1;
-    }
-    Ok(VerifyReport {
-        records,
-        first_broken: None,
-    })
 }
 
 /// SHA-256 of `bytes` as lowercase hex.
@@ -335,28 +203,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// The last non-empty line of a file, read backwards in chunks.
-fn last_line(file: &mut File) -> std::io::Result<Option<Vec<u8>>> {
-    const CHUNK: u64 = 8 * 1024;
-    let len = file.seek(SeekFrom::End(0))?;
-    let mut end = len;
-    let mut tail: Vec<u8> = Vec::new();
-    while end > 0 {
-        let start = end.saturating_sub(CHUNK);
-        file.seek(SeekFrom::Start(start))?;
-        let mut buf = vec![0u8; usize::try_from(end - start).unwrap_or(0)];
-        file.read_exact(&mut buf)?;
-        buf.extend_from_slice(&tail);
-        tail = buf;
-        let trimmed_len = tail.iter().rposition(|&b| b != b'\n').map_or(0, |p| p + 1);
-        if let Some(pos) = tail
-            .get(..trimmed_len)
-            .and_then(|t| t.iter().rposition(|&b| b == b'\n'))
-        {
-            return Ok(tail.get(pos + 1..trimmed_len).map(<[u8]>::to_vec));
-        }
-        end = start;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_and_anchor_sit_beside_the_log() {
+        let log = Path::new("/var/lib/kopilot/audit.jsonl");
+        assert_eq!(
+            default_key_file(log),
+            Path::new("/var/lib/kopilot/audit.key")
+        );
+        assert_eq!(
+            default_anchor_file(log),
+            Path::new("/var/lib/kopilot/audit.anchor")
+        );
+        assert_eq!(default_key_file(Path::new("audit")), Path::new("audit.key"));
+        assert_eq!(default_key_file(Path::new("x.key")), Path::new("x.key.key"));
     }
-    let trimmed_len = tail.iter().rposition(|&b| b != b'\n').map_or(0, |p| p + 1);
-    Ok((trimmed_len > 0).then(|| tail.get(..trimmed_len).unwrap_or_default().to_vec()))
 }

@@ -42,11 +42,12 @@ pub(crate) fn run(args: AuditArgs) -> anyhow::Result<ExitCode> {
                         file.display()
                     ),
                     Some(broken) => println!(
-                        "BROKEN at line {} of {}: {}",
-                        broken.line,
+                        "BROKEN ({}) at line {} of {}: {}",
+                        broken.kind,
+                        broken.line.unwrap_or_default(),
                         file.display(),
                         // It may quote the damaged record.
-                        crate::escape::line(&broken.reason)
+                        crate::escape::line(&broken.message)
                     ),
                 }
             }

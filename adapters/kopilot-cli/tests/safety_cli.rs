@@ -255,7 +255,7 @@ fn audit_verify_reports_intact_and_broken_chains() {
         .arg(&path)
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("\"line\":3"));
+        .stdout(predicate::str::contains("\"line\":2"));
     kopilot()
         .args(["audit", "verify"])
         .arg(dir.path().join("missing.jsonl"))
