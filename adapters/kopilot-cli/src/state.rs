@@ -60,7 +60,8 @@ pub(crate) struct State {
 impl State {
     /// The SQLite task store file.
     pub(crate) const STORE_FILE: &'static str = "kopilot.db";
-    /// The hash-chained audit log.
+    /// The audit log: keyed, hash-chained JSON lines; its key (`audit.key`) and anchor
+    /// (`audit.anchor`) sit beside it.
     pub(crate) const AUDIT_FILE: &'static str = "audit.jsonl";
 
     /// Opens (creating when needed) the store and the audit log.

@@ -1,4 +1,4 @@
-//! `kopilot safety assess` and `kopilot audit verify`, driven as a user would.
+//! `kopilot safety assess`, driven as a user would.
 
 use assert_cmd::Command;
 use predicates::prelude::*;
@@ -221,45 +221,4 @@ fn plain_stdin_is_one_command_line() {
         .assert()
         .success()
         .stdout(predicate::str::contains("BLOCK (critical risk)"));
-}
-
-#[test]
-fn audit_verify_reports_intact_and_broken_chains() {
-    use kopilot_safety::{AuditEvent, AuditSink, Decision, JsonlAuditSink, Risk};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("audit.jsonl");
-    let sink = JsonlAuditSink::open(&path).unwrap();
-    for n in 0..3 {
-        sink.record(&AuditEvent::Assessment {
-            command: format!("kubectl get pods {n}"),
-            decision: Decision::Allow,
-            risk: Risk::Low,
-            reasons: vec![],
-            requester: "alice".into(),
-            task_id: None,
-        })
-        .unwrap();
-    }
-    kopilot()
-        .args(["audit", "verify"])
-        .arg(&path)
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("3 records"));
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("pods 1", "pods 7");
-    std::fs::write(&path, text).unwrap();
-    kopilot()
-        .args(["audit", "verify", "--json"])
-        .arg(&path)
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("\"line\":2"));
-    kopilot()
-        .args(["audit", "verify"])
-        .arg(dir.path().join("missing.jsonl"))
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("missing.jsonl"));
 }
