@@ -184,9 +184,9 @@ impl JsonlAuditSink {
     }
 
     /// With the lock held: the last record's `seq` and line hash, after checking them against
-    /// the anchor. A line left incomplete by a writer that stopped mid-write is cut off first
-    /// (it was never confirmed nor anchored).
-    fn tip(&self, file: &mut File) -> Result<(u64, String)> {
+    /// the anchor, and the log's length. A line left incomplete by a writer that stopped
+    /// mid-write is cut off first (it was never confirmed nor anchored).
+    fn tip(&self, file: &mut File) -> Result<(u64, String, u64)> {
         let tail = read_tail(&self.path, file)?;
         let (seq, hash, prev_hash, keyed) = match &tail.line {
             None => (0, GENESIS_HASH.to_owned(), None, false),
@@ -293,7 +293,7 @@ impl JsonlAuditSink {
             );
             file.set_len(tail.complete_len).map_err(|e| self.io(e))?;
         }
-        Ok((seq, hash))
+        Ok((seq, hash, tail.complete_len))
     }
 
     fn broken(&self, kind: FindingKind, message: String) -> Error {
@@ -305,7 +305,7 @@ impl AuditSink for JsonlAuditSink {
     fn record(&self, event: &AuditEvent) -> Result<()> {
         // The lock is released when `file` is closed, on every return path.
         let mut file = open_locked(&self.path)?;
-        let (seq, prev_hash) = self.tip(&mut file)?;
+        let (seq, prev_hash, len) = self.tip(&mut file)?;
         let record = AuditRecord {
             seq: seq + 1,
             ts: OffsetDateTime::now_utc(),
@@ -316,10 +316,9 @@ impl AuditSink for JsonlAuditSink {
         let mut line = chain::seal(&self.key, &record)?;
         let hash = sha256_hex(&line);
         line.push(b'\n');
-        let before = file.metadata().map_err(|e| self.io(e))?.len();
         if let Err(e) = file.write_all(&line) {
             // Leave no partial line behind (disk full): the log stays as it was.
-            let _ = file.set_len(before);
+            let _ = file.set_len(len);
             return Err(self.io(e));
         }
         if self.fsync {
@@ -352,8 +351,18 @@ fn read_tail(path: &Path, file: &mut File) -> Result<Tail> {
     })
 }
 
+/// What a writer needs of the last record: deserialising only these fields (not the flattened
+/// event) keeps a record's cost down. Its MAC vouches for the rest of the line.
+#[derive(Debug, serde::Deserialize)]
+struct TailRecord {
+    seq: u64,
+    prev_hash: String,
+    #[serde(default)]
+    mac: Option<String>,
+}
+
 /// The last line as a record; the error says, in words, why it is not one.
-fn parse_last(line: &[u8]) -> std::result::Result<AuditRecord, String> {
+fn parse_last(line: &[u8]) -> std::result::Result<TailRecord, String> {
     serde_json::from_slice(line)
         .map_err(|e| format!("its last line is not a JSON audit record ({e})"))
 }
