@@ -527,6 +527,17 @@ fn a_log_from_before_keying_verifies_and_is_continued_keyed() {
 }
 
 #[test]
+fn a_last_seq_with_no_room_after_it_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let mut text = legacy_lines(1);
+    text[0] = text[0].replacen("\"seq\":1", &format!("\"seq\":{}", u64::MAX), 1);
+    write_lines(&path, &text);
+    assert_eq!(first_broken(&path).kind, FindingKind::RemovedOrInserted);
+    assert_refused(&path, FindingKind::NotJson);
+}
+
+#[test]
 fn an_edited_record_from_before_keying_is_found_by_its_link() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("audit.jsonl");
@@ -798,5 +809,32 @@ fn an_unwritable_audit_log_blocks_the_command() {
             );
         }
         other => panic!("expected a block, got {other:?}"),
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Whatever bytes end up in a log (appended, or in place of a line), checking it gives a
+    /// report or an error and writing to it gives an error or a record: never a panic.
+    #[test]
+    fn any_bytes_in_a_log_give_a_report_or_an_error(
+        junk in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600),
+        replace in proptest::prelude::any::<bool>(),
+    ) {
+        let (_dir, path) = log_of(2);
+        let mut bytes = std::fs::read(&path).unwrap();
+        if replace {
+            let first_newline = bytes.iter().position(|&b| b == b'\n').unwrap();
+            bytes.splice(..first_newline, junk);
+        } else {
+            bytes.extend_from_slice(&junk);
+        }
+        std::fs::write(&path, &bytes).unwrap();
+        let _ = audit::verify(&path);
+        if let Ok(sink) = JsonlAuditSink::open(&path) {
+            let _ = sink.record(&execution(3));
+        }
+        let _ = audit::verify(&path);
     }
 }

@@ -306,8 +306,14 @@ impl AuditSink for JsonlAuditSink {
         // The lock is released when `file` is closed, on every return path.
         let mut file = open_locked(&self.path)?;
         let (seq, prev_hash, len) = self.tip(&mut file)?;
+        let Some(next) = seq.checked_add(1) else {
+            return Err(self.broken(
+                FindingKind::NotJson,
+                format!("its last record has seq {seq}, which leaves no room for another"),
+            ));
+        };
         let record = AuditRecord {
-            seq: seq + 1,
+            seq: next,
             ts: OffsetDateTime::now_utc(),
             event: event.clone(),
             prev_hash,
