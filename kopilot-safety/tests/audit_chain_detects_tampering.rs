@@ -773,7 +773,10 @@ fn a_broken_log_blocks_the_command() {
     let guard =
         Guard::new(Policy::default()).with_audit(Arc::new(JsonlAuditSink::open(&path).unwrap()));
     write_lines(&path, &lines(&path)[..1]);
-    match guard.check("kubectl get pods", &RequestContext::new("alice")) {
+    match guard.check(
+        "kubectl get pods",
+        &RequestContext::new(Identity::new("alice")),
+    ) {
         kopilot_safety::Verdict::Blocked(a) => {
             assert!(
                 a.reasons.iter().any(|r| r.contains("cut")),

@@ -117,7 +117,11 @@ fn print_report(report: &VerifyReport, file: &str) {
         ),
     }
     for note in &report.notes {
-        println!("note ({}): {}", note.kind, crate::escape::line(&note.message));
+        println!(
+            "note ({}): {}",
+            note.kind,
+            crate::escape::line(&note.message)
+        );
     }
 }
 
