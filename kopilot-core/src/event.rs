@@ -81,7 +81,7 @@ pub enum EventKind {
         call_id: String,
         /// The tool.
         tool: String,
-        /// The arguments the model gave.
+        /// The arguments the model gave, with secret values redacted.
         args: Value,
     },
     /// A command needs a human's approval.
@@ -90,7 +90,8 @@ pub enum EventKind {
         approval_id: String,
         /// The tool call it belongs to.
         call_id: String,
-        /// The exact command line.
+        /// The command line, with secret values redacted (the approver is shown the exact
+        /// line through the [`Approver`](crate::safety::Approver)).
         command: String,
         /// Its risk.
         risk: Risk,
@@ -140,6 +141,113 @@ pub enum EventKind {
     },
     /// The terminal event: the task's result.
     Response(TaskResult),
+}
+
+impl EventKind {
+    /// The event as it may be shown and stored: secret values the model or the user put in
+    /// a prompt, a tool's arguments, a command line or text are replaced by markers
+    /// ([`crate::safety::redact`]). Tool output is redacted where it is produced.
+    pub(crate) fn redacted(self) -> Self {
+        use crate::safety::redact::{redact, redact_command_line};
+        let text = |s: String| match redact(&s) {
+            std::borrow::Cow::Borrowed(_) => s,
+            std::borrow::Cow::Owned(r) => r,
+        };
+        match self {
+            Self::TaskStarted {
+                prompt,
+                skill,
+                session_id,
+                model,
+            } => Self::TaskStarted {
+                prompt: text(prompt),
+                skill,
+                session_id,
+                model,
+            },
+            Self::Delegated {
+                call_id,
+                skill,
+                task,
+            } => Self::Delegated {
+                call_id,
+                skill,
+                task: text(task),
+            },
+            Self::Thinking { text: t } => Self::Thinking { text: text(t) },
+            Self::ToolCall {
+                call_id,
+                tool,
+                args,
+            } => Self::ToolCall {
+                call_id,
+                tool,
+                args: redacted_args(args),
+            },
+            Self::ApprovalRequested {
+                approval_id,
+                call_id,
+                command,
+                risk,
+                reasons,
+            } => Self::ApprovalRequested {
+                approval_id,
+                call_id,
+                command: redact_command_line(&command).into_owned(),
+                risk,
+                reasons: reasons.into_iter().map(text).collect(),
+            },
+            Self::ApprovalDecided {
+                approval_id,
+                call_id,
+                approved,
+                decided_by,
+                reason,
+            } => Self::ApprovalDecided {
+                approval_id,
+                call_id,
+                approved,
+                decided_by,
+                reason: reason.map(text),
+            },
+            other @ (Self::Delta { .. }
+            | Self::ToolResult { .. }
+            | Self::Reflection { .. }
+            | Self::Notification { .. }
+            | Self::Response(_)) => other,
+        }
+    }
+}
+
+/// A tool's arguments with secret values redacted: a list of strings is read as an argv, a
+/// string as a command line, anything else is walked.
+fn redacted_args(args: Value) -> Value {
+    use crate::safety::redact::{redact_argv, redact_command_line};
+    match args {
+        Value::String(line) => Value::String(redact_command_line(&line).into_owned()),
+        Value::Array(items) if items.iter().all(Value::is_string) => {
+            let words: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            Value::Array(redact_argv(&words).into_iter().map(Value::String).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(redacted_args).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(key, value)| {
+                    let value = match value {
+                        // A value under a secret-looking key is a secret whatever it looks like.
+                        Value::String(s)
+                            if !s.is_empty() && crate::safety::redact::is_secret_name(&key) =>
+                        {
+                            Value::String(crate::safety::redact::CREDENTIAL.to_owned())
+                        }
+                        other => redacted_args(other),
+                    };
+                    (key, value)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// How a task ended.
@@ -194,4 +302,26 @@ pub struct TaskResult {
     pub usage: Usage,
     /// Wall-clock time from start to end, in milliseconds (queue time excluded).
     pub duration_ms: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::redacted_args;
+
+    #[test]
+    fn tool_arguments_lose_their_secret_values_whatever_their_shape() {
+        let args = json!({
+            "args": ["create", "secret", "generic", "db", "--from-literal=pw=hunter2"],
+            "command": "DB_PASSWORD=hunter2 ./migrate",
+            "password": "hunter2",
+            "nested": [{"token": "hunter2"}, 3, "plain"],
+            "name": "web"
+        });
+        let redacted = redacted_args(args).to_string();
+        assert!(!redacted.contains("hunter2"), "{redacted}");
+        assert!(redacted.contains("\"name\":\"web\""), "{redacted}");
+        assert!(redacted.contains("\"plain\""), "{redacted}");
+    }
 }

@@ -386,7 +386,7 @@ impl Inner {
                 seq,
                 ts: OffsetDateTime::now_utc(),
                 agent: agent.to_owned(),
-                event: kind,
+                event: kind.redacted(),
             },
             |event| {
                 let _ = self.persist.send(Persist::Append(event.clone()));

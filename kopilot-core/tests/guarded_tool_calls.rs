@@ -353,3 +353,63 @@ async fn an_approval_the_guard_refuses_is_reported_as_denied_and_never_runs() {
         AuditEvent::ApprovalDecided { approved: false, reason: Some(r), .. } if r.contains("four-eyes")
     )));
 }
+
+#[tokio::test]
+async fn secret_values_in_prompts_arguments_and_commands_stay_out_of_events_and_the_store() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool(
+                "run_kubectl",
+                json!({"args": "create secret generic db --from-literal=password=hunter2 -n shop"}),
+            )
+            .then_call_tool(
+                "run_kubectl",
+                json!({"args": "set env deploy/web API_KEY=k-abcdef123456 -n shop"}),
+            )
+            .then_answer("Created the secret and set the key."),
+    );
+    let tool = kubectl();
+    let audit = Arc::new(MemoryAuditSink::default());
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .approver(Arc::new(ApproveAll::new("bob")))
+        .audit(audit.clone())
+        .build()
+        .unwrap();
+    let task = kopilot.submit(
+        TaskRequest::new("store DB_PASSWORD=hunter2 in a secret and set API_KEY=k-abcdef123456")
+            .skill("alpha")
+            .requester("alice"),
+    );
+    assert_eq!(task.result().await.status, Status::Succeeded);
+    // The commands ran exactly as the model asked.
+    assert_eq!(
+        tool.executed(),
+        [
+            "kubectl create secret generic db --from-literal=password=hunter2 -n shop",
+            "kubectl set env deploy/web API_KEY=k-abcdef123456 -n shop"
+        ]
+    );
+    kopilot.flush().await;
+    let live = serde_json::to_string(&all_events(&task).await).unwrap();
+    let stored =
+        serde_json::to_string(&kopilot.store().events(task.id(), 1).await.unwrap()).unwrap();
+    let record = serde_json::to_string(&kopilot.store().task(task.id()).await.unwrap()).unwrap();
+    let audited = serde_json::to_string(&audit.events()).unwrap();
+    for (what, text) in [
+        ("events", &live),
+        ("stored events", &stored),
+        ("task record", &record),
+        ("audit", &audited),
+    ] {
+        for secret in ["hunter2", "k-abcdef123456"] {
+            assert!(
+                !text.contains(secret),
+                "{secret} reached the {what}: {text}"
+            );
+        }
+        assert!(text.contains("[REDACTED: credential]"), "{what}: {text}");
+    }
+}

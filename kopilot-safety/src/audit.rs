@@ -77,8 +77,13 @@ pub enum AuditEvent {
     },
     /// A cleared command ran.
     Execution {
-        /// The argv of each pipeline stage.
+        /// The argv of each pipeline stage, with secret values redacted
+        /// ([`crate::redact::redact_argv`]).
         argv: Vec<Vec<String>>,
+        /// SHA-256 of the exact argv that ran ([`argv_sha256`]), so the record proves which
+        /// command ran without holding its secrets. Empty in records written before it existed.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        argv_sha256: String,
         /// Exit status of the last stage (`None` when killed by a signal or not started).
         #[serde(skip_serializing_if = "Option::is_none")]
         exit_code: Option<i32>,
@@ -196,6 +201,22 @@ fn sibling(log: &Path, extension: &str) -> PathBuf {
     } else {
         replaced
     }
+}
+
+/// The audit view of an argv pipeline about to be recorded: the stages with secret values
+/// redacted, and the SHA-256 of the exact stages ([`argv_sha256`]).
+pub fn recorded_argv(stages: &[Vec<String>]) -> (Vec<Vec<String>>, String) {
+    let redacted = stages
+        .iter()
+        .map(|stage| crate::redact::redact_argv(stage))
+        .collect();
+    (redacted, argv_sha256(stages))
+}
+
+/// SHA-256 (hex) of argv pipeline stages encoded as JSON (`[["kubectl","get","pods"]]`):
+/// whoever holds the exact command can check it against an audit record.
+pub fn argv_sha256(stages: &[Vec<String>]) -> String {
+    sha256_hex(&serde_json::to_vec(stages).unwrap_or_default())
 }
 
 /// SHA-256 of `bytes` as lowercase hex.

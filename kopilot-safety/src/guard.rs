@@ -10,6 +10,7 @@ use crate::approval::{ApprovalDecision, ApprovalRequest, Approver, Identity};
 use crate::assess::Assessment;
 use crate::audit::{AuditEvent, AuditSink, NullAuditSink};
 use crate::policy::Policy;
+use crate::redact::{redact, redact_command_line};
 use crate::risk::{Decision, Mode, Risk};
 use crate::shell::Walker;
 
@@ -269,11 +270,17 @@ impl Guard {
     /// Assesses, audits and decides. An assessment that cannot be audited is blocked.
     pub fn check(&self, line: &str, ctx: &RequestContext) -> Verdict {
         let mut assessment = self.assess(line);
+        // What reaches the audit log has its secret values redacted.
+        let recorded = redact_command_line(&assessment.command).into_owned();
         let event = AuditEvent::Assessment {
-            command: assessment.command.clone(),
+            command: recorded.clone(),
             decision: assessment.decision,
             risk: assessment.risk,
-            reasons: assessment.reasons.clone(),
+            reasons: assessment
+                .reasons
+                .iter()
+                .map(|r| redact(r).into_owned())
+                .collect(),
             requester: ctx.requester.to_string(),
             task_id: ctx.task_id.clone(),
         };
@@ -309,7 +316,7 @@ impl Guard {
                 };
                 let event = AuditEvent::ApprovalRequested {
                     id: request.id.clone(),
-                    command: request.command.clone(),
+                    command: recorded,
                     risk: request.risk,
                     requester: request.requester.to_string(),
                     task_id: request.task_id.clone(),
@@ -372,12 +379,12 @@ impl Guard {
         }
         let event = AuditEvent::ApprovalDecided {
             id: request.id.clone(),
-            command: request.command.clone(),
+            command: redact_command_line(&request.command).into_owned(),
             approved: decision.approved() && problem.is_none(),
             decided_by: decision.decided_by().to_string(),
             reason: problem
                 .clone()
-                .or_else(|| decision.reason().map(str::to_owned)),
+                .or_else(|| decision.reason().map(|r| redact(r).into_owned())),
             task_id: request.task_id.clone(),
         };
         if let Err(e) = self.audit.record(&event) {

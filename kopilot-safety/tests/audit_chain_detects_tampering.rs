@@ -13,8 +13,11 @@ use kopilot_safety::{
 use tempfile::TempDir;
 
 fn execution(n: u64) -> AuditEvent {
+    let (argv, argv_sha256) =
+        audit::recorded_argv(&[vec!["kubectl".into(), "get".into(), "pods".into()]]);
     AuditEvent::Execution {
-        argv: vec![vec!["kubectl".into(), "get".into(), "pods".into()]],
+        argv,
+        argv_sha256,
         exit_code: Some(0),
         outcome: None,
         duration_ms: n,

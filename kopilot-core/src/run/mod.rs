@@ -99,7 +99,8 @@ impl Driver {
     pub(crate) async fn run(self) -> TaskResult {
         let _ = self.inner.persist.send(Persist::Create(TaskRecord {
             id: self.id.clone(),
-            prompt: self.request.prompt.clone(),
+            // Stored as shown: secret values in the prompt are redacted.
+            prompt: crate::safety::redact::redact(&self.request.prompt).into_owned(),
             skill: self.request.skill.clone(),
             session_id: self.request.session_id.clone(),
             requester: self.request.requester.clone(),
@@ -519,6 +520,11 @@ impl Driver {
         content: String,
         started: Instant,
     ) -> Message {
+        // Every tool redacts its own output; this second line also covers tools that forget.
+        let content = match crate::safety::redact::redact(&content) {
+            std::borrow::Cow::Borrowed(_) => content,
+            std::borrow::Cow::Owned(redacted) => redacted,
+        };
         let shown = truncate(content, self.inner.limits.max_tool_output_bytes);
         self.emit(
             agent,

@@ -400,8 +400,10 @@ fn record(
     let mut hasher = Sha256::new();
     hasher.update(&stdout.kept);
     hasher.update(&stderr.kept);
+    let (argv, argv_sha256) = kopilot_core::safety::audit::recorded_argv(argvs);
     let event = AuditEvent::Execution {
-        argv: argvs.to_vec(),
+        argv,
+        argv_sha256,
         exit_code,
         outcome: outcome.map(str::to_owned),
         duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),

@@ -232,7 +232,7 @@ fn redact_value(value: &str) -> Action {
 }
 
 /// Whether a key or env name looks like it holds a secret.
-pub(super) fn secret_name(name: &str) -> bool {
+pub(crate) fn secret_name(name: &str) -> bool {
     let name = name.trim_matches(|c| c == '"' || c == '\'');
     if name.len() > 80 {
         return false;

@@ -12,8 +12,11 @@
 //! assert_eq!(out, "DB_PASSWORD=[REDACTED: credential] ./start");
 //! ```
 
+mod argv;
 mod line;
 mod patterns;
+
+pub use argv::{redact_argv, redact_command_line};
 
 use std::borrow::Cow;
 
@@ -57,6 +60,12 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(text)
     }
+}
+
+/// Whether a key, flag or variable name looks like it holds a secret (`password`, `token`,
+/// `DB_PASSWORD`, `api-key`, `client-key-data`; not `token_file` or `secretName`).
+pub fn is_secret_name(name: &str) -> bool {
+    line::secret_name(name)
 }
 
 fn offset_of(whole: &str, part: &str) -> usize {
