@@ -363,3 +363,29 @@ fn a_parent_that_is_a_file_is_refused_naming_it() {
         "{message}"
     );
 }
+
+#[test]
+fn stores_opened_at_once_on_a_new_file_migrate_it_once() {
+    // Several `kopilot` processes starting together on a fresh data directory used to race on
+    // the first migration ("table tasks already exists").
+    for round in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kopilot.db");
+        let barrier = Arc::new(std::sync::Barrier::new(6));
+        let openers: Vec<_> = (0..6)
+            .map(|_| {
+                let (path, barrier) = (path.clone(), Arc::clone(&barrier));
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    SqliteStore::open(&path)
+                        .map(drop)
+                        .map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for opener in openers {
+            let opened = opener.join().unwrap();
+            assert!(opened.is_ok(), "round {round}: {opened:?}");
+        }
+    }
+}

@@ -78,9 +78,23 @@ fn prepare(conn: Connection, label: &str) -> Result<Connection> {
     // WAL lets readers (another process inspecting the file) run beside the writer, and with
     // `synchronous=NORMAL` a commit costs no fsync: it survives a crash of this process, and
     // only a power loss can undo the last commits before a checkpoint.
-    let _mode: String = conn
-        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-        .map_err(|e| fail("cannot switch to WAL journal mode", e))?;
+    // Switching needs the file to itself and SQLite does not wait for that with the busy
+    // timeout: while another process opens the same new file, retry for as long.
+    let started = std::time::Instant::now();
+    loop {
+        match conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get::<_, String>(0))
+        {
+            Ok(_mode) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy
+                    && started.elapsed() < BUSY_TIMEOUT =>
+            {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(e) => return Err(fail("cannot switch to WAL journal mode", e)),
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(|e| fail("cannot set synchronous=NORMAL", e))?;
     conn.pragma_update(None, "foreign_keys", true)
@@ -90,7 +104,20 @@ fn prepare(conn: Connection, label: &str) -> Result<Connection> {
 }
 
 /// Refuses a file that is not a SQLite database, or is one that belongs to another program.
+/// Both facts are read in one transaction: another process may be migrating the new file
+/// meanwhile, and its tables and application id appear together.
 fn check_owner(conn: &Connection, label: &str) -> Result<()> {
+    let begin = conn.execute_batch("BEGIN");
+    let checked = begin
+        .map_err(|e| Error::Store(format!("{label} cannot be read as a SQLite database: {e}")))
+        .and_then(|()| read_owner(conn, label));
+    if !conn.is_autocommit() {
+        let _end = conn.execute_batch("COMMIT");
+    }
+    checked
+}
+
+fn read_owner(conn: &Connection, label: &str) -> Result<()> {
     // SQLite reads the file lazily: this is where a damaged or foreign file shows up.
     let fail = |e: rusqlite::Error| {
         Error::Store(format!("{label} cannot be read as a SQLite database: {e}"))
@@ -113,38 +140,72 @@ fn check_owner(conn: &Connection, label: &str) -> Result<()> {
     Ok(())
 }
 
-/// Brings the schema to the newest version, one transaction per step.
+/// Brings the schema to the newest version, one transaction per step. Each step reads the
+/// version inside its write transaction, so processes that open a new file at the same time
+/// migrate it once between them instead of both trying.
 fn migrate(conn: &Connection, label: &str) -> Result<()> {
-    let fail = |what: String, e: rusqlite::Error| Error::Store(format!("{label}: {what}: {e}"));
+    let known = MIGRATIONS.len();
+    loop {
+        match migrate_one(conn) {
+            Ok(Step::Current) => return Ok(()),
+            Ok(Step::Migrated) => {}
+            Ok(Step::Newer(found)) => {
+                return Err(Error::Store(format!(
+                    "{label} has schema version {found}, but this Kopilot knows versions up to {known}: \
+                     it was written by a newer Kopilot"
+                )));
+            }
+            Err((what, e)) => {
+                if !conn.is_autocommit() {
+                    // Best effort: the error of the step is what the user needs to see.
+                    let _rollback = conn.execute_batch("ROLLBACK");
+                }
+                return Err(Error::Store(format!("{label}: {what}: {e}")));
+            }
+        }
+    }
+}
+
+/// What one migration transaction found or did.
+enum Step {
+    /// The schema is the newest this Kopilot knows.
+    Current,
+    /// One step was applied.
+    Migrated,
+    /// The file has a newer schema version.
+    Newer(i64),
+}
+
+/// Applies the next migration step, if any, in one write transaction.
+fn migrate_one(conn: &Connection) -> std::result::Result<Step, (String, rusqlite::Error)> {
+    let read = |e| ("cannot read the schema version".to_owned(), e);
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(read)?;
     let found: i64 = conn
         .pragma_query_value(None, "user_version", |row| row.get(0))
-        .map_err(|e| fail("cannot read the schema version".to_owned(), e))?;
-    let known = MIGRATIONS.len();
-    let current = usize::try_from(found).ok().filter(|v| *v <= known).ok_or_else(|| {
-        Error::Store(format!(
-            "{label} has schema version {found}, but this Kopilot knows versions up to {known}: \
-             it was written by a newer Kopilot"
-        ))
-    })?;
-    for (from, step) in MIGRATIONS.iter().enumerate().skip(current) {
-        let to = from + 1;
-        let what = || format!("cannot migrate the schema from version {from} to {to}");
-        let apply = || -> rusqlite::Result<()> {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            let applied = conn
-                .execute_batch(step)
-                .and_then(|()| conn.pragma_update(None, "application_id", APPLICATION_ID))
-                .and_then(|()| {
-                    conn.pragma_update(None, "user_version", i64::try_from(to).unwrap_or(i64::MAX))
-                })
-                .and_then(|()| conn.execute_batch("COMMIT"));
-            if applied.is_err() && !conn.is_autocommit() {
-                // Best effort: the error of the step is what the user needs to see.
-                let _rollback = conn.execute_batch("ROLLBACK");
-            }
-            applied
-        };
-        apply().map_err(|e| fail(what(), e))?;
-    }
-    Ok(())
+        .map_err(read)?;
+    let Some(from) = usize::try_from(found)
+        .ok()
+        .filter(|v| *v <= MIGRATIONS.len())
+    else {
+        conn.execute_batch("ROLLBACK").map_err(read)?;
+        return Ok(Step::Newer(found));
+    };
+    let Some(migration) = MIGRATIONS.get(from) else {
+        conn.execute_batch("COMMIT").map_err(read)?;
+        return Ok(Step::Current);
+    };
+    let to = from + 1;
+    let failed = |e| {
+        (
+            format!("cannot migrate the schema from version {from} to {to}"),
+            e,
+        )
+    };
+    conn.execute_batch(migration).map_err(failed)?;
+    conn.pragma_update(None, "application_id", APPLICATION_ID)
+        .map_err(failed)?;
+    conn.pragma_update(None, "user_version", i64::try_from(to).unwrap_or(i64::MAX))
+        .map_err(failed)?;
+    conn.execute_batch("COMMIT").map_err(failed)?;
+    Ok(Step::Migrated)
 }
