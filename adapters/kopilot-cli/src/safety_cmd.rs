@@ -187,14 +187,43 @@ fn verdict_json(a: &Assessment) -> serde_json::Value {
         "decision": a.decision,
         "risk": a.risk,
         "reasons": a.reasons,
-        "commands": a.commands.iter().map(|c| json!({
-            "program": c.program,
-            "verb": c.verb,
-            "namespaces": c.namespaces,
-            "risk": c.risk,
-            "reasons": c.reasons,
-        })).collect::<Vec<_>>(),
+        "commands": a.commands.iter().map(command_json).collect::<Vec<_>>(),
     })
+}
+
+/// One command as the guard parsed it; the parse's optional parts only when present.
+fn command_json(c: &kopilot_safety::CommandAssessment) -> serde_json::Value {
+    let mut value = json!({
+        "program": c.program,
+        "verb": c.verb,
+        "namespaces": c.namespaces,
+        "risk": c.risk,
+        "reasons": c.reasons,
+    });
+    if let Some(map) = value.as_object_mut() {
+        let mut add = |key: &str, v: serde_json::Value| {
+            map.insert(key.to_owned(), v);
+        };
+        if !c.resources.is_empty() {
+            add("resources", json!(c.resources));
+        }
+        if !c.names.is_empty() {
+            add("names", json!(c.names));
+        }
+        if c.all_namespaces {
+            add("all_namespaces", json!(true));
+        }
+        if !c.flags.is_empty() {
+            add("flags", json!(c.flags));
+        }
+        if !c.connection_flags.is_empty() {
+            add("connection_flags", json!(c.connection_flags));
+        }
+        if !c.exposure.is_none() {
+            add("exposure", json!(c.exposure));
+        }
+    }
+    value
 }
 
 fn print_human(out: &mut impl Write, a: &Assessment) -> std::io::Result<()> {

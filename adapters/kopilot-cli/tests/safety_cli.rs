@@ -222,3 +222,31 @@ fn plain_stdin_is_one_command_line() {
         .success()
         .stdout(predicate::str::contains("BLOCK (critical risk)"));
 }
+
+#[test]
+fn json_output_carries_the_guards_parse_of_each_command() {
+    let out = kopilot()
+        .args([
+            "safety",
+            "assess",
+            "--json",
+            "kubectl get secret db -n shop -As https://10.0.0.9 -o json",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let command = &v["commands"][0];
+    assert_eq!(command["connection_flags"], serde_json::json!(["server"]));
+    assert_eq!(command["resources"], serde_json::json!(["secrets"]));
+    assert_eq!(command["names"], serde_json::json!(["db"]));
+    assert_eq!(command["exposure"], "secrets");
+    assert_eq!(command["all_namespaces"], true);
+    assert!(
+        command["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["name"] == "output" && f["value"] == "json"),
+        "{command}"
+    );
+}
