@@ -381,7 +381,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 return;
             }
             _ => {
-                classify_program(w, &mut a, &name, &rest, cmd, depth);
+                classify_program(w, a, &name, &rest, cmd, depth);
                 return;
             }
         }
@@ -391,7 +391,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
 /// A program that is not a wrapper.
 fn classify_program(
     w: &mut Walker<'_>,
-    a: &mut CommandAssessment,
+    mut a: CommandAssessment,
     name: &str,
     rest: &[Word],
     cmd: &SimpleCommand,
@@ -399,20 +399,20 @@ fn classify_program(
 ) {
     let policy = w.policy;
     match name {
-        "kubectl" => crate::kubectl::classify(a, rest, policy, cmd.piped_output),
-        "helm" => crate::helm::classify(a, rest, policy),
+        "kubectl" => crate::kubectl::classify(&mut a, rest, policy, cmd.piped_output),
+        "helm" => crate::helm::classify(&mut a, rest, policy),
         _ if INTERPRETERS.contains(&name) => {
             classify_interpreter(w, a, name, rest, cmd, depth);
             return;
         }
-        _ if filters::is_filter(name, policy) => filters::classify(a, name, rest),
+        _ if filters::is_filter(name, policy) => filters::classify(&mut a, name, rest),
         _ if HARMLESS.contains(&name) => {
             a.raise(Risk::Low, format!("`{name}` only prints or waits"));
         }
         _ if VARIABLE_BUILTINS.contains(&name) => {
             for word in rest {
                 if let Some((var, _)) = word.text.split_once('=') {
-                    check_variable(a, var);
+                    check_variable(&mut a, var);
                 }
             }
             a.raise(Risk::Low, format!("`{name}` only sets shell variables"));
@@ -427,7 +427,7 @@ fn classify_program(
             }
         }
         "alias" => a.raise(Risk::High, "`alias` can shadow other commands"),
-        "rm" => classify_rm(a, rest),
+        "rm" => classify_rm(&mut a, rest),
         "dd" => {
             if rest.iter().any(|word| {
                 word.text
@@ -490,7 +490,7 @@ fn classify_program(
         "kill" if rest.iter().any(|word| word.text == "-1") => {
             a.raise(Risk::Critical, "`kill -1` signals every process");
         }
-        "tee" => filters::classify(a, name, rest),
+        "tee" => filters::classify(&mut a, name, rest),
         _ if DOWNLOADERS.contains(&name) => {
             a.raise(Risk::High, format!("`{name}` talks to the network"));
         }
@@ -499,14 +499,14 @@ fn classify_program(
                 Risk::High,
                 format!("`{name}` is not a known program; unknown programs always need a human"),
             );
-            w.out.push(a.clone());
+            w.out.push(a);
             // A program the guard does not know may run its arguments (`flock f kubectl ...`,
             // `strace -f rm -rf /`): a program named among them is assessed too.
             embedded_programs(w, cmd, name, rest, depth);
             return;
         }
     }
-    w.out.push(a.clone());
+    w.out.push(a);
     if name == "kubectl"
         && let Some(inner) = container_command(rest)
     {
@@ -536,7 +536,7 @@ fn container_command(rest: &[Word]) -> Option<&[Word]> {
 
 fn classify_interpreter(
     w: &mut Walker<'_>,
-    a: &mut CommandAssessment,
+    mut a: CommandAssessment,
     name: &str,
     rest: &[Word],
     cmd: &SimpleCommand,
@@ -557,7 +557,7 @@ fn classify_interpreter(
             Risk::Critical,
             format!("pipes code downloaded from the network into `{name}`"),
         );
-        w.out.push(a.clone());
+        w.out.push(a);
         return;
     }
     if !is_shell {
@@ -574,7 +574,7 @@ fn classify_interpreter(
                 format!("`{name}` runs code that the guard cannot inspect"),
             );
         }
-        w.out.push(a.clone());
+        w.out.push(a);
         return;
     }
     match shell_source(rest) {
@@ -590,7 +590,7 @@ fn classify_interpreter(
                     format!("`{name} -c` runs its argument as a command line; each command in it is assessed"),
                 );
             }
-            w.out.push(a.clone());
+            w.out.push(a);
             w.script(&script.text, depth + 1, cmd.stdin.clone());
         }
         ShellSource::Argument(None) => {
@@ -598,14 +598,14 @@ fn classify_interpreter(
                 Risk::Low,
                 format!("`{name} -c` without a command line runs nothing"),
             );
-            w.out.push(a.clone());
+            w.out.push(a);
         }
         ShellSource::File => {
             a.raise(
                 Risk::High,
                 format!("`{name}` runs a local script that the guard cannot inspect"),
             );
-            w.out.push(a.clone());
+            w.out.push(a);
         }
         ShellSource::Stdin => match cmd.stdin.clone() {
             Stdin::Pipe(Some(script)) | Stdin::Text(script) => {
@@ -622,7 +622,7 @@ fn classify_interpreter(
                             format!("`{name}` runs the script it is given on its input; each command in it is assessed"),
                         );
                 }
-                w.out.push(a.clone());
+                w.out.push(a);
                 w.script(&script.text, depth + 1, Stdin::Inherited);
             }
             Stdin::Pipe(None) => {
@@ -632,14 +632,14 @@ fn classify_interpreter(
                             "pipes text computed at run time into `{name}`, so the guard cannot see the script it runs"
                         ),
                     );
-                w.out.push(a.clone());
+                w.out.push(a);
             }
             Stdin::File => {
                 a.raise(
                     Risk::High,
                     format!("`{name}` runs a local script that the guard cannot inspect"),
                 );
-                w.out.push(a.clone());
+                w.out.push(a);
             }
             Stdin::Inherited => {
                 a.raise(
@@ -648,7 +648,7 @@ fn classify_interpreter(
                         "`{name}` runs commands from its input, which the guard cannot inspect"
                     ),
                 );
-                w.out.push(a.clone());
+                w.out.push(a);
             }
         },
     }

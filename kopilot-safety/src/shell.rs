@@ -796,12 +796,16 @@ fn literal_output(cmd: &SimpleCommand) -> Option<Script> {
     if first.dynamic || !cmd.writes.is_empty() {
         return None;
     }
+    let program = program_basename(&first.text);
+    if !matches!(program, "echo" | "printf" | "cat") {
+        return None;
+    }
     let args: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
     let dynamic = rest.iter().any(|w| w.dynamic);
-    let text = match program_basename(&first.text) {
+    let text = match program {
         "echo" => crate::expand::echo(&args),
         "printf" => crate::expand::printf(&args)?,
-        "cat" if args.iter().all(|a| *a == "-") => return cmd.stdin.script().cloned(),
+        _ if args.iter().all(|a| *a == "-") => return cmd.stdin.script().cloned(),
         _ => return None,
     };
     Some(Script { text, dynamic })

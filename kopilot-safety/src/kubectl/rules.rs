@@ -68,7 +68,7 @@ pub(super) fn output(
         None => Format::Table,
         Some(word) => Format::read(&word.text, word.dynamic, scanned),
     };
-    let shown = format.map_or_else(String::new, |f| f.text.clone());
+    let shown = format.map_or("", |f| f.text.as_str());
     match &kind {
         Format::LocalFile(path) => a.raise(
             Risk::High,
