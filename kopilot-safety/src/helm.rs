@@ -290,6 +290,11 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
     let namespace = scanned.value("namespace");
     if let Some(ns) = namespace {
         a.namespaces.push(ns.text.clone());
+    } else if let Some(ns) = policy.default_namespace()
+        && !scanned.is_set("all-namespaces")
+    {
+        // Without -n, helm acts in the kubeconfig context's namespace.
+        a.namespaces.push(ns.to_owned());
     }
     a.all_namespaces = scanned.is_set("all-namespaces");
     let dynamic = namespace.filter(|ns| ns.dynamic).map(|ns| ns.text.as_str());

@@ -37,6 +37,7 @@ pub struct Policy {
     require_approval_destructive: bool,
     four_eyes: bool,
     approval_ttl: Duration,
+    default_namespace: Option<String>,
 }
 
 impl Default for Policy {
@@ -52,6 +53,7 @@ impl Default for Policy {
             require_approval_destructive: true,
             four_eyes: false,
             approval_ttl: DEFAULT_APPROVAL_TTL,
+            default_namespace: None,
         }
     }
 }
@@ -198,6 +200,27 @@ impl Policy {
     pub fn with_mode(mut self, mode: Mode) -> Self {
         self.mode = mode;
         self
+    }
+
+    /// This policy for a cluster connection whose kubeconfig context defaults to `namespace`:
+    /// a kubectl or helm command without `-n` acts there, so a change without `-n` is judged
+    /// as a change in that namespace (blocked when it is protected). Adapters set it from the
+    /// kubeconfig they run commands with.
+    ///
+    /// ```
+    /// use kopilot_safety::{Decision, Guard, Policy};
+    /// let guard = Guard::new(Policy::default().with_default_namespace("kube-system"));
+    /// assert_eq!(guard.assess("kubectl delete pod coredns-1").decision, Decision::Block);
+    /// ```
+    #[must_use]
+    pub fn with_default_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.default_namespace = Some(namespace.into());
+        self
+    }
+
+    /// The namespace commands without `-n` act in, when the adapter said.
+    pub fn default_namespace(&self) -> Option<&str> {
+        self.default_namespace.as_deref()
     }
 
     /// The protected namespaces.

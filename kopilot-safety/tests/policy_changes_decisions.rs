@@ -272,3 +272,28 @@ fn bad_yaml_files_name_the_file_and_the_position() {
         .to_string();
     assert!(missing.contains("nope.yaml"), "{missing}");
 }
+
+#[test]
+fn commands_without_a_namespace_act_in_the_contexts_default_namespace() {
+    use Decision::{Allow, Approve, Block};
+    let protected = || Policy::default().with_default_namespace("kube-system");
+    for (line, want) in [
+        ("kubectl delete pod coredns-1", Block),
+        ("kubectl scale deploy coredns --replicas=0", Block),
+        ("kubectl label pods --all team=x", Block),
+        ("helm uninstall cilium", Block),
+        ("kubectl delete pod web-1 -n shop", Approve),
+        ("kubectl delete node node-1", Approve),
+        ("kubectl get pods", Allow),
+        ("kubectl delete pod coredns-1 --dry-run=server", Allow),
+    ] {
+        assert_eq!(decide(protected(), line).0, want, "{line}");
+    }
+    let shop = Policy::default().with_default_namespace("shop");
+    assert_eq!(decide(shop, "kubectl delete pod web-1").0, Approve);
+    // Unknown (the adapter did not say): as before.
+    assert_eq!(
+        decide(Policy::default(), "kubectl delete pod web-1").0,
+        Approve
+    );
+}

@@ -42,6 +42,18 @@ pub struct LiveOptions {
 impl LiveOptions {
     /// Builds a `kube` client from these options.
     pub async fn client(&self) -> Result<(Client, String)> {
+        let config = self.config().await?;
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config).map_err(|e| Error::KubeConfig {
+            message: format!("cannot build a client for {server}"),
+            source: e.into(),
+        })?;
+        Ok((client, server))
+    }
+
+    /// The client configuration these options resolve to (cluster, credentials, and the
+    /// context's default namespace, which kubectl and helm use when given no `-n`).
+    pub async fn config(&self) -> Result<kube::Config> {
         let config_error = |message: String, source: Box<dyn std::error::Error + Send + Sync>| {
             Error::KubeConfig { message, source }
         };
@@ -71,10 +83,7 @@ impl LiveOptions {
                 )
             })?
         };
-        let server = config.cluster_url.to_string();
-        let client = Client::try_from(config)
-            .map_err(|e| config_error(format!("cannot build a client for {server}"), e.into()))?;
-        Ok((client, server))
+        Ok(config)
     }
 }
 

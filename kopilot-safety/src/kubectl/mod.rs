@@ -460,6 +460,13 @@ fn classify_path(
     let namespace = scanned.value("namespace");
     if let Some(ns) = namespace {
         push_unique(&mut a.namespaces, &ns.text);
+    } else if let Some(ns) = policy.default_namespace()
+        && raw.is_none()
+        && !objects.all_cluster_scoped()
+        && !scanned.is_set("all-namespaces")
+    {
+        // Without -n, kubectl acts in the kubeconfig context's namespace.
+        push_unique(&mut a.namespaces, ns);
     }
     if objects.may_be_namespaces() {
         for name in &objects.names {

@@ -173,6 +173,16 @@ impl Objects {
                 .any(|r| !NAMESPACED.contains(&r.as_str()))
     }
 
+    /// Whether every type is known to be cluster-wide (so no namespace applies).
+    pub(super) fn all_cluster_scoped(&self) -> bool {
+        !self.dynamic_type
+            && !self.resources.is_empty()
+            && self
+                .resources
+                .iter()
+                .all(|r| CLUSTER_SCOPED.contains(&r.as_str()))
+    }
+
     /// What sensitive data printing these objects shows.
     pub(super) fn exposure(&self) -> Exposure {
         if self.dynamic_type || self.resources.iter().any(|r| r == "secrets") {

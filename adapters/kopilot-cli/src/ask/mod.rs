@@ -238,6 +238,20 @@ impl Cluster {
         })
     }
 
+    /// The namespace the kubeconfig context defaults to, when the kubeconfig can be read.
+    async fn default_namespace(&self) -> Option<String> {
+        let options = kopilot_k8s::snapshot::LiveOptions {
+            kubeconfig: self.exec.kubeconfig.clone(),
+            context: self.exec.context.clone(),
+            ..Default::default()
+        };
+        options
+            .config()
+            .await
+            .ok()
+            .map(|config| config.default_namespace)
+    }
+
     async fn stop(self) {
         if let Some((cluster, path)) = self.demo {
             cluster.stop().await;
@@ -283,6 +297,12 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
 
     let state = State::open()?;
     let cluster = Cluster::connect(&args, &state).await?;
+    // kubectl and helm act in the context's namespace when given no -n: the guard judges such
+    // commands there (a change without -n in a protected namespace is blocked).
+    let policy = match cluster.default_namespace().await {
+        Some(namespace) => policy.with_default_namespace(namespace),
+        None => policy,
+    };
     let user = local_user();
     let interactive = std::io::stdin().is_terminal();
     let (asks_tx, asks) = mpsc::channel(4);
