@@ -48,8 +48,9 @@ async fn previewed(h: &Harness, line: &str) -> anyhow::Result<ChangePreview> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn scale_shows_the_replica_change_and_changes_nothing() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let before = h.cluster.get("apps/v1", "Deployment", "storefront", "web");
     let rv = h.cluster.resource_version();
@@ -102,8 +103,9 @@ async fn scale_shows_the_replica_change_and_changes_nothing() -> anyhow::Result<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn delete_says_what_would_go_and_everything_stays() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let rv = h.cluster.resource_version();
     let p = previewed(&h, "kubectl delete deployment web cart -n storefront").await?;
@@ -162,8 +164,9 @@ async fn delete_says_what_would_go_and_everything_stays() -> anyhow::Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn create_shows_the_whole_object_as_added() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let p = previewed(
         &h,
@@ -186,8 +189,9 @@ async fn create_shows_the_whole_object_as_added() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn rollout_restart_shows_the_annotation_it_sets() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let rv = h.cluster.resource_version();
     let p = previewed(&h, "kubectl rollout restart deploy/web -n storefront").await?;
@@ -208,8 +212,9 @@ async fn rollout_restart_shows_the_annotation_it_sets() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn a_rejected_dry_run_says_why() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let p = previewed(
         &h,
@@ -224,8 +229,9 @@ async fn a_rejected_dry_run_says_why() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn only_single_kubectl_mutations_are_previewed() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let (exec, audit) = executor(&h);
     let guard = Guard::new(Policy::default());
@@ -254,8 +260,9 @@ async fn only_single_kubectl_mutations_are_previewed() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn nothing_runs_that_the_guard_does_not_clear() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let (exec, audit) = executor(&h);
     let line = "kubectl scale deploy/web -n storefront --replicas=5";
@@ -276,8 +283,9 @@ const CANARY_B64: &str = "a29waWxvdC1jYW5hcnktNWUwYjc3ZDE="; // kopilot-canary-5
 const NEW_CANARY_B64: &str = "a29waWxvdC1uZXctY2FuYXJ5LWQ0ZjE="; // kopilot-new-canary-d4f1
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn a_secret_patch_shows_the_change_but_no_value() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::with_yaml(&format!(
         "apiVersion: v1\nkind: Namespace\nmetadata: {{name: shop}}\n---\n\
          apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: shop}}\ntype: Opaque\n\

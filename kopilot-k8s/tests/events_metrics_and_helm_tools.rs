@@ -64,8 +64,9 @@ fn line_of(text: &str, needle: &str) -> usize {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn get_events_lists_a_namespace_newest_last() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = call(
         ToolKind::GetEvents,
@@ -90,8 +91,9 @@ async fn get_events_lists_a_namespace_newest_last() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn get_events_about_one_object_in_every_namespace() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = call(
         ToolKind::GetEvents,
@@ -120,8 +122,9 @@ async fn get_events_about_one_object_in_every_namespace() -> anyhow::Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn get_metrics_shows_pod_usage_in_one_or_all_namespaces() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = call(
         ToolKind::GetMetrics,

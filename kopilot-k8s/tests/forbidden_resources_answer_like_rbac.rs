@@ -9,8 +9,9 @@ use kopilot_k8s::fake::{ForbiddenRule, demo};
 use kube::api::{Api, ListParams};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn kubectl_prints_forbidden_and_can_i_agrees() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let cluster = demo::builder()
         .forbid("*", "", "secrets")
         .forbid_rule(ForbiddenRule {

@@ -6,8 +6,9 @@ mod common;
 use common::{Harness, cols, line_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn scale_then_get_shows_the_new_replica_count() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h
         .kubectl(&["scale", "deploy/web", "-n", "storefront", "--replicas=5"])
@@ -88,8 +89,9 @@ async fn scale_then_get_shows_the_new_replica_count() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn set_resources_changes_only_the_named_container() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     h.kubectl(&[
         "set",
@@ -138,8 +140,9 @@ async fn set_resources_changes_only_the_named_container() -> anyhow::Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn label_and_annotate_then_selectors_find_the_object() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h
         .kubectl(&[
@@ -226,8 +229,9 @@ async fn label_and_annotate_then_selectors_find_the_object() -> anyhow::Result<(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn patch_in_all_three_formats() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let strategic = r#"{"spec":{"template":{"spec":{"containers":[{"name":"nginx","image":"nginx:1.27.4"}]}}}}"#;
     let out = h
@@ -322,8 +326,9 @@ async fn patch_in_all_three_formats() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn rollout_restart_then_status_completes() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h
         .kubectl(&[
@@ -384,8 +389,9 @@ async fn rollout_restart_then_status_completes() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn a_template_change_rolls_out_a_new_replicaset() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let old_pods = h
         .kubectl(&[
@@ -510,8 +516,9 @@ async fn a_template_change_rolls_out_a_new_replicaset() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn delete_pod_then_get_is_not_found() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h
         .kubectl(&["delete", "pod", "postgres-0", "-n", "payments"])
@@ -536,8 +543,9 @@ async fn delete_pod_then_get_is_not_found() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn a_deleted_replicaset_pod_is_replaced() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let before = h
         .kubectl(&[
@@ -584,8 +592,9 @@ async fn a_deleted_replicaset_pod_is_replaced() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn delete_deployment_cascades_to_replicasets_and_pods() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     assert_eq!(
         h.cluster
@@ -636,8 +645,9 @@ async fn delete_deployment_cascades_to_replicasets_and_pods() -> anyhow::Result<
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn deleting_a_namespace_deletes_what_is_in_it() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     h.kubectl(&["delete", "namespace", "analytics", "--wait=false"])
         .await?
@@ -655,8 +665,9 @@ async fn deleting_a_namespace_deletes_what_is_in_it() -> anyhow::Result<()> {
 const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: feature-flags\n  namespace: storefront\ndata:\n  checkout: \"on\"\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn create_and_apply_new_and_existing_objects() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let file = h.file("cm.yaml", CONFIGMAP)?;
     let out = h.kubectl(&["create", "-f", &file]).await?.ok().stdout;
@@ -701,8 +712,9 @@ async fn create_and_apply_new_and_existing_objects() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn replace_puts_the_whole_object_and_checks_the_resource_version() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let file = h.file("cm.yaml", CONFIGMAP)?;
     h.kubectl(&["create", "-f", &file]).await?.ok();
@@ -732,8 +744,9 @@ async fn replace_puts_the_whole_object_and_checks_the_resource_version() -> anyh
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn diff_and_server_dry_runs_change_nothing() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let file = h.file("cm.yaml", CONFIGMAP)?;
     h.kubectl(&["create", "-f", &file]).await?.ok();
@@ -798,9 +811,10 @@ async fn diff_and_server_dry_runs_change_nothing() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn create_namespace_configmap_and_secret_generators_are_decoded_from_protobuf()
 -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h
         .kubectl(&["create", "namespace", "sandbox"])
@@ -853,8 +867,9 @@ async fn create_namespace_configmap_and_secret_generators_are_decoded_from_proto
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn create_deployment_generator_gets_a_clear_unsupported_media_type() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let run = h
         .kubectl(&[
@@ -882,8 +897,9 @@ async fn create_deployment_generator_gets_a_clear_unsupported_media_type() -> an
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn invalid_objects_get_kubectls_invalid_message() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let run = h
         .kubectl(&[

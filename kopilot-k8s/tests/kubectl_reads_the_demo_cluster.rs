@@ -6,8 +6,9 @@ mod common;
 use common::{Harness, cols, line_with};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn get_pods_all_namespaces_prints_server_columns() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h.kubectl(&["get", "pods", "-A"]).await?.ok().stdout;
     let header = cols(out.lines().next().unwrap_or_default());
@@ -36,8 +37,9 @@ async fn get_pods_all_namespaces_prints_server_columns() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn wide_output_adds_ip_and_node_columns() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h
         .kubectl(&["get", "pods", "-n", "payments", "-o", "wide"])
@@ -55,8 +57,9 @@ async fn wide_output_adds_ip_and_node_columns() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn yaml_and_json_output_carry_the_whole_object() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let yaml = h
         .kubectl(&["get", "pod", "postgres-0", "-n", "payments", "-o", "yaml"])
@@ -93,8 +96,9 @@ async fn yaml_and_json_output_carry_the_whole_object() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn label_and_field_selectors_filter_lists() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let web = h
         .kubectl(&[
@@ -176,8 +180,9 @@ async fn label_and_field_selectors_filter_lists() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn get_all_and_several_types_print_each_kind() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let all = h
         .kubectl(&["get", "all", "-n", "storefront"])
@@ -226,8 +231,9 @@ async fn get_all_and_several_types_print_each_kind() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn describe_pod_shows_state_last_termination_and_events() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let name = crashing_cart_pod(&h).await?;
     let out = h
@@ -250,8 +256,9 @@ async fn describe_pod_shows_state_last_termination_and_events() -> anyhow::Resul
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn describe_deployment_and_node() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let deploy = h
         .kubectl(&["describe", "deploy", "cart", "-n", "storefront"])
@@ -301,8 +308,9 @@ async fn crashing_cart_pod(h: &Harness) -> anyhow::Result<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn logs_tail_and_previous_come_from_the_fixture() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let name = crashing_cart_pod(&h).await?;
     let all = h
@@ -339,8 +347,9 @@ async fn logs_tail_and_previous_come_from_the_fixture() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn logs_previous_without_a_restart_is_a_bad_request() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let run = h
         .kubectl(&["logs", "postgres-0", "-n", "payments", "--previous"])
@@ -378,8 +387,9 @@ async fn logs_previous_without_a_restart_is_a_bad_request() -> anyhow::Result<()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn top_reads_seeded_pod_and_node_metrics() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let pods = h
         .kubectl(&["top", "pods", "-n", "analytics"])
@@ -403,8 +413,9 @@ async fn top_reads_seeded_pod_and_node_metrics() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn warning_events_are_listed_with_server_columns() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h
         .kubectl(&["get", "events", "-A", "--field-selector", "type=Warning"])
@@ -429,8 +440,9 @@ async fn warning_events_are_listed_with_server_columns() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn sort_by_gets_whole_objects_in_rows() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let out = h
         .kubectl(&[
@@ -452,8 +464,9 @@ async fn sort_by_gets_whole_objects_in_rows() -> anyhow::Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn chunked_lists_print_the_same_rows() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let whole = h
         .kubectl(&["get", "pods", "-A", "--no-headers"])

@@ -9,8 +9,9 @@ use common::Harness;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
 async fn get_watch_prints_a_row_per_change() -> anyhow::Result<()> {
-    require_kubectl!();
+    common::require_kubectl();
     let h = Harness::demo().await?;
     let mut child = tokio::process::Command::new("kubectl")
         .arg("--kubeconfig")

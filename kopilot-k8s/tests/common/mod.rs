@@ -10,21 +10,22 @@ use std::time::Duration;
 use kopilot_core::safety::{ClearedCommand, Guard, Policy, RequestContext, Verdict};
 use kopilot_k8s::fake::{FakeCluster, demo};
 
-/// Whether `kubectl` is on PATH; tests that need it print why they skip.
+/// Whether `kubectl` is on PATH.
 pub fn kubectl_on_path() -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("kubectl").is_file()))
 }
 
-/// Returns early from a test (as a pass) when kubectl is missing, saying so.
-#[macro_export]
-macro_rules! require_kubectl {
-    () => {
-        if !common::kubectl_on_path() {
-            eprintln!("SKIPPED: kubectl is not on PATH; this test runs the real kubectl against the fake API server");
-            return Ok(());
-        }
-    };
+/// Fails the test, saying why, when kubectl is not on PATH. Every test that calls it is
+/// `#[ignore = "needs kubectl"]`: it runs only when asked for (`--run-ignored`, as `.ci/run`
+/// does), and a test that was asked for and cannot do its job fails instead of passing.
+#[track_caller]
+pub fn require_kubectl() {
+    assert!(
+        kubectl_on_path(),
+        "kubectl is not on PATH: this test runs the real kubectl against the fake API server. \
+         Install kubectl, or leave out the ignored tests (no --run-ignored / --ignored)"
+    );
 }
 
 /// What one kubectl run printed.
