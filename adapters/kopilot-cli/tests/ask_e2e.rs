@@ -104,8 +104,9 @@ fn assert_script_used_up(scenario: &Scenario) {
 // A read question: supervisor -> delegate -> skill -> kubectl get -> an answer quoting it.
 
 #[test]
+#[ignore = "needs kubectl"]
 fn read_question_is_delegated_runs_kubectl_get_and_the_answer_quotes_its_output() {
-    require_kubectl!();
+    support::require_kubectl();
     let get_pods = json!({"args": ["get", "pods", "-n", "storefront"]});
     let scenario = Scenario::new().with_cluster(demo::builder()).with_stub(
         Script::new()
@@ -241,8 +242,9 @@ fn read_question_is_delegated_runs_kubectl_get_and_the_answer_quotes_its_output(
 // Approvals.
 
 #[test]
+#[ignore = "needs kubectl"]
 fn destructive_command_with_no_terminal_is_denied_and_the_model_is_told() {
-    require_kubectl!();
+    support::require_kubectl();
     let scenario = shop_with_skill([
         Reply::tool_call("run_kubectl", json!({"args": DELETE_WEB})),
         Reply::text("I did not delete deployment shop/web. {{last_tool_result}}"),
@@ -326,8 +328,9 @@ fn delete_web_answered_on_a_terminal(answer: &str, then: &str) -> (Scenario, Pty
 }
 
 #[test]
+#[ignore = "needs kubectl"]
 fn the_same_command_approved_on_a_terminal_runs_and_the_object_is_gone() {
-    require_kubectl!();
+    support::require_kubectl();
     let (scenario, run) = delete_web_answered_on_a_terminal("y", "Done: {{last_tool_result}}");
     run.outcome.expect_code(0);
     assert_eq!(
@@ -354,8 +357,9 @@ fn the_same_command_approved_on_a_terminal_runs_and_the_object_is_gone() {
 }
 
 #[test]
+#[ignore = "needs kubectl"]
 fn enter_at_the_prompt_means_no() {
-    require_kubectl!();
+    support::require_kubectl();
     let (scenario, run) = delete_web_answered_on_a_terminal("", "Not done: {{last_tool_result}}");
     run.outcome.expect_code(0);
     assert_eq!(run.prompts, 1, "{}", run.screen);
@@ -371,8 +375,9 @@ fn enter_at_the_prompt_means_no() {
 }
 
 #[test]
+#[ignore = "needs kubectl"]
 fn kube_system_deletion_and_rm_rf_are_blocked_whatever_the_user_would_answer() {
-    require_kubectl!();
+    support::require_kubectl();
     let scenario = shop_with_skill([
         Reply::tool_call(
             "run_kubectl",
@@ -454,8 +459,9 @@ const CANARIES: [&str; 3] = [
 ];
 
 #[test]
+#[ignore = "needs kubectl"]
 fn a_secret_value_never_reaches_output_events_history_or_audit() {
-    require_kubectl!();
+    support::require_kubectl();
     let secret = |format: &str| json!({"args": ["get", "secret", "payments-db", "-n", "payments", "-o", format]});
     let scenario = Scenario::new().with_cluster(demo::builder()).with_stub(
         Script::new()
@@ -710,8 +716,9 @@ fn a_session_gives_the_model_the_earlier_question_and_answer() {
 // Cancellation.
 
 #[test]
+#[ignore = "needs kubectl"]
 fn sigint_during_a_long_kubectl_command_cancels_within_two_seconds() {
-    require_kubectl!();
+    support::require_kubectl();
     let scenario = shop_with_skill([Reply::tool_call(
         "run_kubectl",
         json!({"args": ["get", "pods", "-n", "shop", "--watch"]}),

@@ -1,8 +1,11 @@
 //! `kopilot demo serve`: starts the demo cluster, writes a kubeconfig that the real kubectl
 //! can use, serves until interrupted and exits 0.
 
+#[path = "support/needs.rs"]
+mod needs;
+
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -13,11 +16,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn kubectl_on_path() -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("kubectl").is_file()))
 }
 
 /// A `kopilot demo serve` child, killed when dropped, with its stdout lines on a channel.
@@ -92,10 +90,10 @@ impl Drop for Server {
     }
 }
 
-#[test]
-fn serve_writes_a_kubeconfig_that_kubectl_uses_and_exits_zero_on_interrupt() {
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("demo.kubeconfig");
+/// `kopilot demo serve --port P --write-kubeconfig <dir>/demo.kubeconfig`, once it says it
+/// serves; the server and the kubeconfig's path.
+fn serve_with_a_written_kubeconfig(dir: &Path) -> (Server, PathBuf) {
+    let kubeconfig = dir.join("demo.kubeconfig");
     let port = free_port().to_string();
     let server = Server::start(
         &[
@@ -124,30 +122,42 @@ fn serve_writes_a_kubeconfig_that_kubectl_uses_and_exits_zero_on_interrupt() {
             && written.contains("kopilot-demo"),
         "{written}"
     );
+    (server, kubeconfig)
+}
 
-    if kubectl_on_path() {
-        let out = Command::new("timeout")
-            .args(["30", "kubectl", "--kubeconfig"])
-            .arg(&kubeconfig)
-            .arg("--cache-dir")
-            .arg(dir.path().join("cache"))
-            .args(["get", "pods", "-A"])
-            .output()
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert!(
-            out.status.success(),
-            "{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert!(stdout.starts_with("NAMESPACE"), "{stdout}");
-        assert!(
-            stdout.contains("CrashLoopBackOff") && stdout.contains("payments"),
-            "{stdout}"
-        );
-    } else {
-        eprintln!("SKIPPED the kubectl part: kubectl is not on PATH");
-    }
+#[test]
+fn serve_writes_a_kubeconfig_and_exits_zero_on_interrupt() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, _) = serve_with_a_written_kubeconfig(dir.path());
+    let status = server.interrupt_and_wait();
+    assert!(status.success(), "exit status {status:?}");
+}
+
+#[test]
+#[ignore = "needs kubectl"]
+fn kubectl_uses_the_kubeconfig_that_serve_writes() {
+    needs::require_kubectl();
+    let dir = tempfile::tempdir().unwrap();
+    let (server, kubeconfig) = serve_with_a_written_kubeconfig(dir.path());
+    let out = Command::new("timeout")
+        .args(["30", "kubectl", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .arg("--cache-dir")
+        .arg(dir.path().join("cache"))
+        .args(["get", "pods", "-A"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("NAMESPACE"), "{stdout}");
+    assert!(
+        stdout.contains("CrashLoopBackOff") && stdout.contains("payments"),
+        "{stdout}"
+    );
     let status = server.interrupt_and_wait();
     assert!(status.success(), "exit status {status:?}");
 }

@@ -6,6 +6,7 @@
 
 pub mod events;
 mod inspect;
+pub mod needs;
 pub mod openai_stub;
 mod openai_wire;
 pub mod process;
@@ -20,6 +21,8 @@ use kopilot_k8s::fake::{FakeCluster, FakeClusterBuilder};
 #[allow(unused_imports)]
 pub use events::{EventsExt, parse_events};
 #[allow(unused_imports)]
+pub use needs::{llamacpp_url, require_kubectl};
+#[allow(unused_imports)]
 pub use openai_stub::{LAST_TOOL_RESULT, OpenAiStub, Recorded, Reply, Script};
 #[allow(unused_imports)]
 pub use process::{Outcome, Running};
@@ -32,25 +35,6 @@ pub const TEST_MODEL: &str = "stub";
 
 /// A port where nothing listens, for the default Ollama (the discard port).
 pub const CLOSED_URL: &str = "http://127.0.0.1:9";
-
-/// Whether `kubectl` is on PATH; tests that need it print why they skip.
-pub fn kubectl_on_path() -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("kubectl").is_file()))
-}
-
-/// Returns early from a test (as a pass) when kubectl is missing, saying so.
-#[macro_export]
-macro_rules! require_kubectl {
-    () => {
-        if !support::kubectl_on_path() {
-            eprintln!(
-                "SKIPPED: kubectl is not on PATH; this test runs the real kubectl against the fake API server"
-            );
-            return;
-        }
-    };
-}
 
 /// The system-prompt marker of the supervisor (a line of `kopilot-core`'s prompt).
 pub const SUPERVISOR_MARKER: &str = "leads a team of specialists";
