@@ -3,18 +3,20 @@
 
 const URL_VARIABLE: &str = "KOPILOT_TEST_LLAMACPP_URL";
 
-/// The shared server's base URL, or `None` after saying why the test is skipped.
-pub(crate) fn llamacpp_url(test: &str) -> Option<String> {
+/// The shared server's base URL; fails the test, saying how to start a server, when
+/// `KOPILOT_TEST_LLAMACPP_URL` is not set. The tests that call it are `#[ignore = "needs the
+/// llama.cpp server: ..."]`: a plain `cargo nextest run` counts them as skipped, and `.ci/run`
+/// starts the server and runs them.
+#[track_caller]
+pub(crate) fn llamacpp_url() -> String {
     match std::env::var(URL_VARIABLE) {
-        Ok(url) if !url.trim().is_empty() => Some(url.trim().trim_end_matches('/').to_owned()),
-        _ => {
-            eprintln!(
-                "skipped {test}: {URL_VARIABLE} is not set; start a server with \
-                 `scripts/llamacpp-server start --url-file F --pid-file P` and export the URL \
-                 it prints (see kopilot-llm/README.md)"
-            );
-            None
-        }
+        Ok(url) if !url.trim().is_empty() => url.trim().trim_end_matches('/').to_owned(),
+        _ => panic!(
+            "{URL_VARIABLE} is not set: this test needs a llama.cpp server. Start one with \
+             `scripts/llamacpp-server start --url-file F --pid-file P` and set \
+             {URL_VARIABLE}=$(cat F) (see kopilot-llm/README.md), or leave out the ignored \
+             tests (no --run-ignored / --ignored)"
+        ),
     }
 }
 
