@@ -885,3 +885,45 @@ fn usage_errors_exit_2_and_say_what_was_wrong() {
         out.stderr
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// A change without -n acts in the kubeconfig context's namespace: when that one is protected,
+// the change is blocked, not put to the user.
+
+#[test]
+fn a_change_without_a_namespace_in_a_protected_context_namespace_is_blocked() {
+    let scenario = shop_with_skill([
+        Reply::tool_call(
+            "run_kubectl",
+            json!({"args": ["delete", "deployment", "coredns"]}),
+        ),
+        Reply::text("Refused: {{last_tool_result}}"),
+    ]);
+    let kubeconfig = std::fs::read_to_string(scenario.kubeconfig()).unwrap();
+    assert!(kubeconfig.contains("namespace: default"), "{kubeconfig}");
+    std::fs::write(
+        scenario.kubeconfig(),
+        kubeconfig.replace("namespace: default", "namespace: kube-system"),
+    )
+    .unwrap();
+    let ask = scenario.ask(&[
+        "--skill",
+        "troubleshooting",
+        "--output",
+        "json",
+        "Delete coredns",
+    ]);
+    // A terminal that says yes: nothing may even ask.
+    let run = run_on_pty(&ask, &["y"], RUN_LIMIT);
+    run.outcome.expect_code(0);
+    assert_eq!(run.prompts, 0, "{}", run.screen);
+    let events = run.outcome.events();
+    assert!(events.of_type("approval_requested").is_empty());
+    let result = &events.tool_results()[0];
+    assert!(!result.ok);
+    assert!(
+        result.output.contains("blocked") && result.output.contains("kube-system"),
+        "{}",
+        result.output
+    );
+}
