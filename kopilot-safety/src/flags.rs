@@ -1,5 +1,6 @@
 //! Flag scanning shared by the kubectl and helm grammars (both are cobra/pflag programs).
 
+use crate::assess::{CommandAssessment, ParsedFlag};
 use crate::shell::Word;
 
 /// One flag occurrence: its long name (shorthands are mapped to long names) and value.
@@ -39,6 +40,30 @@ impl Scanned {
                     "false" | "0" | "f" | "F" | "FALSE" | "False"
                 ),
             })
+    }
+
+    /// Keeps the flags on `a` as read (its exposed parse), and which of them are in one of the
+    /// `connection` tables (flags that point the program at another cluster or identity).
+    pub(crate) fn record(&self, a: &mut CommandAssessment, connection: &[&[&str]]) {
+        a.flags = self
+            .flags
+            .iter()
+            .map(|f| ParsedFlag {
+                name: f.name.clone(),
+                value: f.value.as_ref().map(|v| v.text.clone()),
+                dynamic: f.value.as_ref().is_some_and(|v| v.dynamic),
+            })
+            .collect();
+        a.connection_flags.clear();
+        for flag in &self.flags {
+            if connection
+                .iter()
+                .any(|table| table.contains(&flag.name.as_str()))
+                && !a.connection_flags.contains(&flag.name)
+            {
+                a.connection_flags.push(flag.name.clone());
+            }
+        }
     }
 
     /// Whether a flag appears at all, whatever its value.

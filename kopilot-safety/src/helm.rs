@@ -1,6 +1,6 @@
 //! The helm grammar: global flags anywhere, verbs and subcommands, namespaces, dry runs.
 
-use crate::assess::{CommandAssessment, ParsedFlag};
+use crate::assess::CommandAssessment;
 use crate::flags::{FlagTable, command_word_candidates, scan};
 use crate::policy::Policy;
 use crate::risk::Risk;
@@ -72,18 +72,8 @@ const TARGET_OVERRIDE_FLAGS: &[&str] = &[
     "kube-insecure-skip-tls-verify",
     "kube-tls-server-name",
 ];
-/// Flags that point helm at another cluster, user or identity.
-const CONNECTION_FLAGS: &[&str] = &[
-    "kube-apiserver",
-    "kube-context",
-    "kube-token",
-    "kubeconfig",
-    "kube-ca-file",
-    "kube-insecure-skip-tls-verify",
-    "kube-tls-server-name",
-    "kube-as-user",
-    "kube-as-group",
-];
+/// Flags that make helm act as another identity.
+const IMPERSONATION_FLAGS: &[&str] = &["kube-as-user", "kube-as-group"];
 const COMPOUND_VERBS: &[&str] = &[
     "get",
     "show",
@@ -184,23 +174,7 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
         );
     }
     let scanned = scan(rest, &Table);
-    a.flags = scanned
-        .flags
-        .iter()
-        .map(|f| ParsedFlag {
-            name: f.name.clone(),
-            value: f.value.as_ref().map(|v| v.text.clone()),
-            dynamic: f.value.as_ref().is_some_and(|v| v.dynamic),
-        })
-        .collect();
-    a.connection_flags = Vec::new();
-    for flag in &scanned.flags {
-        if CONNECTION_FLAGS.contains(&flag.name.as_str())
-            && !a.connection_flags.contains(&flag.name)
-        {
-            a.connection_flags.push(flag.name.clone());
-        }
-    }
+    scanned.record(a, &[TARGET_OVERRIDE_FLAGS, IMPERSONATION_FLAGS]);
     let low = |what: &str| (Risk::Low, format!("`helm {verb}` {what}"));
     let medium = |what: &str| (Risk::Medium, format!("`helm {verb}` {what}"));
     let high = |what: &str| (Risk::High, format!("`helm {verb}` {what}"));
@@ -271,7 +245,7 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
             risk = risk.max(Risk::High);
         }
     }
-    for flag in ["kube-as-user", "kube-as-group"] {
+    for flag in IMPERSONATION_FLAGS {
         if scanned.has(flag) {
             a.raise(
                 Risk::High,

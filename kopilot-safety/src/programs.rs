@@ -5,7 +5,7 @@
 use crate::assess::CommandAssessment;
 use crate::filters;
 use crate::risk::Risk;
-use crate::shell::{DOWNLOADERS, SimpleCommand, Stdin, Walker, Word};
+use crate::shell::{DOWNLOADERS, Script, SimpleCommand, Stdin, Walker, Word};
 
 /// Directories a trusted program may be run from by absolute path.
 const TRUSTED_DIRS: &[&str] = &[
@@ -578,21 +578,22 @@ fn classify_interpreter(
         return;
     }
     match shell_source(rest) {
-        ShellSource::Argument(Some(script)) => {
-            if script.dynamic {
-                a.raise(
-                    Risk::High,
-                    format!("`{name} -c` runs text computed at run time, which cannot be checked"),
-                );
-            } else {
-                a.raise(
-                    Risk::Low,
-                    format!("`{name} -c` runs its argument as a command line; each command in it is assessed"),
-                );
-            }
-            w.out.push(a);
-            w.script(&script.text, depth + 1, cmd.stdin.clone());
-        }
+        ShellSource::Argument(Some(script)) => runs_script(
+            w,
+            a,
+            &Script {
+                text: script.text.clone(),
+                dynamic: script.dynamic,
+            },
+            [
+                format!("`{name} -c` runs text computed at run time, which cannot be checked"),
+                format!(
+                    "`{name} -c` runs its argument as a command line; each command in it is assessed"
+                ),
+            ],
+            depth,
+            cmd.stdin.clone(),
+        ),
         ShellSource::Argument(None) => {
             a.raise(
                 Risk::Low,
@@ -608,23 +609,21 @@ fn classify_interpreter(
             w.out.push(a);
         }
         ShellSource::Stdin => match cmd.stdin.clone() {
-            Stdin::Pipe(Some(script)) | Stdin::Text(script) => {
-                if script.dynamic {
-                    a.raise(
-                            Risk::High,
-                            format!(
-                                "part of the script `{name}` reads from its input is computed at run time, which cannot be checked"
-                            ),
-                        );
-                } else {
-                    a.raise(
-                            Risk::Low,
-                            format!("`{name}` runs the script it is given on its input; each command in it is assessed"),
-                        );
-                }
-                w.out.push(a);
-                w.script(&script.text, depth + 1, Stdin::Inherited);
-            }
+            Stdin::Pipe(Some(script)) | Stdin::Text(script) => runs_script(
+                w,
+                a,
+                &script,
+                [
+                    format!(
+                        "part of the script `{name}` reads from its input is computed at run time, which cannot be checked"
+                    ),
+                    format!(
+                        "`{name}` runs the script it is given on its input; each command in it is assessed"
+                    ),
+                ],
+                depth,
+                Stdin::Inherited,
+            ),
             Stdin::Pipe(None) => {
                 a.raise(
                         Risk::Critical,
@@ -652,6 +651,26 @@ fn classify_interpreter(
             }
         },
     }
+}
+
+/// Records `a` for a shell that runs `script`, with the first reason (high) when part of the
+/// script is computed at run time or the second (low) when it is all known, then walks the
+/// script as the command line it is, with `stdin` as its standard input.
+fn runs_script(
+    w: &mut Walker<'_>,
+    mut a: CommandAssessment,
+    script: &Script,
+    [dynamic_reason, known_reason]: [String; 2],
+    depth: usize,
+    stdin: Stdin,
+) {
+    if script.dynamic {
+        a.raise(Risk::High, dynamic_reason);
+    } else {
+        a.raise(Risk::Low, known_reason);
+    }
+    w.out.push(a);
+    w.script(&script.text, depth + 1, stdin);
 }
 
 /// Where a POSIX shell reads the commands it runs.

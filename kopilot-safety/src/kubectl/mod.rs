@@ -4,7 +4,7 @@
 mod objects;
 mod rules;
 
-use crate::assess::{CommandAssessment, Exposure, ParsedFlag};
+use crate::assess::{CommandAssessment, Exposure};
 use crate::flags::{FlagTable, Scanned, command_word_candidates, scan};
 use crate::policy::Policy;
 use crate::risk::Risk;
@@ -275,25 +275,8 @@ fn root_bool(name: &str) -> bool {
     ROOT_BOOL_FLAGS.contains(&name)
 }
 
-/// Flags that point kubectl at another cluster, user or identity.
-const CONNECTION_FLAGS: &[&str] = &[
-    "kubeconfig",
-    "context",
-    "cluster",
-    "server",
-    "token",
-    "user",
-    "username",
-    "password",
-    "certificate-authority",
-    "client-certificate",
-    "client-key",
-    "insecure-skip-tls-verify",
-    "tls-server-name",
-    "as",
-    "as-group",
-    "as-uid",
-];
+/// Flags that make kubectl act as another identity.
+const IMPERSONATION_FLAGS: &[&str] = &["as", "as-group", "as-uid"];
 
 /// Classifies a kubectl invocation (`args` excludes the program name). `piped_output` says
 /// whether its output goes to another program.
@@ -495,27 +478,13 @@ fn classify_path(
     a.apply_namespace_rules(&format!("kubectl {verb}"), risk, dynamic, policy);
 }
 
-/// Keeps the flags as read, and which of them override the cluster connection.
+/// Keeps the flags as read, and which of them override the cluster connection or identity.
 fn record_flags(a: &mut CommandAssessment, scanned: &Scanned) {
-    a.flags = scanned
-        .flags
-        .iter()
-        .map(|f| ParsedFlag {
-            name: f.name.clone(),
-            value: f.value.as_ref().map(|v| v.text.clone()),
-            dynamic: f.value.as_ref().is_some_and(|v| v.dynamic),
-        })
-        .collect();
-    a.connection_flags = Vec::new();
-    for flag in &scanned.flags {
-        if CONNECTION_FLAGS.contains(&flag.name.as_str()) {
-            push_unique(&mut a.connection_flags, &flag.name);
-        }
-    }
+    scanned.record(a, &[TARGET_OVERRIDE_FLAGS, IMPERSONATION_FLAGS]);
 }
 
 fn apply_global_flags(a: &mut CommandAssessment, scanned: &Scanned, verb: Option<&str>) {
-    for flag in ["as", "as-group", "as-uid"] {
+    for flag in IMPERSONATION_FLAGS {
         if scanned.has(flag) && verb != Some("auth can-i") {
             a.raise(
                 Risk::High,
