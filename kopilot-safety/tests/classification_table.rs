@@ -1,7 +1,9 @@
 //! Table-driven classification cases under the default policy (mode `approve`, protected
 //! namespaces kube-system, kube-public, kube-node-lease).
 
-use kopilot_safety::{Decision, Guard, Policy, Risk};
+mod common;
+
+use kopilot_safety::{Decision, Risk};
 
 use Decision::{Allow as A, Approve as P, Block as B};
 use Risk::{Critical as C, High as H, Low as L, Medium as M};
@@ -373,25 +375,7 @@ const CASES: &[(&str, Decision, Risk)] = &[
 
 #[test]
 fn every_case_gets_the_expected_decision_and_risk() {
-    let guard = Guard::new(Policy::default());
-    let mut failures = Vec::new();
-    for (line, decision, risk) in CASES {
-        let a = guard.assess(line);
-        if (a.decision, a.risk) != (*decision, *risk) {
-            failures.push(format!(
-                "{line:?}: expected {decision}/{risk}, got {}/{} because {:?}",
-                a.decision, a.risk, a.reasons
-            ));
-        }
-        assert!(!a.reasons.is_empty(), "{line:?} has no reasons");
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        CASES.len(),
-        failures.join("\n")
-    );
+    common::check_table(CASES);
 }
 
 #[test]

@@ -4,6 +4,8 @@
 //! redaction cannot check, and critical commands hidden behind here-documents, pipes into
 //! shells, `trap`, `env -S`, globs, braces, ANSI-C quoting and wrappers.
 
+mod common;
+
 use kopilot_safety::{Decision, Guard, Policy, Risk};
 use proptest::prelude::*;
 
@@ -317,25 +319,7 @@ const CASES: &[(&str, Decision, Risk)] = &[
 
 #[test]
 fn every_case_gets_the_expected_decision_and_risk() {
-    let guard = Guard::new(Policy::default());
-    let mut failures = Vec::new();
-    for (line, decision, risk) in CASES {
-        let a = guard.assess(line);
-        if (a.decision, a.risk) != (*decision, *risk) {
-            failures.push(format!(
-                "{line:?}: expected {decision}/{risk}, got {}/{} because {:?}",
-                a.decision, a.risk, a.reasons
-            ));
-        }
-        assert!(!a.reasons.is_empty(), "{line:?} has no reasons");
-    }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases differ:\n{}",
-        failures.len(),
-        CASES.len(),
-        failures.join("\n")
-    );
+    common::check_table(CASES);
 }
 
 #[test]
