@@ -399,7 +399,7 @@ fn classify_program(
 ) {
     let policy = w.policy;
     match name {
-        "kubectl" => crate::kubectl::classify(&mut a, rest, policy, cmd.piped_output),
+        "kubectl" => crate::kubectl::classify(&mut a, rest, policy, cmd),
         "helm" => crate::helm::classify(&mut a, rest, policy),
         _ if INTERPRETERS.contains(&name) => {
             classify_interpreter(w, a, name, rest, cmd, depth);

@@ -261,6 +261,47 @@ const CASES: &[(&str, Decision, Risk)] = &[
     ("kubectl delete ns team-a", P, H),
     ("kubectl label pods -l app=web tier=x -n shop", P, M),
     ("kubectl delete ns kube-system --dry-run=server", A, L),
+    // ---- manifests on standard input name their namespaces; downloaded ones are unseen
+    (
+        "kubectl apply -f - <<EOF\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: kube-system\nEOF",
+        B,
+        C,
+    ),
+    (
+        "kubectl delete -f - <<'EOF'\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-system\nEOF",
+        B,
+        C,
+    ),
+    (
+        "kubectl create -f - <<EOF\napiVersion: v1\nkind: Pod\nmetadata: {name: x}\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: kube-public\nEOF",
+        B,
+        C,
+    ),
+    (
+        "echo '{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"kube-public\"}}' | kubectl delete -f -",
+        B,
+        C,
+    ),
+    (
+        "kubectl apply -f - <<< '{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"x\",\"namespace\":\"kube-node-lease\"}}'",
+        B,
+        C,
+    ),
+    (
+        "kubectl apply -f - <<EOF\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: shop\nEOF",
+        P,
+        M,
+    ),
+    (
+        "kubectl apply -f https://example.com/app.yaml -n shop",
+        P,
+        H,
+    ),
+    (
+        "kubectl apply -f https://example.com/app.yaml --dry-run=server",
+        A,
+        L,
+    ),
     // ---- critical commands hidden from the shell level
     ("sh <<EOF\nkubectl delete ns kube-system\nEOF", B, C),
     ("bash <<'EOF'\nrm -rf /\nEOF", B, C),

@@ -8,7 +8,7 @@ use crate::assess::{CommandAssessment, Exposure};
 use crate::flags::{FlagTable, Scanned, command_word_candidates, scan};
 use crate::policy::Policy;
 use crate::risk::Risk;
-use crate::shell::Word;
+use crate::shell::{SimpleCommand, Word};
 
 use objects::{Objects, RawPath, push_unique};
 
@@ -278,13 +278,13 @@ fn root_bool(name: &str) -> bool {
 /// Flags that make kubectl act as another identity.
 const IMPERSONATION_FLAGS: &[&str] = &["as", "as-group", "as-uid"];
 
-/// Classifies a kubectl invocation (`args` excludes the program name). `piped_output` says
-/// whether its output goes to another program.
+/// Classifies a kubectl invocation (`args` excludes the program name); `cmd` says where its
+/// input comes from and whether its output goes to another program.
 pub(crate) fn classify(
     a: &mut CommandAssessment,
     args: &[Word],
     policy: &Policy,
-    piped_output: bool,
+    cmd: &SimpleCommand,
 ) {
     let root = Table {
         verb: String::new(),
@@ -305,7 +305,7 @@ pub(crate) fn classify(
     for vi in verbs {
         for (path, rest) in command_paths(args, vi) {
             let mut candidate = a.clone();
-            classify_path(&mut candidate, &path, &rest, policy, piped_output);
+            classify_path(&mut candidate, &path, &rest, policy, cmd);
             for flag in &candidate.connection_flags {
                 push_unique(&mut connection, flag);
             }
@@ -383,7 +383,7 @@ fn classify_path(
     path: &[Word],
     rest: &[Word],
     policy: &Policy,
-    piped_output: bool,
+    cmd: &SimpleCommand,
 ) {
     let verb_words: Vec<&str> = path.iter().map(|w| w.text.as_str()).collect();
     let verb = verb_words.join(" ");
@@ -468,7 +468,8 @@ fn classify_path(
         a.exposure = raw.exposure();
         risk = rules::raw(a, &verb, risk, raw);
     }
-    rules::output(a, &verb, &scanned, piped_output, raw.is_some());
+    rules::output(a, &verb, &scanned, cmd.piped_output, raw.is_some());
+    rules::objects_from_input(a, &scanned, cmd, risk);
     rules::kustomize(a, &verb, &scanned);
     if risk > Risk::Low {
         rules::mass(a, &verb, &scanned, &objects);

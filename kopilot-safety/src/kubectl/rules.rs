@@ -5,6 +5,7 @@ use super::objects::{Objects, RawPath};
 use crate::assess::{CommandAssessment, Exposure};
 use crate::flags::Scanned;
 use crate::risk::Risk;
+use crate::shell::SimpleCommand;
 
 /// Raw requests (`kubectl create|replace|delete --raw PATH`): what the path reaches decides.
 /// Returns the risk after these rules.
@@ -257,5 +258,108 @@ pub(super) fn mass(a: &mut CommandAssessment, verb: &str, scanned: &Scanned, obj
             Risk::Critical,
             format!("`kubectl drain` of nodes chosen by {how} can evict every workload"),
         );
+    }
+}
+
+/// Objects a change reads from elsewhere: a manifest downloaded from the network is unseen
+/// (high); a manifest given on standard input as text the guard knows (`-f -` with a
+/// here-document) is searched for the namespaces it names, so a protected one counts.
+pub(super) fn objects_from_input(
+    a: &mut CommandAssessment,
+    scanned: &Scanned,
+    cmd: &SimpleCommand,
+    risk: Risk,
+) {
+    if risk == Risk::Low {
+        return;
+    }
+    for file in scanned.flags.iter().filter(|f| f.name == "filename") {
+        let Some(value) = &file.value else { continue };
+        if value.text.contains("://") {
+            a.raise(
+                Risk::High,
+                format!(
+                    "applies objects downloaded from `{}`, which the guard cannot see",
+                    value.text
+                ),
+            );
+        }
+        if value.text == "-"
+            && let Some(script) = cmd.stdin.script()
+        {
+            for namespace in manifest_namespaces(&script.text) {
+                if !a.namespaces.contains(&namespace) {
+                    a.namespaces.push(namespace);
+                }
+            }
+        }
+    }
+}
+
+/// The namespaces a YAML or JSON manifest names: `namespace:` keys, and the names of
+/// `Namespace` objects. A plain line scan, so it sees them in any document of the stream.
+fn manifest_namespaces(text: &str) -> Vec<String> {
+    let trimmed = text.trim_start();
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed)
+    {
+        let mut found = Vec::new();
+        json_namespaces(&value, &mut found);
+        return found;
+    }
+    let clean = |v: &str| {
+        v.trim()
+            .trim_end_matches(',')
+            .trim_matches(|c| c == '"' || c == '\'')
+            .to_owned()
+    };
+    let mut found = Vec::new();
+    let mut namespace_kind = false;
+    for line in text.lines() {
+        let line = line.trim().trim_start_matches("- ").trim_start_matches('"');
+        if line == "---" {
+            namespace_kind = false;
+            continue;
+        }
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let key = key.trim_end_matches('"');
+        let value = clean(value);
+        match key {
+            "namespace" if !value.is_empty() => found.push(value),
+            "kind" => namespace_kind = value == "Namespace",
+            "name" if namespace_kind && !value.is_empty() => found.push(value),
+            _ => {}
+        }
+    }
+    found
+}
+
+/// `namespace` values anywhere in a JSON manifest, and the names of `Namespace` objects.
+fn json_namespaces(value: &serde_json::Value, found: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            if map.get("kind").and_then(serde_json::Value::as_str) == Some("Namespace")
+                && let Some(name) = map
+                    .get("metadata")
+                    .and_then(|m| m.get("name"))
+                    .and_then(serde_json::Value::as_str)
+            {
+                found.push(name.to_owned());
+            }
+            for (key, child) in map {
+                match (key.as_str(), child) {
+                    ("namespace", serde_json::Value::String(ns)) => found.push(ns.clone()),
+                    _ => json_namespaces(child, found),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                json_namespaces(item, found);
+            }
+        }
+        _ => {}
     }
 }
