@@ -1,11 +1,22 @@
-//! Redaction of secrets in tool output before the model (or any log) sees it.
+//! Redaction of secrets in tool output before the model (or any log) sees it, in two lines.
 //!
-//! Covers Secret `data`/`stringData` in YAML and JSON (also inside the
-//! `last-applied-configuration` annotation), values of keys whose names look secret (`password`,
-//! `token`, `client-key-data`, `*SECRET*`, `*API_KEY*`, … in YAML, JSON, `describe` and
-//! `NAME=value` form), container env values whose `name` looks secret, bearer tokens, JWTs, PEM
-//! private keys (also `\n`-escaped inside JSON, as in GCP service-account keys), AWS access key
-//! ids, and passwords in URLs. Each is replaced by a marker saying what was removed.
+//! **By field** ([`redact_document`], [`redact_value`], [`redact_output`]): JSON and YAML are
+//! parsed and judged by structure: Secret `data`/`stringData` values (by `kind`, by the kind of
+//! the list holding them, or by what the caller knows the command reads), the
+//! `last-applied-configuration` annotation's copy of them, values of secret-looking keys and of
+//! env entries whose `name` looks secret, and every shape below inside any string. What was
+//! removed is kept ([`RemovedValues`]) to scrub the same values from a custom-format print
+//! (jsonpath, custom-columns) of the same objects. Output that should hold Secrets and does not
+//! parse is withheld, never guessed at.
+//!
+//! **By text shape** ([`redact`]), for everything (and again after the first line): Secret
+//! `data`/`stringData` in YAML and JSON text (also inside the `last-applied-configuration`
+//! annotation), values of keys whose names look secret (`password`, `token`, `client-key-data`,
+//! `*SECRET*`, `*API_KEY*`, … in YAML, JSON, `describe` and `NAME=value` form), container env
+//! values whose `name` looks secret, bearer tokens, JWTs, PEM private keys (also `\n`-escaped
+//! inside JSON, as in GCP service-account keys), AWS access key ids, and passwords in URLs. Each
+//! is replaced by a marker saying what was removed. Text redaction only sees shapes: a value
+//! printed bare (`-o jsonpath='{.data.password}'`) or under an innocent name is not recognised.
 //!
 //! ```
 //! let out = kopilot_safety::redact::redact("DB_PASSWORD=hunter2 ./start");
@@ -15,10 +26,16 @@
 mod argv;
 mod line;
 mod patterns;
+mod structured;
 
 pub use argv::{redact_argv, redact_command_line};
 
 use std::borrow::Cow;
+
+pub use structured::{
+    DocumentFormat, MIN_SCRUB_LEN, RedactedDocument, RemovedValues, TOO_DEEP,
+    UNREADABLE_ANNOTATION, Unreadable, redact_document, redact_output, redact_value,
+};
 
 /// Marker for Secret `data` / `stringData` values.
 pub const SECRET_DATA: &str = "[REDACTED: secret data]";
