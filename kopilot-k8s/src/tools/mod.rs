@@ -1,11 +1,17 @@
 //! The Kubernetes tools the agents use, each behind the guard: `run_kubectl`, `run_helm`,
 //! `get_logs`, `get_events`, `read_resource`, `get_metrics` and (only when enabled)
-//! `run_shell`. Every tool plans `kubectl`/`helm` command lines and passes its output through
-//! [`redact`]; all but `read_resource` run the cleared lines through an
-//! [`Executor`]. `read_resource` plans the equivalent `kubectl get KIND NAME -n NS -o yaml` (so
-//! the guard and the audit see what it reads) and, once that is cleared, reads the object with
-//! one GET through the Kubernetes API (discovery resolves the kind), using the executor's
-//! kubeconfig, context and timeout.
+//! `run_shell`. Every tool plans `kubectl`/`helm` command lines; all but `read_resource` run
+//! the cleared lines through an [`Executor`]. `read_resource` plans the equivalent `kubectl get
+//! KIND NAME -n NS -o yaml` (so the guard and the audit see what it reads) and, once that is
+//! cleared, reads the object with one GET through the Kubernetes API (discovery resolves the
+//! kind), using the executor's kubeconfig, context and timeout.
+//!
+//! Secrets are kept from the model by structure where the tool knows the structure (see
+//! `output.rs`): `run_kubectl` refuses output formats redaction cannot see into for Secrets,
+//! redacts JSON, YAML and raw API responses by field, and checks jsonpath and custom-columns
+//! prints of pods and workloads against a JSON read of the same objects; `read_resource`
+//! redacts the object by field. Every result then passes text redaction ([`redact`]) as a
+//! second line; for logs, events, helm and `run_shell` that is the only line.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -19,13 +25,15 @@
 
 mod analyze;
 mod args;
+mod output;
 mod read;
 mod specs;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use kopilot_core::safety::{AuditSink, ClearedCommand, quote_argv};
+use kopilot_core::safety::redact::redact_value;
+use kopilot_core::safety::{AuditSink, ClearedCommand, Exposure, quote_argv};
 use kopilot_core::{KopilotBuilder, Plan, Tool, ToolContext, ToolError, ToolOutput};
 use serde_json::Value;
 
@@ -106,11 +114,13 @@ impl Tool for K8sTool {
             let command = args::required_str(args, "command")?;
             return Ok(Plan::command(command));
         }
-        let argv = self.kind.argv(args)?;
-        if let Some((program, rest)) = argv.split_first() {
-            check_connection_flags(program, rest).map_err(|e| ToolError::new(e.to_string()))?;
-        }
-        Ok(Plan::command(quote_argv(&argv)))
+        Ok(Plan {
+            commands: self
+                .steps(args)?
+                .iter()
+                .map(|step| quote_argv(&step.argv))
+                .collect(),
+        })
     }
 
     async fn execute(
@@ -122,26 +132,81 @@ impl Tool for K8sTool {
         if self.kind == ToolKind::ReadResource {
             return self.read_resource(args, cleared, ctx).await;
         }
+        let steps = if self.kind == ToolKind::RunShell {
+            Vec::new()
+        } else {
+            self.steps(args)?
+        };
+        // Each cleared command is read as the plan said: the plan is rebuilt from the arguments
+        // and must be the lines that were cleared, in order.
+        let planned: Vec<String> = steps.iter().map(|s| quote_argv(&s.argv)).collect();
+        if self.kind != ToolKind::RunShell
+            && !planned
+                .iter()
+                .map(String::as_str)
+                .eq(cleared.iter().map(ClearedCommand::line))
+        {
+            return Err(ToolError::new(
+                "the cleared commands are not the ones this tool planned; nothing was run",
+            ));
+        }
+        let text = output::Step {
+            argv: Vec::new(),
+            reading: output::Reading::Text,
+        };
+        let shown = cleared.len().saturating_sub(
+            steps
+                .iter()
+                .filter(|s| s.reading == output::Reading::Companion)
+                .count(),
+        );
         let mut content = String::new();
-        let several = cleared.len() > 1;
-        for command in cleared {
-            if several {
-                content.push_str("$ ");
-                content.push_str(command.line());
-                content.push('\n');
-            }
-            let output = self
+        let mut check = output::Check::None;
+        for (i, command) in cleared.into_iter().enumerate() {
+            let step = steps.get(i).unwrap_or(&text);
+            let line = command.line().to_owned();
+            let mut out = self
                 .executor
                 .run(command, &ctx.cancel, Some(&ctx.task_id))
                 .await
                 .map_err(|e| ToolError::new(redact(&e.to_string()).into_owned()))?;
-            render(&output, &mut content);
+            if step.reading == output::Reading::Companion {
+                check = output::Check::of(
+                    &out.stdout,
+                    out.ending == Ending::Exited(0),
+                    out.discarded_bytes > 0,
+                );
+                continue;
+            }
+            out.stdout = output::redact_stdout(&out.stdout, &step.reading, &check);
+            if shown > 1 {
+                content.push_str("$ ");
+                content.push_str(&line);
+                content.push('\n');
+            }
+            render(&out, &mut content);
         }
         Ok(ToolOutput::text(redact(&content).into_owned()))
     }
 }
 
 impl K8sTool {
+    /// The commands this tool runs for `args` (not for `run_shell`), each with how its output
+    /// is read.
+    fn steps(&self, args: &Value) -> Result<Vec<output::Step>, ToolError> {
+        let argv = self.kind.argv(args)?;
+        if let Some((program, rest)) = argv.split_first() {
+            check_connection_flags(program, rest).map_err(|e| ToolError::new(e.to_string()))?;
+        }
+        if self.kind == ToolKind::RunKubectl {
+            return output::plan_kubectl(argv);
+        }
+        Ok(vec![output::Step {
+            argv,
+            reading: output::Reading::Text,
+        }])
+    }
+
     /// `read_resource`: one API GET once the planned `kubectl get` line was cleared.
     async fn read_resource(
         &self,
@@ -150,16 +215,25 @@ impl K8sTool {
         ctx: &ToolContext,
     ) -> Result<ToolOutput, ToolError> {
         // The one planned read, spent by this API GET.
-        let [_read]: [ClearedCommand; 1] = cleared.try_into().map_err(|_| {
+        let [read]: [ClearedCommand; 1] = cleared.try_into().map_err(|_| {
             ToolError::new("read_resource runs only after its one planned read was cleared")
         })?;
+        // What the guard knows the planned `kubectl get` shows; the object's own `kind` also
+        // counts when it is redacted by field.
+        let exposure = read
+            .assessment()
+            .commands
+            .iter()
+            .map(|c| c.exposure)
+            .max()
+            .unwrap_or(Exposure::Secrets);
         let target = read::Target {
             kind: args::required_str(args, "kind")?,
             name: args::required_str(args, "name")?,
             namespace: args::optional_str(args, "namespace")?,
         };
         let config = self.executor.config();
-        let yaml = tokio::select! {
+        let object = tokio::select! {
             read = tokio::time::timeout(config.timeout, read::read(config, &target)) => match read {
                 Ok(read) => read,
                 Err(_) => Err(ToolError::new(format!(
@@ -168,8 +242,12 @@ impl K8sTool {
             },
             () = ctx.cancel.cancelled() => Err(ToolError::new("cancelled")),
         };
-        yaml.map(|yaml| ToolOutput::text(redact(&yaml).into_owned()))
-            .map_err(|e| ToolError::new(redact(&e.message).into_owned()))
+        let mut object = object.map_err(|e| ToolError::new(redact(&e.message).into_owned()))?;
+        redact_value(&mut object, exposure);
+        let yaml = serde_saphyr::to_string(&object).map_err(|e| {
+            ToolError::new(format!("error: the object could not be shown as YAML: {e}"))
+        })?;
+        Ok(ToolOutput::text(redact(&yaml).into_owned()))
     }
 }
 

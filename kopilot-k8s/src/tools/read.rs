@@ -1,7 +1,7 @@
 //! `read_resource` through the Kubernetes API: the model's kind (`deploy`, `deployments.apps`,
 //! `Ingress`) is resolved through discovery like kubectl does (plural, singular, kind or short
 //! name, optionally with `.group` or `.version.group`), then one GET returns the object, shown
-//! as YAML without `managedFields` (as `kubectl get -o yaml` shows it).
+//! without `managedFields` (as `kubectl get -o yaml` shows it).
 
 use futures::future::join_all;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
@@ -21,8 +21,9 @@ pub(super) struct Target<'a> {
     pub(super) namespace: Option<&'a str>,
 }
 
-/// Reads one object as YAML (not yet redacted) with the configured kubeconfig and context.
-pub(super) async fn read(config: &ExecConfig, target: &Target<'_>) -> Result<String, ToolError> {
+/// Reads one object (not yet redacted, without `managedFields`) with the configured kubeconfig
+/// and context.
+pub(super) async fn read(config: &ExecConfig, target: &Target<'_>) -> Result<Value, ToolError> {
     let options = LiveOptions {
         kubeconfig: config.kubeconfig.clone(),
         context: config.context.clone(),
@@ -47,8 +48,7 @@ pub(super) async fn read(config: &ExecConfig, target: &Target<'_>) -> Result<Str
     if let Some(meta) = value.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.remove("managedFields");
     }
-    serde_saphyr::to_string(&value)
-        .map_err(|e| ToolError::new(format!("error: the object could not be shown as YAML: {e}")))
+    Ok(value)
 }
 
 /// kubectl's wording for API errors, so the model reads what it knows.

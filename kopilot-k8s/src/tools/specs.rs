@@ -57,25 +57,25 @@ impl ToolKind {
     pub fn description(self) -> &'static str {
         match self {
             Self::RunKubectl => {
-                "Run one kubectl command against the configured cluster, e.g. args [\"get\", \"pods\", \"-n\", \"shop\", \"-o\", \"wide\"]. Give the arguments after `kubectl` as a list of strings. No pipes, redirections or shell syntax. The cluster, context and credentials are fixed by configuration: --kubeconfig, --context, --server, --token, --as and similar flags are refused. Reads run at once; changes may need human approval. Secret values are redacted from the output."
+                "Run one kubectl command against the configured cluster, e.g. args [\"get\", \"pods\", \"-n\", \"shop\", \"-o\", \"wide\"]. Give the arguments after `kubectl` as a list of strings. No pipes, redirections or shell syntax. The cluster, context and credentials are fixed by configuration: --kubeconfig, --context, --server, --token, --as and similar flags are refused. Reads run at once; changes may need human approval. What you see of secrets: -o json, -o yaml and get --raw JSON are redacted by field: Secret data/stringData values (keys, types and metadata stay), the copy in the last-applied-configuration annotation, values of keys and env variables whose names look secret (password, token, secret, api key, private key, credential), and PEM private keys, JWTs, bearer tokens, AWS access key ids and URL passwords inside any value; Secret output that cannot be parsed (e.g. cut at the output limit) is withheld. Custom formats (jsonpath, custom-columns, go-template, template, *-file) are refused for Secrets and for objects of unknown kind (-f, -k). For pods and workloads, jsonpath and custom-columns run together with a -o json read of the same objects, and every value that read redacts (4 characters or more) is removed from their output; go-template is refused; filters with <, > are refused. For other kinds, custom formats, tables and describe get text-shape redaction only: a value under an innocent name (CONFIG=...) is not recognised."
             }
             Self::RunHelm => {
-                "Run one helm command against the configured cluster, e.g. args [\"list\", \"-A\"] or [\"history\", \"web\", \"-n\", \"shop\"]. Give the arguments after `helm` as a list of strings; no shell syntax; --kube-context, --kubeconfig and other connection flags are refused. Changes may need human approval."
+                "Run one helm command against the configured cluster, e.g. args [\"list\", \"-A\"] or [\"history\", \"web\", \"-n\", \"shop\"]. Give the arguments after `helm` as a list of strings; no shell syntax; --kube-context, --kubeconfig and other connection flags are refused. Changes may need human approval. Output gets text-shape redaction only (Secret data in manifests and secret-looking keys in values are recognised by their YAML shape)."
             }
             Self::GetLogs => {
-                "Read a pod's logs (kubectl logs). Give pod and namespace; optionally container (required for multi-container pods), tail (lines, default 200), since (e.g. 10m, 1h) and previous=true for the last crashed container. Secret-looking values in the logs are redacted."
+                "Read a pod's logs (kubectl logs). Give pod and namespace; optionally container (required for multi-container pods), tail (lines, default 200), since (e.g. 10m, 1h) and previous=true for the last crashed container. Log lines get text-shape redaction only: KEY=value pairs whose key looks secret, bearer tokens, JWTs, PEM private keys, AWS access key ids and URL passwords are removed; anything else the application prints reaches you as printed."
             }
             Self::GetEvents => {
-                "List Kubernetes events, newest last: in one namespace (or all when namespace is omitted), optionally only those about one object (its name). Use this to see why pods are pending, crashing, failing probes or being evicted."
+                "List Kubernetes events, newest last: in one namespace (or all when namespace is omitted), optionally only those about one object (its name). Use this to see why pods are pending, crashing, failing probes or being evicted. Messages get text-shape redaction only."
             }
             Self::ReadResource => {
-                "Read one Kubernetes object as YAML: kind (e.g. deployment, pod, service, configmap, ingress), name and namespace (omit for cluster-scoped kinds such as node). Secret values are redacted."
+                "Read one Kubernetes object as YAML: kind (e.g. deployment, pod, service, configmap, ingress), name and namespace (omit for cluster-scoped kinds such as node). The object is redacted by field before it is shown: Secret data/stringData values (keys stay), the last-applied-configuration copy, values of keys and env variables whose names look secret, and PEM keys, JWTs, bearer tokens, AWS key ids and URL passwords inside any value."
             }
             Self::GetMetrics => {
                 "Show current CPU and memory use of pods (kubectl top pods) in a namespace, or in all namespaces when omitted. Needs metrics-server in the cluster."
             }
             Self::RunShell => {
-                "Run a shell command line (sh -c) on the operator's machine, with kubectl and helm configured for the cluster. Every line is checked by the safety policy; prefer run_kubectl when a single command will do."
+                "Run a shell command line (sh -c) on the operator's machine, with kubectl and helm configured for the cluster. Every line is checked by the safety policy; prefer run_kubectl when a single command will do. Its output gets text-shape redaction only: nothing is parsed, so a secret printed bare (jsonpath, base64 -d, a file) reaches you as printed."
             }
         }
     }
