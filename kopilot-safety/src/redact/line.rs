@@ -223,12 +223,20 @@ fn redact_value(value: &str) -> Action {
         || value.starts_with("<set to the key")
         || value.starts_with("<none>")
         || value.starts_with("secretKeyRef")
-        || value.bytes().all(|b| b == b'*');
+        || value.bytes().all(|b| b == b'*')
+        || is_byte_count(value);
     if exempt {
         Action::Keep
     } else {
         Action::Replace(CREDENTIAL)
     }
+}
+
+/// `describe secret` shows each value's size (`password:  23 bytes`), not the value.
+fn is_byte_count(value: &str) -> bool {
+    value
+        .strip_suffix(" bytes")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Whether a key or env name looks like it holds a secret.
@@ -330,6 +338,14 @@ fn redact_yaml_entry(line: &str, marker: &str) -> String {
         return line.to_owned();
     }
     match line.find(": ") {
+        // Already redacted (by field, before this second line): kept as it is, quotes and all.
+        Some(colon)
+            if line
+                .get(colon + 2..)
+                .is_some_and(|v| v.trim().trim_matches(['"', '\'']).starts_with("[REDACTED")) =>
+        {
+            line.to_owned()
+        }
         Some(colon) => format!("{}: {marker}", line.get(..colon).unwrap_or_default()),
         None if line.trim_end().ends_with(':') => line.to_owned(),
         None => String::new(),

@@ -190,3 +190,19 @@ fn never_panics_on_odd_input() {
         let _ = redact(text);
     }
 }
+
+#[test]
+fn text_redaction_keeps_values_already_redacted_by_field() {
+    let yaml = "apiVersion: v1\ndata:\n  password: \"[REDACTED: secret data]\"\n  b: '[REDACTED: secret data]'\nkind: Secret\n";
+    assert_eq!(redact(yaml), yaml);
+}
+
+#[test]
+fn describe_secret_sizes_are_not_values() {
+    let describe =
+        "Data\n====\npassword:  23 bytes\ntoken:     1 bytes\napi-key:   hunter2 bytes\n";
+    assert_eq!(
+        redact(describe),
+        "Data\n====\npassword:  23 bytes\ntoken:     1 bytes\napi-key:   [REDACTED: credential]\n"
+    );
+}
