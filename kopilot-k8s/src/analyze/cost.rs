@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use k8s_openapi::api::core::v1::{Container, Pod};
 use serde_json::{Value, json};
 
+use super::commands::{suggest, target_name};
 use super::index::{Context, FastSet, Workload, name, namespace, pod_phase};
 use super::{Draft, ObjectRef, Out, json_object};
 use crate::snapshot::quantity::{Bytes, MI, Millicores, parse_bytes, parse_cpu_millis};
@@ -99,7 +100,7 @@ pub(crate) fn peaks(
 
 struct Rightsized {
     evidence: Value,
-    command: String,
+    command: Option<String>,
     phrase: String,
     waste_cpu: i64,
     waste_memory: i64,
@@ -158,10 +159,19 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
                     "memory": memory_over.then(|| Bytes(memory_rec).to_string()),
                 },
             }),
-            command: format!(
-                "kubectl set resources {target} -n {ns} -c {} --requests={}",
-                c.name,
-                set.join(",")
+            command: suggest(
+                &[
+                    "kubectl",
+                    "set",
+                    "resources",
+                    &target,
+                    "-n",
+                    &ns,
+                    "-c",
+                    &c.name,
+                    &format!("--requests={}", set.join(",")),
+                ],
+                &[target_name(&target), &ns, &c.name],
             ),
             phrase: format!("{}: {}", c.name, phrase.join(", ")),
             waste_cpu,
@@ -179,8 +189,8 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
         "{object} requests at least twice its observed peak ({}; requested vs peak per pod)",
         phrases.join("; ")
     );
-    let commands: Vec<&str> = flagged.iter().map(|f| f.command.as_str()).collect();
-    let command = commands.join(" && ");
+    let commands: Option<Vec<&str>> = flagged.iter().map(|f| f.command.as_deref()).collect();
+    let command = commands.map(|c| c.join(" && "));
     let containers: Vec<Value> = flagged.into_iter().map(|f| f.evidence).collect();
     out.push(
         "cost.overprovisioned",
@@ -197,7 +207,7 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
             recommendation: format!(
                 "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests."
             ),
-            command: Some(command),
+            command,
             monthly_cost: Some(ctx.pricing.compute_per_month(waste_cpu, waste_memory)),
             object,
         },
@@ -240,9 +250,12 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     // Borrowed from the snapshot, not from `ctx`, which `requests` needs mutably.
     let running: Vec<&Pod> = w.running.iter().map(|r| r.pod).collect();
     let object = w.object.clone();
-    let command = w
-        .scalable_target()
-        .map(|t| format!("kubectl scale {t} -n {} --replicas=0", w.namespace()));
+    let command = w.scalable_target().and_then(|t| {
+        suggest(
+            &["kubectl", "scale", &t, "-n", w.namespace(), "--replicas=0"],
+            &[target_name(&t), w.namespace()],
+        )
+    });
     let hpa = hpa_for(ctx, &object);
     let (mut cpu, mut memory) = (0, 0);
     for pod in &running {
@@ -357,7 +370,7 @@ fn orphaned_claims(ctx: &mut Context<'_>, out: &mut Out<'_>) {
                     "mounted_by": Value::Array(Vec::new()),
                 }),
                 recommendation: "Back up the data if it is still needed, then delete the claim; with reclaim policy Delete its volume is deleted too.".to_owned(),
-                command: Some(format!("kubectl delete pvc {claim} -n {ns}")),
+                command: suggest(&["kubectl", "delete", "pvc", claim, "-n", ns], &[claim, ns]),
                 monthly_cost: Some(ctx.pricing.storage_per_month(bytes.unwrap_or(0))),
                 object,
             },
@@ -429,7 +442,7 @@ fn released_volumes(ctx: &mut Context<'_>, out: &mut Out<'_>) {
                     "volume_handle": handle,
                 }),
                 recommendation,
-                command: Some(format!("kubectl delete pv {pv_name}")),
+                command: suggest(&["kubectl", "delete", "pv", pv_name], &[pv_name]),
                 monthly_cost: Some(ctx.pricing.storage_per_month(bytes)),
                 object,
             },

@@ -9,6 +9,7 @@ use k8s_openapi::api::core::v1::Endpoints;
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod, Service};
 use serde_json::{Value, json};
 
+use super::commands::{suggest, target_name};
 use super::index::{Context, FastMap, Workload, name, namespace};
 use super::selectors::{format_map, map_matches};
 use super::{Draft, ObjectRef, Out, json_object};
@@ -277,7 +278,20 @@ fn oomkilled(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
         (Some(limit), Some(target)) => {
             let raised = (limit.saturating_mul(3) / 2 + MI - 1) / MI * MI;
             (
-                Some(format!("kubectl set resources {target} -n {ns} -c {container} --limits=memory={}", Bytes(raised))),
+                suggest(
+                    &[
+                        "kubectl",
+                        "set",
+                        "resources",
+                        &target,
+                        "-n",
+                        &ns,
+                        "-c",
+                        &container,
+                        &format!("--limits=memory={}", Bytes(raised)),
+                    ],
+                    &[target_name(&target), &ns, &container],
+                ),
                 format!(
                     "The container reached its memory limit of {}. Check for a leak or a larger working set, then raise the limit (the command raises it by half, to {}).",
                     Bytes(limit),

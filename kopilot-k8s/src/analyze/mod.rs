@@ -24,6 +24,7 @@
 //! Objects owned by a workload are reported once, at the workload; the pods are evidence.
 
 mod checks;
+mod commands;
 mod cost;
 mod findings;
 mod health;
@@ -34,6 +35,8 @@ pub mod render;
 mod security;
 mod selectors;
 
+use kopilot_core::safety::Exposure;
+use kopilot_core::safety::redact::{redact, redact_value};
 use serde::Deserialize;
 
 pub use checks::{CHECKS, CheckInfo, CheckSelection, check_info};
@@ -176,15 +179,20 @@ impl Out<'_> {
         self.selection.contains(check)
     }
 
-    /// Adds a finding of `check` (its severity comes from the registry).
+    /// Adds a finding of `check` (its severity comes from the registry). Checks say where a
+    /// secret-looking value is, never what it is; the message and evidence are still redacted
+    /// here (evidence by field), since they quote cluster text such as event and probe
+    /// messages.
     pub(crate) fn push(&mut self, check: &'static str, draft: Draft) {
         let severity = check_info(check).map_or(Severity::Medium, |c| c.severity);
+        let mut evidence = draft.evidence;
+        redact_value(&mut evidence, Exposure::None);
         self.findings.push(Finding {
             check: check.to_owned(),
             severity,
             object: draft.object,
-            message: draft.message,
-            evidence: draft.evidence,
+            message: redact(&draft.message).into_owned(),
+            evidence,
             recommendation: draft.recommendation,
             command: draft.command,
             monthly_cost: draft.monthly_cost.map(pricing::round_cents),

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::json;
 
+use super::commands::{suggest, target_name};
 use super::cost::{RIGHTSIZING_RULE, hpa_for, peaks, recommend};
 use super::index::Context;
 use super::selectors::selector_matches;
@@ -116,12 +117,27 @@ fn single_replica_pdb(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
     let hpa = hpa_for(ctx, &w.object);
     let ns = w.namespace();
     let command = match (&hpa, w.object.kind.as_str()) {
-        (Some(hpa), _) => Some(format!(
-            r#"kubectl patch hpa {hpa} -n {ns} --type merge -p '{{"spec":{{"minReplicas":2}}}}'"#
-        )),
-        (None, "Deployment") => w
-            .scalable_target()
-            .map(|t| format!("kubectl scale {t} -n {ns} --replicas=2")),
+        (Some(hpa), _) => suggest(
+            &[
+                "kubectl",
+                "patch",
+                "hpa",
+                hpa,
+                "-n",
+                ns,
+                "--type",
+                "merge",
+                "-p",
+                r#"{"spec":{"minReplicas":2}}"#,
+            ],
+            &[hpa, ns],
+        ),
+        (None, "Deployment") => w.scalable_target().and_then(|t| {
+            suggest(
+                &["kubectl", "scale", &t, "-n", ns, "--replicas=2"],
+                &[target_name(&t), ns],
+            )
+        }),
         _ => None,
     };
     let show = |v: Option<&IntOrString>| {
@@ -186,11 +202,19 @@ fn no_requests(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
                 suggested.insert("memory".into(), json!(Bytes(memory).to_string()));
             }
             if let (Some(t), false) = (&target, set.is_empty()) {
-                commands.push(format!(
-                    "kubectl set resources {t} -n {} -c {} --requests={}",
-                    w.namespace(),
-                    c.name,
-                    set.join(",")
+                commands.extend(suggest(
+                    &[
+                        "kubectl",
+                        "set",
+                        "resources",
+                        t,
+                        "-n",
+                        w.namespace(),
+                        "-c",
+                        &c.name,
+                        &format!("--requests={}", set.join(",")),
+                    ],
+                    &[target_name(t), w.namespace(), &c.name],
                 ));
             }
         }
@@ -283,10 +307,17 @@ fn latest_tag(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
             _ => None,
         };
         if let (Some(p), Some(t)) = (&pinned, w.settable_target()) {
-            commands.push(format!(
-                "kubectl set image {t} -n {} {}={p}",
-                w.namespace(),
-                c.name
+            commands.extend(suggest(
+                &[
+                    "kubectl",
+                    "set",
+                    "image",
+                    &t,
+                    "-n",
+                    w.namespace(),
+                    &format!("{}={p}", c.name),
+                ],
+                &[target_name(&t), w.namespace(), &c.name],
             ));
         }
         flagged.push(json!({"container": c.name, "image": image, "running_digest": pinned}));

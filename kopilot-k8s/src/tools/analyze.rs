@@ -8,6 +8,7 @@ use kopilot_core::{Plan, Tool, ToolContext, ToolError, ToolOutput};
 use serde_json::{Value, json};
 
 use crate::analyze::{AnalyzeRequest, run_for_agent};
+use crate::redact::redact;
 use crate::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope};
 
 /// The resource lists a snapshot reads, as the guard sees them.
@@ -116,8 +117,9 @@ impl Tool for AnalyzeTool {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default();
+        // The findings are redacted where they are made; text redaction stays the second line.
         Ok(ToolOutput {
-            content: report.to_string(),
+            content: redact(&report.to_string()).into_owned(),
             findings,
         })
     }
