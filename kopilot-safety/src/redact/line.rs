@@ -241,35 +241,44 @@ fn is_byte_count(value: &str) -> bool {
 
 /// Whether a key or env name looks like it holds a secret.
 pub(crate) fn secret_name(name: &str) -> bool {
+    const MAX: usize = 80;
     let name = name.trim_matches(|c| c == '"' || c == '\'');
-    if name.len() > 80 {
+    if name.len() > MAX {
         return false;
     }
-    let lower = name.to_ascii_lowercase();
-    let exempt_suffix = [
-        "name", "ref", "refs", "names", "seconds", "path", "file", "kind", "type",
+    // Lower-cased on the stack: this runs for every key of every parsed document.
+    let mut buffer = [0u8; MAX];
+    let Some(lower) = buffer.get_mut(..name.len()) else {
+        return false;
+    };
+    lower.copy_from_slice(name.as_bytes());
+    lower.make_ascii_lowercase();
+    let lower: &[u8] = lower;
+    let exempt_suffix: [&[u8]; 9] = [
+        b"name", b"ref", b"refs", b"names", b"seconds", b"path", b"file", b"kind", b"type",
     ];
     if exempt_suffix.iter().any(|suffix| lower.ends_with(suffix)) {
         return false;
     }
-    [
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "api-key",
-        "private_key",
-        "private-key",
-        "privatekey",
-        "client-key-data",
-        "credential",
-        "access_key",
-        "access-key",
-    ]
-    .iter()
-    .any(|needle| lower.contains(needle))
+    let needles: [&[u8]; 14] = [
+        b"password",
+        b"passwd",
+        b"secret",
+        b"token",
+        b"api_key",
+        b"apikey",
+        b"api-key",
+        b"private_key",
+        b"private-key",
+        b"privatekey",
+        b"client-key-data",
+        b"credential",
+        b"access_key",
+        b"access-key",
+    ];
+    needles
+        .iter()
+        .any(|needle| lower.windows(needle.len()).any(|w| w == *needle))
 }
 
 /// The key just before a separator at `sep_at`, if there is one.

@@ -206,3 +206,26 @@ fn describe_secret_sizes_are_not_values() {
         "Data\n====\npassword:  23 bytes\ntoken:     1 bytes\napi-key:   [REDACTED: credential]\n"
     );
 }
+
+#[test]
+fn text_without_separators_or_markers_is_borrowed_untouched() {
+    for text in ["web-7d9f8", "250m", "nginx@sha256", "", "a b c\nd"] {
+        assert!(
+            matches!(redact(text), Cow::Borrowed(t) if t == text),
+            "{text}"
+        );
+    }
+    // Each shape still needs no separator to be found.
+    let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2EifQ.c2lnbmF0dXJlLXNpZ25hdHVyZQ";
+    for (text, marker) in [
+        (jwt, TOKEN),
+        ("Bearer abcdefgh12345678", TOKEN),
+        ("AKIAIOSFODNN7EXAMPLE", AWS_KEY),
+        (
+            "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----",
+            PRIVATE_KEY,
+        ),
+    ] {
+        assert!(redact(text).contains(marker), "{text}");
+    }
+}
