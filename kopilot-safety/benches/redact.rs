@@ -5,13 +5,17 @@
 //! credentials). Each input is checked once to hold secrets that redaction removes, so the
 //! benchmark measures real work.
 //!
+//! The same objects are also redacted by field (`redact::redact_output`: parse, redact, write
+//! back, then text redaction as the second line), as YAML and as kubectl's indented JSON.
+//!
 //! Run: `cargo bench -p kopilot-safety --bench redact`.
 
 use std::fmt::Write as _;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use kopilot_safety::redact::redact;
+use kopilot_safety::Exposure;
+use kopilot_safety::redact::{DocumentFormat, redact, redact_output};
 
 /// A value that must never survive redaction (base64 of `kopilot-bench-canary`).
 const CANARY_B64: &str = "a29waWxvdC1iZW5jaC1jYW5hcnk=";
@@ -223,6 +227,30 @@ fn bench(c: &mut Criterion) {
     group.throughput(Throughput::Bytes(yaml.len() as u64));
     group.bench_function("secrets_pods_yaml_200k", |b| {
         b.iter(|| redact(black_box(&yaml)).len());
+    });
+    let parsed: serde_json::Value = serde_saphyr::from_str(&yaml).expect("the YAML parses");
+    let json = serde_json::to_string_pretty(&parsed).expect("JSON");
+    for (what, input, format) in [
+        ("yaml", &yaml, DocumentFormat::Yaml),
+        ("json", &json, DocumentFormat::Json),
+    ] {
+        let out = redact_output(input, format, Exposure::Secrets);
+        assert!(
+            !out.contains(CANARY)
+                && !out.contains(CANARY_B64)
+                && !out.starts_with("[output withheld"),
+            "the {what} input is not redacted by field"
+        );
+    }
+    group.bench_function("secrets_pods_yaml_200k_by_field", |b| {
+        b.iter(|| redact_output(black_box(&yaml), DocumentFormat::Yaml, Exposure::Secrets).len());
+    });
+    group.throughput(Throughput::Bytes(json.len() as u64));
+    group.bench_function("secrets_pods_json_by_field", |b| {
+        b.iter(|| redact_output(black_box(&json), DocumentFormat::Json, Exposure::Secrets).len());
+    });
+    group.bench_function("secrets_pods_json_text", |b| {
+        b.iter(|| redact(black_box(&json)).len());
     });
     group.throughput(Throughput::Bytes(log.len() as u64));
     group.bench_function("app_log_2m", |b| b.iter(|| redact(black_box(&log)).len()));
