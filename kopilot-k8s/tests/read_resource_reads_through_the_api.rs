@@ -143,7 +143,7 @@ async fn secret_values_never_come_back() -> anyhow::Result<()> {
     .await
     .map_err(anyhow::Error::msg)?;
     assert!(
-        secret.contains("password: [REDACTED: secret data]"),
+        secret.contains("password: \"[REDACTED: secret data]\""),
         "{secret}"
     );
     let config = read(
