@@ -15,7 +15,20 @@
 //! (raw and JSON-escaped) from the custom print. "Text" is [`redact`], which every output also
 //! passes as a second line.
 //!
+//! Limits, said here so that nobody reads more into it:
+//! - Scrubbing removes values of 4 bytes or more ([`MIN_SCRUB_LEN`]): shorter ones cannot be
+//!   told apart from the rest of the print.
+//! - The JSON read and the custom print are two reads: a value written to the cluster between
+//!   them is not known to the scrubber.
+//! - A jsonpath filter is evaluated by kubectl on the unredacted objects. Ordering comparisons
+//!   (`<`, `>`) are refused, since they reveal a value one comparison at a time; an equality
+//!   filter (`?(@.value=="guess")`) still confirms a guessed value. `--sort-by` over an env
+//!   value orders rows by it.
+//! - Kinds the guard knows nothing sensitive about (ConfigMaps, custom resources) get text
+//!   redaction only in custom formats: a value printed bare is not recognised.
+//!
 //! [`redact`]: crate::redact::redact
+//! [`MIN_SCRUB_LEN`]: kopilot_core::safety::redact::MIN_SCRUB_LEN
 
 use kopilot_core::ToolError;
 use kopilot_core::safety::redact::{DocumentFormat, RemovedValues, redact_document, redact_output};
