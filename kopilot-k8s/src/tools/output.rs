@@ -2,9 +2,9 @@
 //! sees it. The decision reads the guard's own parse of the command ([`parse_argv`]): its
 //! verb, flags and [`Exposure`] (Secrets, pod specs, or nothing known to be sensitive).
 //!
-//! | output | Secrets (or kind unknown) | pods and workloads | other kinds |
+//! | output | Secrets, kubeconfig, kind unknown | pods and workloads | other kinds |
 //! |---|---|---|---|
-//! | `-o json`, `-o yaml`, `get --raw` JSON | by field | by field | by field |
+//! | `-o json`, `-o yaml`, `config view`, `get --raw` JSON | by field | by field | by field |
 //! | `-o jsonpath`, `-o custom-columns` | refused | scrubbed (below) | text |
 //! | `-o go-template`, `--template`, `*-file` formats | refused | refused | text |
 //! | tables, `-o wide`, `-o name`, `describe`, logs | text | text | text |
@@ -97,7 +97,14 @@ impl Format {
 /// the output format prints.
 pub(super) fn plan_kubectl(argv: Vec<String>) -> Result<Vec<Step>, ToolError> {
     let a = parse_argv(&argv);
-    let exposure = a.exposure;
+    // The kubeconfig (with --raw: its tokens, keys and passwords) is as sensitive as a Secret,
+    // and YAML unless asked otherwise.
+    let kubeconfig = a.verb.as_deref() == Some("config view");
+    let exposure = if kubeconfig {
+        Exposure::Secrets
+    } else {
+        a.exposure
+    };
     let shown = a
         .flag("output")
         .and_then(|f| f.value.clone())
@@ -105,17 +112,21 @@ pub(super) fn plan_kubectl(argv: Vec<String>) -> Result<Vec<Step>, ToolError> {
     let reading = if a.flag("raw").is_some_and(|f| f.value.is_some()) {
         Reading::Raw(exposure)
     } else {
-        match (Format::of(&a), exposure) {
+        let format = match Format::of(&a) {
+            Format::Table if kubeconfig => Format::Document(DocumentFormat::Yaml),
+            format => format,
+        };
+        match (format, exposure) {
             (Format::Table, _)
             | (Format::Path | Format::Template | Format::Other, Exposure::None) => Reading::Text,
             (Format::Document(format), exposure) => Reading::Document(format, exposure),
             (Format::Path | Format::Template | Format::Other, Exposure::Secrets) => {
                 return Err(ToolError::new(format!(
-                    "`{shown}` is refused for Secrets (and for objects whose kind is only known \
-                     at run time: from -f, -k or a type computed at run time): redaction cannot see \
-                     what a custom format prints. Use -o json or -o yaml (Secret data values are \
-                     redacted; keys, types and metadata stay visible), describe (sizes only), or \
-                     read_resource."
+                    "`{shown}` is refused for Secrets, the kubeconfig, and objects whose kind is \
+                     only known at run time (from -f, -k or a type computed at run time): \
+                     redaction cannot see what a custom format prints. Use -o json or -o yaml \
+                     (Secret data values and credentials are redacted; keys, types and metadata \
+                     stay visible), describe (sizes only), or read_resource."
                 )));
             }
             (Format::Template | Format::Other, Exposure::PodSpecs) => {
@@ -300,7 +311,7 @@ mod tests {
         ] {
             let error = plan(line).unwrap_err();
             assert!(error.contains("refused for Secrets"), "{line}: {error}");
-            assert!(error.contains("-o json or -o yaml"), "{line}: {error}");
+            assert!(error.contains("Use -o json or -o yaml"), "{line}: {error}");
         }
         assert_eq!(
             reading("get secret db -o json"),
@@ -332,9 +343,15 @@ mod tests {
         );
         assert_eq!(reading("get --raw /healthz"), Reading::Raw(Exposure::None));
         assert_eq!(
-            reading("config view --raw -o json").clone(),
-            Reading::Document(DocumentFormat::Json, Exposure::None)
+            reading("config view --raw -o json"),
+            Reading::Document(DocumentFormat::Json, Exposure::Secrets)
         );
+        assert_eq!(
+            reading("config view --raw"),
+            Reading::Document(DocumentFormat::Yaml, Exposure::Secrets)
+        );
+        let error = plan("config view --raw -o jsonpath={.users[0].user.token}").unwrap_err();
+        assert!(error.contains("the kubeconfig"), "{error}");
     }
 
     #[test]
