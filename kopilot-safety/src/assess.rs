@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::redact::DocumentFormat;
 use crate::risk::{Decision, Risk};
 
 /// What the guard found about one simple command of a line.
@@ -192,6 +193,58 @@ impl CommandAssessment {
     pub fn flag(&self, name: &str) -> Option<&ParsedFlag> {
         self.flags.iter().rev().find(|f| f.name == name)
     }
+
+    /// What kubectl's output flags (`-o`, `--template`) make it print.
+    pub fn output_format(&self) -> OutputFormat {
+        let Some(flag) = self.flag("output") else {
+            return if self.flag("template").is_some() {
+                OutputFormat::Template
+            } else {
+                OutputFormat::Table
+            };
+        };
+        let text = flag.value.as_deref().unwrap_or_default();
+        let (name, arg) = match text.split_once('=') {
+            Some((name, arg)) => (name, Some(arg)),
+            None => (text, None),
+        };
+        // A run-time expansion after the `=` cannot change the format's name before it.
+        if flag.dynamic && name.contains(['$', '`', '*', '?', '[', '{', '~']) {
+            return OutputFormat::Unknown;
+        }
+        match (name, arg) {
+            ("json", None) => OutputFormat::Document(DocumentFormat::Json),
+            ("yaml" | "kyaml", None) => OutputFormat::Document(DocumentFormat::Yaml),
+            ("wide" | "name" | "plaintext" | "plaintext-openapiv2", None) => OutputFormat::Table,
+            ("jsonpath" | "jsonpath-as-json" | "custom-columns", _) => OutputFormat::Fields,
+            ("go-template" | "template", _) => OutputFormat::Template,
+            ("jsonpath-file" | "go-template-file" | "templatefile" | "custom-columns-file", _) => {
+                OutputFormat::LocalFile(
+                    arg.map(str::to_owned)
+                        .or_else(|| self.flag("template").and_then(|t| t.value.clone()))
+                        .unwrap_or_else(|| "(from --template)".to_owned()),
+                )
+            }
+            _ => OutputFormat::Unknown,
+        }
+    }
+}
+
+/// What kubectl's output flags make it print ([`CommandAssessment::output_format`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// A table, `wide`, `name` (or no `-o`): no field values beyond what the table shows.
+    Table,
+    /// Whole objects as JSON or YAML, which redaction reads by field.
+    Document(DocumentFormat),
+    /// Fields in a shape the caller chose, without transformation: jsonpath, custom-columns.
+    Fields,
+    /// A template language that can transform what it prints: go-template, template.
+    Template,
+    /// A template or column spec read from a local file (its path).
+    LocalFile(String),
+    /// A format the guard does not know, or one computed at run time.
+    Unknown,
 }
 
 /// The guard's verdict on a whole command line.

@@ -70,7 +70,7 @@ mod shell;
 pub use approval::{
     ApprovalDecision, ApprovalRequest, ApproveAll, Approver, ChannelApprover, DenyAll, Identity,
 };
-pub use assess::{Assessment, CommandAssessment, Exposure, ParsedFlag};
+pub use assess::{Assessment, CommandAssessment, Exposure, OutputFormat, ParsedFlag};
 pub use audit::{
     AuditEvent, AuditRecord, AuditSink, JsonlAuditSink, MemoryAuditSink, NullAuditSink,
     TracingAuditSink,

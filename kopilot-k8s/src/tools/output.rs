@@ -32,7 +32,7 @@
 
 use kopilot_core::ToolError;
 use kopilot_core::safety::redact::{DocumentFormat, RemovedValues, redact_document, redact_output};
-use kopilot_core::safety::{CommandAssessment, Exposure, parse_argv};
+use kopilot_core::safety::{CommandAssessment, Exposure, OutputFormat, parse_argv};
 
 /// How one planned command's standard output is redacted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,42 +56,6 @@ pub(super) struct Step {
     pub(super) reading: Reading,
 }
 
-/// What an `-o` value (or `--template`) prints.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Format {
-    /// Tables, `wide`, `name`.
-    Table,
-    /// Whole objects.
-    Document(DocumentFormat),
-    /// jsonpath or custom-columns: fields in a shape the caller chose, without transformation.
-    Path,
-    /// go-template or template: a small language that can transform what it prints.
-    Template,
-    /// A template read from a local file, or a format this tool does not know.
-    Other,
-}
-
-impl Format {
-    fn of(a: &CommandAssessment) -> Self {
-        let Some(output) = a.flag("output").and_then(|f| f.value.as_deref()) else {
-            return if a.flag("template").is_some() {
-                Self::Template
-            } else {
-                Self::Table
-            };
-        };
-        let name = output.split_once('=').map_or(output, |(name, _)| name);
-        match (name, name.len() == output.len()) {
-            ("json", true) => Self::Document(DocumentFormat::Json),
-            ("yaml" | "kyaml", true) => Self::Document(DocumentFormat::Yaml),
-            ("wide" | "name", true) => Self::Table,
-            ("jsonpath" | "jsonpath-as-json" | "custom-columns", _) => Self::Path,
-            ("go-template" | "template", _) => Self::Template,
-            _ => Self::Other,
-        }
-    }
-}
-
 /// The commands a `run_kubectl` call runs (`argv` starts with `kubectl`), each with how its
 /// output is read; refused, with a reason the model can act on, when no redaction can see what
 /// the output format prints.
@@ -112,15 +76,27 @@ pub(super) fn plan_kubectl(argv: Vec<String>) -> Result<Vec<Step>, ToolError> {
     let reading = if a.flag("raw").is_some_and(|f| f.value.is_some()) {
         Reading::Raw(exposure)
     } else {
-        let format = match Format::of(&a) {
-            Format::Table if kubeconfig => Format::Document(DocumentFormat::Yaml),
+        let format = match a.output_format() {
+            OutputFormat::Table if kubeconfig => OutputFormat::Document(DocumentFormat::Yaml),
             format => format,
         };
         match (format, exposure) {
-            (Format::Table, _)
-            | (Format::Path | Format::Template | Format::Other, Exposure::None) => Reading::Text,
-            (Format::Document(format), exposure) => Reading::Document(format, exposure),
-            (Format::Path | Format::Template | Format::Other, Exposure::Secrets) => {
+            (OutputFormat::Table, _)
+            | (
+                OutputFormat::Fields
+                | OutputFormat::Template
+                | OutputFormat::LocalFile(_)
+                | OutputFormat::Unknown,
+                Exposure::None,
+            ) => Reading::Text,
+            (OutputFormat::Document(format), exposure) => Reading::Document(format, exposure),
+            (
+                OutputFormat::Fields
+                | OutputFormat::Template
+                | OutputFormat::LocalFile(_)
+                | OutputFormat::Unknown,
+                Exposure::Secrets,
+            ) => {
                 return Err(ToolError::new(format!(
                     "`{shown}` is refused for Secrets, the kubeconfig, and objects whose kind is \
                      only known at run time (from -f, -k or a type computed at run time): \
@@ -129,7 +105,10 @@ pub(super) fn plan_kubectl(argv: Vec<String>) -> Result<Vec<Step>, ToolError> {
                      stay visible), describe (sizes only), or read_resource."
                 )));
             }
-            (Format::Template | Format::Other, Exposure::PodSpecs) => {
+            (
+                OutputFormat::Template | OutputFormat::LocalFile(_) | OutputFormat::Unknown,
+                Exposure::PodSpecs,
+            ) => {
                 return Err(ToolError::new(format!(
                     "`{shown}` is refused for pods and workloads: a template can transform the \
                      values it prints (printf, slice, index, files) past what redaction \
@@ -138,7 +117,7 @@ pub(super) fn plan_kubectl(argv: Vec<String>) -> Result<Vec<Step>, ToolError> {
                      output), or -o json / -o yaml."
                 )));
             }
-            (Format::Path, Exposure::PodSpecs) => return scrubbed(argv, &a, &shown),
+            (OutputFormat::Fields, Exposure::PodSpecs) => return scrubbed(argv, &a, &shown),
         }
     };
     Ok(vec![Step { argv, reading }])
@@ -178,7 +157,7 @@ fn scrubbed(argv: Vec<String>, a: &CommandAssessment, shown: &str) -> Result<Vec
     let mut companion = argv.clone();
     companion.extend(["-o".to_owned(), "json".to_owned()]);
     let check = parse_argv(&companion);
-    let same_objects = Format::of(&check) == Format::Document(DocumentFormat::Json)
+    let same_objects = check.output_format() == OutputFormat::Document(DocumentFormat::Json)
         && check.verb == a.verb
         && check.resources == a.resources
         && check.names == a.names

@@ -2,7 +2,7 @@
 //! mutations of many objects at once (`--all`, selectors, names computed at run time).
 
 use super::objects::{Objects, RawPath};
-use crate::assess::{CommandAssessment, Exposure};
+use crate::assess::{CommandAssessment, Exposure, OutputFormat};
 use crate::flags::Scanned;
 use crate::risk::Risk;
 use crate::shell::SimpleCommand;
@@ -63,77 +63,34 @@ pub(super) fn output(
         }
         return;
     }
-    let kind = match format {
-        None if raw => Format::Values,
-        None if scanned.has("template") => Format::Custom,
-        None => Format::Table,
-        Some(word) => Format::read(&word.text, word.dynamic, scanned),
-    };
+    let kind = a.output_format();
     let shown = format.map_or("", |f| f.text.as_str());
     match &kind {
-        Format::LocalFile(path) => a.raise(
+        OutputFormat::LocalFile(path) => a.raise(
             Risk::High,
             format!("`-o {shown}` reads the local file `{path}`, which could expose secrets"),
         ),
-        Format::Unknown => a.raise(
+        OutputFormat::Unknown => a.raise(
             Risk::High,
             format!("`-o {shown}` is not an output format kubectl's guard knows (json, yaml, wide, name, jsonpath=, go-template=, custom-columns=)"),
         ),
-        Format::Table | Format::Values | Format::Custom => {}
+        OutputFormat::Table
+        | OutputFormat::Document(_)
+        | OutputFormat::Fields
+        | OutputFormat::Template => {}
     }
     if a.exposure == Exposure::Secrets {
-        if matches!(kind, Format::Custom) {
+        let prints_values = raw || matches!(kind, OutputFormat::Document(_));
+        if matches!(kind, OutputFormat::Fields | OutputFormat::Template) {
             a.raise(
                 Risk::High,
                 format!("`-o {shown}` prints fields of Secrets (or of objects whose kind is not known) in a custom shape that redaction cannot check; use -o json or -o yaml, whose secret values are redacted"),
             );
-        } else if piped_output && matches!(kind, Format::Values) {
+        } else if piped_output && prints_values {
             a.raise(
                 Risk::High,
                 "pipes Secret data into another program, whose output redaction cannot check",
             );
-        }
-    }
-}
-
-/// What an `-o` value prints.
-enum Format {
-    /// Tables, names, wide: no field values beyond what the table shows.
-    Table,
-    /// Whole objects: json, yaml (and raw responses).
-    Values,
-    /// A shape the caller chose: jsonpath, go-template, custom-columns.
-    Custom,
-    /// A template or column spec read from a local file.
-    LocalFile(String),
-    /// Anything else, or computed at run time.
-    Unknown,
-}
-
-impl Format {
-    fn read(text: &str, dynamic: bool, scanned: &Scanned) -> Self {
-        // A run-time expansion after the `=` cannot change the format's name before it.
-        let (name, arg) = match text.split_once('=') {
-            Some((name, arg)) => (name, Some(arg)),
-            None => (text, None),
-        };
-        if dynamic && name.contains(['$', '`', '*', '?', '[', '{', '~']) {
-            return Self::Unknown;
-        }
-        match name {
-            "json" | "yaml" | "kyaml" if arg.is_none() => Self::Values,
-            "wide" | "name" | "plaintext" | "plaintext-openapiv2" if arg.is_none() => Self::Table,
-            "jsonpath" | "jsonpath-as-json" | "go-template" | "template" | "custom-columns" => {
-                Self::Custom
-            }
-            "jsonpath-file" | "go-template-file" | "templatefile" | "custom-columns-file" => {
-                let path = arg
-                    .map(str::to_owned)
-                    .or_else(|| scanned.value("template").map(|t| t.text.clone()))
-                    .unwrap_or_else(|| "(from --template)".to_owned());
-                Self::LocalFile(path)
-            }
-            _ => Self::Unknown,
         }
     }
 }
