@@ -63,6 +63,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
         return;
     }
     let mut args: Vec<Word> = cmd.argv.clone();
+    let mut expansions = 0;
     // Unwrap wrappers until a real program is reached.
     loop {
         let Some(first) = args.first().cloned() else {
@@ -102,8 +103,54 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
             embedded_programs(w, cmd, &first.text, rest, depth);
             return;
         }
+        if !first.text.contains('/')
+            && expansions < MAX_ALIAS_EXPANSIONS
+            && let Some(value) = w.alias(&first.text)
+        {
+            // An alias defined earlier in the line: what it stands for runs.
+            a.raise(
+                Risk::Low,
+                format!(
+                    "`{}` is an alias defined in this line; what it stands for is assessed",
+                    first.text
+                ),
+            );
+            let rest = args.get(1..).unwrap_or_default();
+            if value.contains(['|', ';', '&', '<', '>', '(', ')', '`', '\n']) {
+                // The value holds shell syntax: it is read again as a command line.
+                let mut line = value;
+                for word in rest {
+                    line.push(' ');
+                    if word.dynamic {
+                        line.push_str(&word.text);
+                    } else {
+                        line.push_str(&crate::quote::quote_word(&word.text));
+                    }
+                }
+                w.out.push(a);
+                w.line(&line, depth + 1);
+                return;
+            }
+            let mut expanded = w.alias_words(&value, depth);
+            expanded.extend_from_slice(rest);
+            args = expanded;
+            expansions += 1;
+            continue;
+        }
         check_path(&mut a, &first.text);
         check_patterns(w, &mut a, &name, &args);
+        if let Some(script) = w.written_script(&first.text).cloned() {
+            // A script this line wrote, run by its path.
+            runs_script(
+                w,
+                a,
+                &script,
+                written_reasons(&first.text),
+                depth,
+                cmd.stdin.clone(),
+            );
+            return;
+        }
         let rest: Vec<Word> = args.get(1..).unwrap_or_default().to_vec();
         match name.as_str() {
             "sudo" | "doas" => {
@@ -418,6 +465,19 @@ fn classify_program(
             a.raise(Risk::Low, format!("`{name}` only sets shell variables"));
         }
         "source" | "." => {
+            if let Some(file) = rest.first()
+                && let Some(script) = w.written_script(&file.text).cloned()
+            {
+                runs_script(
+                    w,
+                    a,
+                    &script,
+                    written_reasons(&file.text),
+                    depth,
+                    cmd.stdin.clone(),
+                );
+                return;
+            }
             a.raise(
                 Risk::High,
                 "runs a local script that the guard cannot inspect",
@@ -426,7 +486,14 @@ fn classify_program(
                 a.raise(Risk::Critical, "runs code downloaded from the network");
             }
         }
-        "alias" => a.raise(Risk::High, "`alias` can shadow other commands"),
+        "alias" => {
+            a.raise(Risk::High, "`alias` can shadow other commands");
+            for word in rest.iter().filter(|word| !word.dynamic) {
+                if let Some((alias, value)) = word.text.split_once('=') {
+                    w.define_alias(alias, value);
+                }
+            }
+        }
         "rm" => classify_rm(&mut a, rest),
         "dd" => {
             if rest.iter().any(|word| {
@@ -601,7 +668,18 @@ fn classify_interpreter(
             );
             w.out.push(a);
         }
-        ShellSource::File => {
+        ShellSource::File(file) => {
+            if let Some(script) = w.written_script(&file.text).cloned() {
+                runs_script(
+                    w,
+                    a,
+                    &script,
+                    written_reasons(&file.text),
+                    depth,
+                    cmd.stdin.clone(),
+                );
+                return;
+            }
             a.raise(
                 Risk::High,
                 format!("`{name}` runs a local script that the guard cannot inspect"),
@@ -673,12 +751,25 @@ fn runs_script(
     w.script(&script.text, depth + 1, stdin);
 }
 
+/// The reasons for running a script file this line wrote (computed parts, or all known).
+fn written_reasons(file: &str) -> [String; 2] {
+    [
+        format!(
+            "part of `{file}`, written earlier in this line, is computed at run time, which cannot be checked"
+        ),
+        format!("runs `{file}`, written earlier in this line; each command in it is assessed"),
+    ]
+}
+
+/// Most alias expansions one command goes through (an alias may name another).
+const MAX_ALIAS_EXPANSIONS: usize = 8;
+
 /// Where a POSIX shell reads the commands it runs.
 enum ShellSource<'a> {
     /// `-c`: the first operand after the options (`None` when there is none).
     Argument(Option<&'a Word>),
     /// An operand names a script file.
-    File,
+    File(&'a Word),
     /// Standard input (no operand, or `-s`).
     Stdin,
 }
@@ -718,7 +809,7 @@ fn shell_source(rest: &[Word]) -> ShellSource<'_> {
         } else if stdin {
             ShellSource::Stdin
         } else {
-            ShellSource::File
+            ShellSource::File(word)
         };
     }
     if command {

@@ -121,6 +121,12 @@ pub(crate) struct Walker<'p> {
     /// The standard input of the compound command being walked (a `{ ...; }` or `( ... )` in a
     /// pipeline, a `sh -c` script): what its simple commands read unless they redirect.
     stdin_context: Stdin,
+    /// Files this line writes with text the guard knows (`echo ... > x.sh`, `cat > x.sh <<EOF`),
+    /// so that running them later in the line (`sh x.sh`, `. x.sh`, `./x.sh`) is assessed.
+    written: Vec<(String, Script)>,
+    /// Aliases this line defines (`alias k=kubectl`): their values as shell text, expanded
+    /// where they are used.
+    aliases: Vec<(String, String)>,
 }
 
 /// Programs that fetch from the network; their output must never feed an interpreter.
@@ -135,6 +141,8 @@ impl<'p> Walker<'p> {
             plain_pipeline: None,
             fast_path: true,
             stdin_context: Stdin::Inherited,
+            written: Vec::new(),
+            aliases: Vec::new(),
         }
     }
 
@@ -183,7 +191,67 @@ impl<'p> Walker<'p> {
     /// Classifies one simple command and returns what it prints, when that is known text.
     fn stage(&mut self, cmd: &SimpleCommand, depth: usize) -> Option<Script> {
         crate::programs::classify(self, cmd, depth);
-        literal_output(cmd)
+        let printed = printed(cmd)?;
+        if is_tee(cmd) {
+            // `tee FILE...` writes its input to each file as well.
+            for file in cmd.argv.iter().skip(1) {
+                if !file.dynamic && !file.text.starts_with('-') {
+                    self.remember_file(&file.text, &printed);
+                }
+            }
+        }
+        if cmd.writes.is_empty() {
+            return Some(printed);
+        }
+        for file in cmd.writes.iter().filter(|file| !file.dynamic) {
+            self.remember_file(&file.text, &printed);
+        }
+        None
+    }
+
+    /// Records that `path` now holds `script` (appended to what it held, which can only make
+    /// the assessment of running it stricter).
+    pub(crate) fn remember_file(&mut self, path: &str, script: &Script) {
+        let path = path.strip_prefix("./").unwrap_or(path);
+        match self.written.iter_mut().find(|(p, _)| p == path) {
+            Some((_, known)) => {
+                known.text.push_str(&script.text);
+                known.dynamic |= script.dynamic;
+            }
+            None => self.written.push((path.to_owned(), script.clone())),
+        }
+    }
+
+    /// What this line wrote into `path`, when the guard knows it.
+    pub(crate) fn written_script(&self, path: &str) -> Option<&Script> {
+        let path = path.strip_prefix("./").unwrap_or(path);
+        self.written
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, script)| script)
+    }
+
+    /// Defines an alias for the rest of the line: `value` is shell text, read again (quotes,
+    /// globs, expansions and all) wherever the alias is used.
+    pub(crate) fn define_alias(&mut self, name: &str, value: &str) {
+        self.aliases.retain(|(n, _)| n != name);
+        self.aliases.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// The shell text an alias stands for, when `name` is one.
+    pub(crate) fn alias(&self, name: &str) -> Option<String> {
+        self.aliases
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, value)| value.clone())
+    }
+
+    /// The words of an alias's value, read as the shell reads them where it is used.
+    pub(crate) fn alias_words(&mut self, value: &str, depth: usize) -> Vec<Word> {
+        raw_words(value)
+            .iter()
+            .flat_map(|word| self.words(word, depth))
+            .collect()
     }
 
     /// Walks `text` as a script run by a shell whose standard input is `stdin`.
@@ -789,16 +857,61 @@ fn is_glob(text: &str) -> bool {
             .is_some_and(|open| text.get(open + 1..).is_some_and(|rest| rest.contains(']')))
 }
 
-/// What a simple command prints, when that is text the guard knows: `echo` and `printf` of
-/// their arguments, `cat` of its here-document, here-string or piped text.
-fn literal_output(cmd: &SimpleCommand) -> Option<Script> {
+/// Splits shell text into words as they are written (quotes and escapes kept, for
+/// [`Walker::words`] to read), at unquoted blanks.
+fn raw_words(text: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, ' ' | '\t' | '\n') => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                word.push(c);
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                word.push(c);
+            }
+            (None | Some('"'), '\\') => {
+                word.push(c);
+                word.extend(chars.next());
+            }
+            (_, c) => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    words
+}
+
+fn is_tee(cmd: &SimpleCommand) -> bool {
+    cmd.argv
+        .first()
+        .is_some_and(|first| !first.dynamic && program_basename(&first.text) == "tee")
+}
+
+/// What a simple command prints (to its output, or the file it redirects to), when that is
+/// text the guard knows: `echo` and `printf` of their arguments, `cat` of its here-document,
+/// here-string or piped text.
+fn printed(cmd: &SimpleCommand) -> Option<Script> {
     let (first, rest) = cmd.argv.split_first()?;
-    if first.dynamic || !cmd.writes.is_empty() {
+    if first.dynamic {
         return None;
     }
     let program = program_basename(&first.text);
-    if !matches!(program, "echo" | "printf" | "cat") {
+    if !matches!(program, "echo" | "printf" | "cat" | "tee") {
         return None;
+    }
+    if program == "tee" {
+        return cmd.stdin.script().cloned();
     }
     let args: Vec<&str> = rest.iter().map(|w| w.text.as_str()).collect();
     let dynamic = rest.iter().any(|w| w.dynamic);
