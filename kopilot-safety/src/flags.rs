@@ -97,11 +97,7 @@ pub(crate) fn scan(args: &[Word], table: &dyn FlagTable) -> Scanned {
                 None => (long, None),
             };
             let value = match inline {
-                Some(v) => Some(Word {
-                    text: v.to_owned(),
-                    dynamic: arg.dynamic,
-                    disguise: arg.disguise,
-                }),
+                Some(v) => Some(arg.tail(v)),
                 None if table.takes_value(name) => iter.next().cloned(),
                 None => None,
             };
@@ -126,11 +122,7 @@ pub(crate) fn scan(args: &[Word], table: &dyn FlagTable) -> Scanned {
                     let value = if rest.is_empty() {
                         iter.next().cloned()
                     } else {
-                        Some(Word {
-                            text: rest,
-                            dynamic: arg.dynamic,
-                            disguise: arg.disguise,
-                        })
+                        Some(arg.tail(&rest))
                     };
                     out.flags.push(Flag { name, value });
                     break;

@@ -264,6 +264,9 @@ fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy
     let namespace = scanned.value("namespace");
     if let Some(ns) = namespace {
         a.namespaces.push(ns.text.clone());
+        if let Some(known) = &ns.known {
+            a.namespaces.push(known.clone());
+        }
     } else if let Some(ns) = policy.default_namespace()
         && !scanned.is_set("all-namespaces")
     {

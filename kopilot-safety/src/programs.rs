@@ -53,6 +53,9 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
         );
     }
     if cmd.argv.is_empty() {
+        for (name, value) in &cmd.assignments {
+            w.set_var(name, known_value(value));
+        }
         a.program = if cmd.writes.is_empty() && cmd.reads.is_empty() {
             a.raise(Risk::Low, "only sets shell variables");
             "(assignment)".to_owned()
@@ -144,10 +147,9 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
             runs_script(
                 w,
                 a,
-                &script,
+                &ScriptRun::of(&script, cmd.stdin.clone()),
                 written_reasons(&first.text),
                 depth,
-                cmd.stdin.clone(),
             );
             return;
         }
@@ -213,12 +215,15 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                         );
                     }
                     w.out.push(a);
-                    let mut line = format!("env {}", script.text);
+                    let mut quoted_after = String::new();
                     for word in after {
-                        line.push(' ');
-                        line.push_str(&crate::quote::quote_word(&word.text));
+                        quoted_after.push(' ');
+                        quoted_after.push_str(&crate::quote::quote_word(&word.text));
                     }
-                    w.line(&line, depth + 1);
+                    w.line(&format!("env {}{quoted_after}", script.text), depth + 1);
+                    if let Some(known) = &script.known {
+                        w.line(&format!("env {known}{quoted_after}"), depth + 1);
+                    }
                     return;
                 }
             },
@@ -326,21 +331,37 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 }
             }
             "eval" => {
-                let script = rest
-                    .iter()
-                    .map(|word| word.text.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                if rest.iter().any(|word| word.dynamic) {
-                    a.raise(
-                        Risk::High,
-                        "`eval` runs text computed at run time, which cannot be checked",
-                    );
-                } else {
-                    a.raise(Risk::Low, "`eval` runs its arguments as a command line; each command in it is assessed");
-                }
-                w.out.push(a);
-                w.line(&script, depth + 1);
+                let join = |value: fn(&Word) -> Option<&str>| {
+                    rest.iter()
+                        .map(value)
+                        .collect::<Option<Vec<_>>>()
+                        .map(|words| words.join(" "))
+                };
+                let run = ScriptRun {
+                    script: Script {
+                        text: join(|w| Some(w.text.as_str())).unwrap_or_default(),
+                        dynamic: rest.iter().any(|word| word.dynamic),
+                    },
+                    known: join(|w| {
+                        if w.dynamic {
+                            w.known.as_deref()
+                        } else {
+                            Some(&w.text)
+                        }
+                    }),
+                    args: &[],
+                    stdin: cmd.stdin.clone(),
+                };
+                runs_script(
+                    w,
+                    a,
+                    &run,
+                    [
+                        "`eval` runs text computed at run time, which cannot be checked".to_owned(),
+                        "`eval` runs its arguments as a command line; each command in it is assessed".to_owned(),
+                    ],
+                    depth,
+                );
                 return;
             }
             "su" | "runuser" | "sg" | "script" | "flock" => {
@@ -378,20 +399,17 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                     .collect();
                 match operands.as_slice() {
                     [action, _signal, ..] if action.text != "-" && !action.text.is_empty() => {
-                        if action.dynamic {
-                            a.raise(
-                                Risk::High,
-                                "`trap` sets an action computed at run time, which cannot be checked",
-                            );
-                        } else {
-                            a.raise(
-                                Risk::Low,
-                                "`trap` runs its action when the signal arrives; the action is assessed",
-                            );
-                        }
-                        let action = action.text.clone();
-                        w.out.push(a);
-                        w.line(&action, depth + 1);
+                        let run = ScriptRun::word(action, cmd.stdin.clone());
+                        runs_script(
+                            w,
+                            a,
+                            &run,
+                            [
+                                "`trap` sets an action computed at run time, which cannot be checked".to_owned(),
+                                "`trap` runs its action when the signal arrives; the action is assessed".to_owned(),
+                            ],
+                            depth,
+                        );
                     }
                     _ => {
                         a.raise(Risk::Low, "`trap` only lists or resets signal actions");
@@ -458,8 +476,9 @@ fn classify_program(
         }
         _ if VARIABLE_BUILTINS.contains(&name) => {
             for word in rest {
-                if let Some((var, _)) = word.text.split_once('=') {
+                if let Some((var, value)) = word.text.split_once('=') {
                     check_variable(&mut a, var);
+                    w.set_var(var, known_value(&word.tail(value)));
                 }
             }
             a.raise(Risk::Low, format!("`{name}` only sets shell variables"));
@@ -471,10 +490,9 @@ fn classify_program(
                 runs_script(
                     w,
                     a,
-                    &script,
+                    &ScriptRun::of(&script, cmd.stdin.clone()),
                     written_reasons(&file.text),
                     depth,
-                    cmd.stdin.clone(),
                 );
                 return;
             }
@@ -645,12 +663,12 @@ fn classify_interpreter(
         return;
     }
     match shell_source(rest) {
-        ShellSource::Argument(Some(script)) => runs_script(
+        ShellSource::Argument(Some((script, args))) => runs_script(
             w,
             a,
-            &Script {
-                text: script.text.clone(),
-                dynamic: script.dynamic,
+            &ScriptRun {
+                args,
+                ..ScriptRun::word(script, cmd.stdin.clone())
             },
             [
                 format!("`{name} -c` runs text computed at run time, which cannot be checked"),
@@ -659,7 +677,6 @@ fn classify_interpreter(
                 ),
             ],
             depth,
-            cmd.stdin.clone(),
         ),
         ShellSource::Argument(None) => {
             a.raise(
@@ -673,10 +690,9 @@ fn classify_interpreter(
                 runs_script(
                     w,
                     a,
-                    &script,
+                    &ScriptRun::of(&script, cmd.stdin.clone()),
                     written_reasons(&file.text),
                     depth,
-                    cmd.stdin.clone(),
                 );
                 return;
             }
@@ -690,7 +706,7 @@ fn classify_interpreter(
             Stdin::Pipe(Some(script)) | Stdin::Text(script) => runs_script(
                 w,
                 a,
-                &script,
+                &ScriptRun::of(&script, Stdin::Inherited),
                 [
                     format!(
                         "part of the script `{name}` reads from its input is computed at run time, which cannot be checked"
@@ -700,7 +716,6 @@ fn classify_interpreter(
                     ),
                 ],
                 depth,
-                Stdin::Inherited,
             ),
             Stdin::Pipe(None) => {
                 a.raise(
@@ -731,24 +746,73 @@ fn classify_interpreter(
     }
 }
 
-/// Records `a` for a shell that runs `script`, with the first reason (high) when part of the
-/// script is computed at run time or the second (low) when it is all known, then walks the
-/// script as the command line it is, with `stdin` as its standard input.
+/// A command line some program runs: its text, what is known of the parts computed at run
+/// time, the positional parameters it gets (`sh -c SCRIPT $0 $1 ...`) and its input.
+struct ScriptRun<'a> {
+    script: Script,
+    known: Option<String>,
+    args: &'a [Word],
+    stdin: Stdin,
+}
+
+impl ScriptRun<'_> {
+    /// A script given as literal text or text on standard input.
+    fn of(script: &Script, stdin: Stdin) -> Self {
+        Self {
+            script: script.clone(),
+            known: None,
+            args: &[],
+            stdin,
+        }
+    }
+
+    /// A script given as one word.
+    fn word(word: &Word, stdin: Stdin) -> Self {
+        Self {
+            script: Script {
+                text: word.text.clone(),
+                dynamic: word.dynamic,
+            },
+            known: word.known.clone(),
+            args: &[],
+            stdin,
+        }
+    }
+}
+
+/// Records `a` for a program that runs `run`'s script, with the first reason (high) when part
+/// of it is computed at run time or the second (low) when it is all known, then walks the
+/// script as the command line it is, and, when the guard knows what the computed parts give
+/// (`eval "$(echo ...)"`, `X='...'; sh -c "$X"`), that text as well.
 fn runs_script(
     w: &mut Walker<'_>,
     mut a: CommandAssessment,
-    script: &Script,
+    run: &ScriptRun<'_>,
     [dynamic_reason, known_reason]: [String; 2],
     depth: usize,
-    stdin: Stdin,
 ) {
-    if script.dynamic {
+    if run.script.dynamic {
         a.raise(Risk::High, dynamic_reason);
     } else {
         a.raise(Risk::Low, known_reason);
     }
     w.out.push(a);
-    w.script(&script.text, depth + 1, stdin);
+    w.script_with_args(&run.script.text, depth + 1, run.stdin.clone(), run.args);
+    if let Some(known) = &run.known
+        && *known != run.script.text
+    {
+        w.script_with_args(known, depth + 1, run.stdin.clone(), run.args);
+    }
+}
+
+/// A word's value when the guard knows it: its text when literal, else what its expansions
+/// are known to give.
+fn known_value(word: &Word) -> Option<&str> {
+    if word.dynamic {
+        word.known.as_deref()
+    } else {
+        Some(&word.text)
+    }
 }
 
 /// The reasons for running a script file this line wrote (computed parts, or all known).
@@ -766,8 +830,9 @@ const MAX_ALIAS_EXPANSIONS: usize = 8;
 
 /// Where a POSIX shell reads the commands it runs.
 enum ShellSource<'a> {
-    /// `-c`: the first operand after the options (`None` when there is none).
-    Argument(Option<&'a Word>),
+    /// `-c`: the first operand after the options (`None` when there is none), and the operands
+    /// after it (`$0`, `$1`, ...).
+    Argument(Option<(&'a Word, &'a [Word])>),
     /// An operand names a script file.
     File(&'a Word),
     /// Standard input (no operand, or `-s`).
@@ -805,7 +870,7 @@ fn shell_source(rest: &[Word]) -> ShellSource<'_> {
         }
         // The first operand.
         return if command {
-            ShellSource::Argument(Some(word))
+            ShellSource::Argument(Some((word, iter.as_slice())))
         } else if stdin {
             ShellSource::Stdin
         } else {
@@ -813,7 +878,7 @@ fn shell_source(rest: &[Word]) -> ShellSource<'_> {
         };
     }
     if command {
-        ShellSource::Argument(iter.next())
+        ShellSource::Argument(iter.next().map(|word| (word, iter.as_slice())))
     } else {
         ShellSource::Stdin
     }
@@ -1157,10 +1222,7 @@ fn unwrap_env(a: &mut CommandAssessment, rest: &[Word]) -> EnvCommand {
             match flag {
                 "split-string" => {
                     let script = match value {
-                        Some(v) => Word {
-                            text: v.to_owned(),
-                            ..word.clone()
-                        },
+                        Some(v) => word.tail(v),
                         None => iter.next().cloned().unwrap_or_else(|| Word::literal("")),
                     };
                     return EnvCommand::Split {
@@ -1185,10 +1247,7 @@ fn unwrap_env(a: &mut CommandAssessment, rest: &[Word]) -> EnvCommand {
                         let script = if attached.is_empty() {
                             iter.next().cloned().unwrap_or_else(|| Word::literal(""))
                         } else {
-                            Word {
-                                text: attached.to_owned(),
-                                ..word.clone()
-                            }
+                            word.tail(attached)
                         };
                         return EnvCommand::Split {
                             script,
@@ -1333,6 +1392,7 @@ fn unwrap_xargs(a: &mut CommandAssessment, rest: &[Word], stdin: &Stdin) -> Xarg
                                 text: word.text.replace(&repl, &line.text),
                                 dynamic: word.dynamic || line.dynamic,
                                 disguise: word.disguise,
+                                known: None,
                             }
                         } else {
                             word.clone()

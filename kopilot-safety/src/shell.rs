@@ -34,6 +34,10 @@ pub(crate) struct Word {
     /// How the word's text is disguised from a plain reading, when it is: `a glob pattern`,
     /// `brace expansion` or `ANSI-C quoting`. A program name written so is never run.
     pub disguise: Option<&'static str>,
+    /// For a word computed at run time: its value, when the guard knows what its expansions
+    /// give (a variable set to literal text earlier in the line, `$(echo ...)`). Rules that
+    /// read a value check this one too; it never makes a word count as literal.
+    pub known: Option<String>,
 }
 
 impl Word {
@@ -42,6 +46,7 @@ impl Word {
             text: text.into(),
             dynamic: false,
             disguise: None,
+            known: None,
         }
     }
 
@@ -51,6 +56,23 @@ impl Word {
             text: text.into(),
             dynamic: true,
             disguise: None,
+            known: None,
+        }
+    }
+
+    /// The part of this word that ends it (`value` of `--flag=value` or `-nvalue`), with what
+    /// is known of it. The part before is literal flag text, so it is as long in `known`.
+    pub(crate) fn tail(&self, value: &str) -> Self {
+        let prefix = self.text.len().saturating_sub(value.len());
+        Self {
+            text: value.to_owned(),
+            dynamic: self.dynamic,
+            disguise: self.disguise,
+            known: self
+                .known
+                .as_deref()
+                .and_then(|k| k.get(prefix..))
+                .map(str::to_owned),
         }
     }
 }
@@ -127,6 +149,10 @@ pub(crate) struct Walker<'p> {
     /// Aliases this line defines (`alias k=kubectl`): their values as shell text, expanded
     /// where they are used.
     aliases: Vec<(String, String)>,
+    /// Variables the line set to text the guard knows (`NS=kube-system`), in order.
+    vars: Vec<(String, String)>,
+    /// What the last simple command walked printed, when known (for `$(...)`).
+    last_printed: Option<Script>,
 }
 
 /// Programs that fetch from the network; their output must never feed an interpreter.
@@ -143,6 +169,8 @@ impl<'p> Walker<'p> {
             stdin_context: Stdin::Inherited,
             written: Vec::new(),
             aliases: Vec::new(),
+            vars: Vec::new(),
+            last_printed: None,
         }
     }
 
@@ -191,6 +219,7 @@ impl<'p> Walker<'p> {
     /// Classifies one simple command and returns what it prints, when that is known text.
     fn stage(&mut self, cmd: &SimpleCommand, depth: usize) -> Option<Script> {
         crate::programs::classify(self, cmd, depth);
+        self.last_printed = None;
         let printed = printed(cmd)?;
         if is_tee(cmd) {
             // `tee FILE...` writes its input to each file as well.
@@ -201,6 +230,7 @@ impl<'p> Walker<'p> {
             }
         }
         if cmd.writes.is_empty() {
+            self.last_printed = Some(printed.clone());
             return Some(printed);
         }
         for file in cmd.writes.iter().filter(|file| !file.dynamic) {
@@ -726,12 +756,14 @@ impl<'p> Walker<'p> {
                     text,
                     dynamic: word.dynamic,
                     disguise: Some("brace expansion"),
+                    known: None,
                 })
                 .collect(),
             None => vec![Word {
                 text: word.text,
                 dynamic: true,
                 disguise: Some("brace expansion"),
+                known: None,
             }],
         }
     }
@@ -778,9 +810,15 @@ impl<'p> Walker<'p> {
         marked: &mut Marked,
     ) -> Word {
         let mut out = Word::literal(String::new());
+        // What the word's value is when every expansion in it is known.
+        let mut known = Some(String::new());
         let mut push = |out: &mut Word, text: &str, quoted: bool| {
             out.text.push_str(text);
             marked.extend(text.chars().map(|c| (c, quoted)));
+        };
+        let add = |known: &mut Option<String>, text: Option<&str>| match (known.as_mut(), text) {
+            (Some(k), Some(text)) => k.push_str(text),
+            _ => *known = None,
         };
         for piece in pieces {
             let raw = source
@@ -793,15 +831,21 @@ impl<'p> Walker<'p> {
                         out.disguise = Some(crate::expand::GLOB);
                     }
                     push(&mut out, t, in_double_quotes);
+                    add(&mut known, Some(t));
                 }
-                WordPiece::SingleQuotedText(t) => push(&mut out, t, true),
+                WordPiece::SingleQuotedText(t) => {
+                    push(&mut out, t, true);
+                    add(&mut known, Some(t));
+                }
                 WordPiece::AnsiCQuotedText(t) => {
                     out.disguise = Some("ANSI-C quoting");
                     if let Some(decoded) = crate::expand::ansi_c(t) {
                         push(&mut out, &decoded, true);
+                        add(&mut known, Some(&decoded));
                     } else {
                         out.dynamic = true;
                         push(&mut out, raw, true);
+                        add(&mut known, None);
                     }
                 }
                 WordPiece::DoubleQuotedSequence(inner)
@@ -811,19 +855,31 @@ impl<'p> Walker<'p> {
                     out.dynamic |= inner.dynamic;
                     out.disguise = out.disguise.or(inner.disguise);
                     push(&mut out, &inner.text, true);
+                    add(
+                        &mut known,
+                        if inner.dynamic {
+                            inner.known.as_deref()
+                        } else {
+                            Some(&inner.text)
+                        },
+                    );
                 }
                 WordPiece::EscapeSequence(e) => {
                     let mut text = String::new();
                     push_escape(&mut text, e, in_double_quotes);
                     push(&mut out, &text, true);
+                    add(&mut known, Some(&text));
                 }
                 WordPiece::TildeExpansion(_) => {
                     out.dynamic = true;
                     push(&mut out, raw, true);
+                    add(&mut known, None);
                 }
                 WordPiece::ParameterExpansion(_) => {
                     out.dynamic = true;
                     push(&mut out, raw, true);
+                    let value = self.var(raw).map(str::to_owned);
+                    add(&mut known, value.as_deref());
                     // `${x:-$(cmd)}`: the default holds a command too.
                     if let Some(inner) = raw.strip_prefix("${").and_then(|r| r.strip_suffix('}'))
                         && (inner.contains("$(") || inner.contains('`') || inner.contains("${"))
@@ -835,16 +891,89 @@ impl<'p> Walker<'p> {
                 | WordPiece::BackquotedCommandSubstitution(inner) => {
                     out.dynamic = true;
                     push(&mut out, raw, true);
-                    self.line(inner, depth + 1);
+                    let output = self.line_output(inner, depth + 1);
+                    // The shell drops the output's trailing newlines.
+                    add(
+                        &mut known,
+                        output
+                            .as_ref()
+                            .filter(|o| !o.dynamic)
+                            .map(|o| o.text.trim_end_matches('\n')),
+                    );
                 }
                 WordPiece::ArithmeticExpression(expr) => {
                     out.dynamic = true;
                     push(&mut out, raw, true);
+                    add(&mut known, None);
                     self.embedded_text(&expr.value, depth);
                 }
             }
         }
+        if out.dynamic {
+            out.known = known;
+        }
         out
+    }
+
+    /// Walks a command line and returns what it prints, when it is one command whose output
+    /// the guard knows (`echo`, `printf`, `cat` of a here-document).
+    fn line_output(&mut self, text: &str, depth: usize) -> Option<Script> {
+        let seen = self.commands_seen;
+        self.last_printed = None;
+        self.line(text, depth);
+        let printed = self.last_printed.take();
+        (self.commands_seen == seen + 1)
+            .then_some(printed)
+            .flatten()
+    }
+
+    /// The value of a parameter expansion (`$X`, `${X}`, `$1`) when the line set it to text the
+    /// guard knows.
+    fn var(&self, raw: &str) -> Option<&str> {
+        let name = raw.strip_prefix('$')?;
+        let name = name
+            .strip_prefix('{')
+            .and_then(|n| n.strip_suffix('}'))
+            .unwrap_or(name);
+        let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return None;
+        }
+        self.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Sets (or, with `None`, forgets) a variable's known value for the rest of the line.
+    pub(crate) fn set_var(&mut self, name: &str, value: Option<&str>) {
+        self.vars.retain(|(n, _)| n != name);
+        if let Some(value) = value {
+            self.vars.push((name.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// Walks `text` as a script run by a shell given positional parameters (`sh -c SCRIPT
+    /// $0 $1 ...`), whose values are known where their words are.
+    pub(crate) fn script_with_args(
+        &mut self,
+        text: &str,
+        depth: usize,
+        stdin: Stdin,
+        args: &[Word],
+    ) {
+        let saved = self.vars.clone();
+        for i in 0..10 {
+            let value = args.get(i).and_then(|w| {
+                (!w.dynamic)
+                    .then_some(w.text.as_str())
+                    .or(w.known.as_deref())
+            });
+            self.set_var(&i.to_string(), value);
+        }
+        self.script(text, depth, stdin);
+        self.vars = saved;
     }
 }
 

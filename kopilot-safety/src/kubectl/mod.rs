@@ -443,6 +443,9 @@ fn classify_path(
     let namespace = scanned.value("namespace");
     if let Some(ns) = namespace {
         push_unique(&mut a.namespaces, &ns.text);
+        if let Some(known) = &ns.known {
+            push_unique(&mut a.namespaces, known);
+        }
     } else if let Some(ns) = policy.default_namespace()
         && raw.is_none()
         && !objects.all_cluster_scoped()
