@@ -142,17 +142,11 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
         }
         check_path(&mut a, &first.text);
         check_patterns(w, &mut a, &name, &args);
-        if let Some(script) = w.written_script(&first.text).cloned() {
-            // A script this line wrote, run by its path.
-            runs_script(
-                w,
-                a,
-                &ScriptRun::of(&script, cmd.stdin.clone()),
-                written_reasons(&first.text),
-                depth,
-            );
-            return;
-        }
+        // A script this line wrote, run by its path.
+        a = match run_written(w, a, &first.text, cmd, depth) {
+            Some(back) => back,
+            None => return,
+        };
         let rest: Vec<Word> = args.get(1..).unwrap_or_default().to_vec();
         match name.as_str() {
             "sudo" | "doas" => {
@@ -484,17 +478,11 @@ fn classify_program(
             a.raise(Risk::Low, format!("`{name}` only sets shell variables"));
         }
         "source" | "." => {
-            if let Some(file) = rest.first()
-                && let Some(script) = w.written_script(&file.text).cloned()
-            {
-                runs_script(
-                    w,
-                    a,
-                    &ScriptRun::of(&script, cmd.stdin.clone()),
-                    written_reasons(&file.text),
-                    depth,
-                );
-                return;
+            if let Some(file) = rest.first() {
+                let Some(back) = run_written(w, a, &file.text, cmd, depth) else {
+                    return;
+                };
+                a = back;
             }
             a.raise(
                 Risk::High,
@@ -686,16 +674,9 @@ fn classify_interpreter(
             w.out.push(a);
         }
         ShellSource::File(file) => {
-            if let Some(script) = w.written_script(&file.text).cloned() {
-                runs_script(
-                    w,
-                    a,
-                    &ScriptRun::of(&script, cmd.stdin.clone()),
-                    written_reasons(&file.text),
-                    depth,
-                );
+            let Some(mut a) = run_written(w, a, &file.text, cmd, depth) else {
                 return;
-            }
+            };
             a.raise(
                 Risk::High,
                 format!("`{name}` runs a local script that the guard cannot inspect"),
@@ -815,14 +796,31 @@ fn known_value(word: &Word) -> Option<&str> {
     }
 }
 
-/// The reasons for running a script file this line wrote (computed parts, or all known).
-fn written_reasons(file: &str) -> [String; 2] {
-    [
-        format!(
-            "part of `{file}`, written earlier in this line, is computed at run time, which cannot be checked"
-        ),
-        format!("runs `{file}`, written earlier in this line; each command in it is assessed"),
-    ]
+/// Runs the script file at `path` when this line wrote it (recording `a` and walking the
+/// script); gives `a` back when the guard does not know the file.
+fn run_written(
+    w: &mut Walker<'_>,
+    a: CommandAssessment,
+    path: &str,
+    cmd: &SimpleCommand,
+    depth: usize,
+) -> Option<CommandAssessment> {
+    let Some(script) = w.written_script(path).cloned() else {
+        return Some(a);
+    };
+    runs_script(
+        w,
+        a,
+        &ScriptRun::of(&script, cmd.stdin.clone()),
+        [
+            format!(
+                "part of `{path}`, written earlier in this line, is computed at run time, which cannot be checked"
+            ),
+            format!("runs `{path}`, written earlier in this line; each command in it is assessed"),
+        ],
+        depth,
+    );
+    None
 }
 
 /// Most alias expansions one command goes through (an alias may name another).
