@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use kopilot_safety::{Assessment, Decision, Guard, Mode, Policy, Risk};
+use kopilot_safety::{
+    Assessment, CommandAssessment, Decision, Exposure, Guard, Mode, ParsedFlag, Policy, Risk,
+};
 use owo_colors::{OwoColorize, Stream};
-use serde_json::json;
 
 use crate::escape;
 
@@ -106,7 +107,8 @@ fn assess(args: &AssessArgs) -> anyhow::Result<ExitCode> {
         guard.assess(command)
     };
     if args.json {
-        writeln!(out, "{}", verdict_json(&assessment))?;
+        serde_json::to_writer(&mut out, &Verdict::of(&assessment))?;
+        writeln!(out)?;
     } else {
         print_human(&mut out, &assessment)?;
     }
@@ -152,78 +154,164 @@ fn policy(args: &AssessArgs) -> anyhow::Result<Policy> {
         .map_err(|e| crate::UsageError(e.to_string()).into())
 }
 
-/// Reads JSON Lines from `input` and writes one verdict per line, flushing each.
-fn batch(guard: &Guard, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
-    for (index, line) in input.split(b'\n').enumerate() {
-        let line = line.context("reading stdin")?;
-        let number = index + 1;
-        let verdict = match serde_json::from_slice::<serde_json::Value>(&line) {
-            Ok(serde_json::Value::Object(map)) => match map.get("command") {
-                Some(serde_json::Value::String(command)) => verdict_json(&guard.assess(command)),
-                _ => rejected(number, "the object has no string field \"command\""),
-            },
-            Ok(_) => rejected(number, "expected a JSON object like {\"command\":\"...\"}"),
-            Err(e) => rejected(number, &format!("not valid JSON: {e}")),
-        };
-        writeln!(out, "{verdict}")?;
-        out.flush()?;
+/// Reads JSON Lines from `input` and writes one verdict per line. Output is buffered and
+/// flushed whenever the input has nothing more buffered (so a program that writes one line
+/// and waits gets its verdict at once), not once per line.
+fn batch(guard: &Guard, input: impl Read, out: &mut impl Write) -> anyhow::Result<()> {
+    let mut input = std::io::BufReader::with_capacity(64 * 1024, input);
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let mut line = Vec::new();
+    for number in 1.. {
+        if input.buffer().is_empty() {
+            // The next read may wait for more input: what was assessed goes out first.
+            out.flush()?;
+        }
+        line.clear();
+        if input
+            .read_until(b'\n', &mut line)
+            .context("reading stdin")?
+            == 0
+        {
+            break;
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        match serde_json::from_slice::<Request<'_>>(&line) {
+            Ok(Request {
+                command: Some(command),
+            }) => {
+                serde_json::to_writer(&mut out, &Verdict::of(&guard.assess(&command)))?;
+            }
+            Ok(Request { command: None }) => {
+                write_rejected(
+                    &mut out,
+                    number,
+                    "the object has no string field \"command\"",
+                )?;
+            }
+            Err(e) if e.is_data() => {
+                // Valid JSON of another shape (rare): say which.
+                let object = matches!(
+                    serde_json::from_slice::<serde_json::Value>(&line),
+                    Ok(serde_json::Value::Object(_))
+                );
+                let why = if object {
+                    "the object has no string field \"command\""
+                } else {
+                    "expected a JSON object like {\"command\":\"...\"}"
+                };
+                write_rejected(&mut out, number, why)?;
+            }
+            Err(e) => write_rejected(&mut out, number, &format!("not valid JSON: {e}"))?,
+        }
+        out.write_all(b"\n")?;
     }
+    out.flush()?;
     Ok(())
 }
 
-fn rejected(line: usize, why: &str) -> serde_json::Value {
-    json!({
-        "command": null,
-        "decision": Decision::Block,
-        "risk": Risk::Critical,
-        "reasons": [format!("input line {line}: {why}")],
-        "commands": [],
-    })
+/// One input line of the batch mode; `command` is borrowed when it has no escapes.
+#[derive(serde::Deserialize)]
+struct Request<'a> {
+    #[serde(default, borrow)]
+    command: Option<std::borrow::Cow<'a, str>>,
 }
 
-fn verdict_json(a: &Assessment) -> serde_json::Value {
-    json!({
-        "command": a.command,
-        "decision": a.decision,
-        "risk": a.risk,
-        "reasons": a.reasons,
-        "commands": a.commands.iter().map(command_json).collect::<Vec<_>>(),
-    })
+fn write_rejected(out: &mut impl Write, line: usize, why: &str) -> anyhow::Result<()> {
+    let reasons = [format!("input line {line}: {why}")];
+    serde_json::to_writer(
+        out,
+        &Verdict {
+            command: None,
+            commands: Vec::new(),
+            decision: Decision::Block,
+            reasons: &reasons,
+            risk: Risk::Critical,
+        },
+    )?;
+    Ok(())
+}
+
+/// The JSON verdict (keys in alphabetical order, as the output has always had them).
+#[derive(serde::Serialize)]
+struct Verdict<'a> {
+    command: Option<&'a str>,
+    commands: Vec<CommandVerdict<'a>>,
+    decision: Decision,
+    reasons: &'a [String],
+    risk: Risk,
+}
+
+impl<'a> Verdict<'a> {
+    fn of(a: &'a Assessment) -> Self {
+        Self {
+            command: Some(&a.command),
+            commands: a.commands.iter().map(CommandVerdict::of).collect(),
+            decision: a.decision,
+            reasons: &a.reasons,
+            risk: a.risk,
+        }
+    }
 }
 
 /// One command as the guard parsed it; the parse's optional parts only when present.
-fn command_json(c: &kopilot_safety::CommandAssessment) -> serde_json::Value {
-    let mut value = json!({
-        "program": c.program,
-        "verb": c.verb,
-        "namespaces": c.namespaces,
-        "risk": c.risk,
-        "reasons": c.reasons,
-    });
-    if let Some(map) = value.as_object_mut() {
-        let mut add = |key: &str, v: serde_json::Value| {
-            map.insert(key.to_owned(), v);
-        };
-        if !c.resources.is_empty() {
-            add("resources", json!(c.resources));
-        }
-        if !c.names.is_empty() {
-            add("names", json!(c.names));
-        }
-        if c.all_namespaces {
-            add("all_namespaces", json!(true));
-        }
-        if !c.flags.is_empty() {
-            add("flags", json!(c.flags));
-        }
-        if !c.connection_flags.is_empty() {
-            add("connection_flags", json!(c.connection_flags));
-        }
-        if !c.exposure.is_none() {
-            add("exposure", json!(c.exposure));
+#[derive(serde::Serialize)]
+struct CommandVerdict<'a> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    all_namespaces: bool,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    connection_flags: &'a [String],
+    #[serde(skip_serializing_if = "Exposure::is_none")]
+    exposure: Exposure,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    flags: Vec<FlagVerdict<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    names: &'a [String],
+    namespaces: &'a [String],
+    program: &'a str,
+    reasons: &'a [String],
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    resources: &'a [String],
+    risk: Risk,
+    verb: Option<&'a str>,
+}
+
+impl<'a> CommandVerdict<'a> {
+    fn of(c: &'a CommandAssessment) -> Self {
+        Self {
+            all_namespaces: c.all_namespaces,
+            connection_flags: &c.connection_flags,
+            exposure: c.exposure,
+            flags: c.flags.iter().map(FlagVerdict::of).collect(),
+            names: &c.names,
+            namespaces: &c.namespaces,
+            program: &c.program,
+            reasons: &c.reasons,
+            resources: &c.resources,
+            risk: c.risk,
+            verb: c.verb.as_deref(),
         }
     }
-    value
+}
+
+#[derive(serde::Serialize)]
+struct FlagVerdict<'a> {
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    dynamic: bool,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+}
+
+impl<'a> FlagVerdict<'a> {
+    fn of(f: &'a ParsedFlag) -> Self {
+        Self {
+            dynamic: f.dynamic,
+            name: &f.name,
+            value: f.value.as_deref(),
+        }
+    }
 }
 
 fn print_human(out: &mut impl Write, a: &Assessment) -> std::io::Result<()> {

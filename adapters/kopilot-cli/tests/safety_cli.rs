@@ -250,3 +250,46 @@ fn json_output_carries_the_guards_parse_of_each_command() {
         "{command}"
     );
 }
+
+#[test]
+fn batch_mode_answers_each_line_before_the_next_arrives() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    use std::process::{Command as Process, Stdio};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    // A program that writes one line and waits for its verdict (a co-process) must get it,
+    // although the output is buffered.
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("kopilot"))
+        .args(["safety", "assess", "--json", "-"])
+        .env_remove("SAFETY_POLICY_FILE")
+        .env_remove("SAFETY_MODE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stdout.lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    for (command, decision) in [
+        ("kubectl get pods", "allow"),
+        ("kubectl delete ns kube-system", "block"),
+    ] {
+        writeln!(stdin, "{}", serde_json::json!({ "command": command })).unwrap();
+        stdin.flush().unwrap();
+        let line = rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("a verdict while the input stays open");
+        let v: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["decision"], decision, "{line}");
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
