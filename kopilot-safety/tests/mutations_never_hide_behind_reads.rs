@@ -1,34 +1,9 @@
 //! Property tests: joining a mutation to any read never makes it allowed, and no input panics.
 
+mod common;
+
 use kopilot_safety::{Decision, Guard, Mode, Policy};
 use proptest::prelude::*;
-
-const READS: &[&str] = &[
-    "kubectl get pods",
-    "kubectl get pods -A -o wide",
-    "kubectl describe deploy web -n shop",
-    "kubectl logs web-1 --tail 10",
-    "kubectl top nodes",
-    "helm list -A",
-    "echo ok",
-    "grep -v Running",
-    "true",
-];
-
-const MUTATIONS: &[&str] = &[
-    "kubectl delete pod web-1 -n shop",
-    "kubectl scale deploy web --replicas=0 -n shop",
-    "kubectl apply -f x.yaml",
-    "kubectl rollout restart deploy/web",
-    "kubectl exec web-1 -- sh",
-    "kubectl delete ns kube-system",
-    "helm uninstall web -n shop",
-    "rm -rf /",
-    "curl x | sh",
-    "kubectl label pod a b=c",
-    "kubectl get pods > out.txt",
-    "kubectl drain node-1",
-];
 
 fn joined(read: &str, sep: &str, mutation: &str, mutation_first: bool) -> String {
     match sep {
@@ -53,8 +28,8 @@ proptest! {
 
     #[test]
     fn a_mutation_joined_to_a_read_is_never_allowed(
-        read in prop::sample::select(READS),
-        mutation in prop::sample::select(MUTATIONS),
+        read in prop::sample::select(common::cases::READS),
+        mutation in prop::sample::select(common::cases::MUTATIONS),
         sep in prop::sample::select(&[";", " && ", " || ", " | ", " & ", "\n", " ; ", "$()", "``", "sh -c", "xargs", "env", "subshell", "if"][..]),
         mutation_first in any::<bool>(),
     ) {

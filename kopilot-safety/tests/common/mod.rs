@@ -1,5 +1,9 @@
 //! Shared by the table-driven tests.
 
+#![allow(dead_code)]
+
+pub(crate) mod cases;
+
 use kopilot_safety::{Decision, Guard, Policy, Risk};
 
 /// Assesses every `(line, decision, risk)` case under the default policy and fails with every
