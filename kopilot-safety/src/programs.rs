@@ -2,6 +2,8 @@
 //! ...), then hands the program to its grammar (kubectl, helm, text filters) or to the rules for
 //! dangerous and unknown programs.
 
+use std::borrow::Cow;
+
 use crate::assess::CommandAssessment;
 use crate::filters;
 use crate::risk::Risk;
@@ -36,7 +38,7 @@ const HARMLESS: &[&str] = &[
 const VARIABLE_BUILTINS: &[&str] = &["export", "declare", "typeset", "readonly", "local"];
 
 pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
-    let mut a = CommandAssessment::new("", cmd.argv.iter().map(|word| word.text.clone()).collect());
+    let mut a = CommandAssessment::new("", Vec::new());
     for (name, _) in &cmd.assignments {
         check_variable(&mut a, name);
     }
@@ -65,7 +67,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
         w.out.push(a);
         return;
     }
-    let mut args: Vec<Word> = cmd.argv.clone();
+    let mut args: Cow<'_, [Word]> = Cow::Borrowed(&cmd.argv);
     let mut expansions = 0;
     // Unwrap wrappers until a real program is reached.
     loop {
@@ -136,7 +138,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
             }
             let mut expanded = w.alias_words(&value, depth);
             expanded.extend_from_slice(rest);
-            args = expanded;
+            args = Cow::Owned(expanded);
             expansions += 1;
             continue;
         }
@@ -147,15 +149,15 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
             Some(back) => back,
             None => return,
         };
-        let rest: Vec<Word> = args.get(1..).unwrap_or_default().to_vec();
+        let rest: &[Word] = args.get(1..).unwrap_or_default();
         match name.as_str() {
             "sudo" | "doas" => {
                 a.raise(
                     Risk::High,
                     format!("`{name}` runs the command as another user"),
                 );
-                args = skip_options(
-                    &rest,
+                args = Cow::Owned(skip_options(
+                    rest,
                     &[
                         "u",
                         "g",
@@ -178,7 +180,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                         "command-timeout",
                         "other-user",
                     ],
-                );
+                ));
                 if args.is_empty() {
                     a.raise(
                         Risk::High,
@@ -186,7 +188,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                     );
                 }
             }
-            "env" => match unwrap_env(&mut a, &rest) {
+            "env" => match unwrap_env(&mut a, rest) {
                 EnvCommand::Run(inner) => {
                     if inner.is_empty() {
                         a.raise(
@@ -194,7 +196,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                             "`env` without a command prints the environment, which may hold secrets",
                         );
                     }
-                    args = inner;
+                    args = Cow::Owned(inner);
                 }
                 EnvCommand::Split { script, after } => {
                     if script.dynamic {
@@ -222,13 +224,13 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 }
             },
             "timeout" => {
-                let after = skip_options(&rest, &["s", "k", "signal", "kill-after"]);
-                args = after.get(1..).unwrap_or_default().to_vec();
+                let after = skip_options(rest, &["s", "k", "signal", "kill-after"]);
+                args = Cow::Owned(after.get(1..).unwrap_or_default().to_vec());
             }
-            "nice" => args = skip_options(&rest, &["n", "adjustment"]),
+            "nice" => args = Cow::Owned(skip_options(rest, &["n", "adjustment"])),
             "ionice" => {
-                args = skip_options(
-                    &rest,
+                args = Cow::Owned(skip_options(
+                    rest,
                     &[
                         "c",
                         "n",
@@ -241,10 +243,15 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                         "pgid",
                         "uid",
                     ],
-                );
+                ));
             }
-            "stdbuf" => args = skip_options(&rest, &["i", "o", "e", "input", "output", "error"]),
-            "nohup" | "builtin" | "setsid" => args = skip_options(&rest, &[]),
+            "stdbuf" => {
+                args = Cow::Owned(skip_options(
+                    rest,
+                    &["i", "o", "e", "input", "output", "error"],
+                ));
+            }
+            "nohup" | "builtin" | "setsid" => args = Cow::Owned(skip_options(rest, &[])),
             "time" => {
                 if rest
                     .iter()
@@ -252,9 +259,9 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 {
                     a.raise(Risk::High, "`time -o` writes a local file");
                 }
-                args = skip_options(&rest, &["f", "o", "format", "output"]);
+                args = Cow::Owned(skip_options(rest, &["f", "o", "format", "output"]));
             }
-            "exec" => args = skip_options(&rest, &["a"]),
+            "exec" => args = Cow::Owned(skip_options(rest, &["a"])),
             "command" => {
                 if rest
                     .first()
@@ -264,17 +271,17 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                     w.out.push(a);
                     return;
                 }
-                args = skip_options(&rest, &[]);
+                args = Cow::Owned(skip_options(rest, &[]));
             }
             "xargs" => {
-                match unwrap_xargs(&mut a, &rest, &cmd.stdin) {
+                match unwrap_xargs(&mut a, rest, &cmd.stdin) {
                     XargsCommand::Echo => {
                         // xargs runs `echo` by default.
                         a.raise(Risk::Low, "`xargs` without a command only echoes its input");
                         w.out.push(a);
                         return;
                     }
-                    XargsCommand::Run(inner) => args = inner,
+                    XargsCommand::Run(inner) => args = Cow::Owned(inner),
                     XargsCommand::Each(runs) => {
                         a.raise(
                             Risk::Low,
@@ -298,7 +305,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                     .iter()
                     .any(|word| word.text == "-x" || word.text == "--exec");
                 let inner = skip_options(
-                    &rest,
+                    rest,
                     &[
                         "n",
                         "d",
@@ -311,7 +318,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                     ],
                 );
                 if exec {
-                    args = inner;
+                    args = Cow::Owned(inner);
                 } else {
                     let script = inner
                         .iter()
@@ -380,7 +387,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 w.out.push(a);
                 match script {
                     Some(script) => w.line(&script.text, depth + 1),
-                    None => embedded_programs(w, cmd, &name, &rest, depth),
+                    None => embedded_programs(w, cmd, &name, rest, depth),
                 }
                 return;
             }
@@ -415,7 +422,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
             "ssh" => {
                 a.raise(Risk::High, "`ssh` runs commands on another machine");
                 let remote = skip_options(
-                    &rest,
+                    rest,
                     &[
                         "B", "b", "c", "D", "E", "e", "F", "I", "i", "J", "L", "l", "m", "O", "o",
                         "p", "Q", "R", "S", "W", "w",
@@ -436,11 +443,11 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 return;
             }
             "find" => {
-                classify_find(w, a, &rest, depth);
+                classify_find(w, a, rest, depth);
                 return;
             }
             _ => {
-                classify_program(w, a, &name, &rest, cmd, depth);
+                classify_program(w, a, &name, rest, cmd, depth);
                 return;
             }
         }
@@ -1048,6 +1055,9 @@ fn check_path(a: &mut CommandAssessment, program: &str) {
 }
 
 fn check_patterns(w: &Walker<'_>, a: &mut CommandAssessment, name: &str, args: &[Word]) {
+    if w.policy.hard_block_patterns().is_empty() {
+        return;
+    }
     let rest: Vec<String> = args.iter().skip(1).map(|word| word.text.clone()).collect();
     for pattern in w.policy.hard_block_patterns() {
         if pattern.matches(name, &rest) {
