@@ -162,7 +162,9 @@ impl<'p> Walker<'p> {
     pub(crate) fn new(policy: &'p Policy) -> Self {
         Self {
             policy,
-            out: Vec::new(),
+            // Room for a pipeline of three without growing (and, at ~270 bytes a command, below
+            // the size at which glibc consolidates its free lists on every allocation).
+            out: Vec::with_capacity(3),
             commands_seen: 0,
             plain_pipeline: None,
             fast_path: true,
@@ -175,16 +177,20 @@ impl<'p> Walker<'p> {
     }
 
     /// Walks a pipeline of literal words found by the fast path.
-    fn literal_pipeline(&mut self, stages: &[Vec<String>], depth: usize) {
+    fn literal_pipeline(&mut self, stages: Vec<Vec<String>>, depth: usize) -> Vec<Vec<String>> {
         let mut downloaded = false;
         let mut upstream: Option<Option<Script>> = None;
         let last = stages.len().saturating_sub(1);
-        for (index, stage) in stages.iter().enumerate() {
+        let mut back = Vec::with_capacity(stages.len());
+        let mut stages = stages.into_iter().enumerate();
+        for (index, stage) in stages.by_ref() {
             if !self.count_command(|| stage.join(" ")) {
-                return;
+                back.push(stage);
+                break;
             }
+            // The words move into the command and back out, uncopied.
             let cmd = SimpleCommand {
-                argv: stage.iter().map(|w| Word::literal(w.as_str())).collect(),
+                argv: stage.into_iter().map(Word::literal).collect(),
                 stdin: upstream
                     .take()
                     .map_or_else(|| self.stdin_context.clone(), Stdin::Pipe),
@@ -193,10 +199,14 @@ impl<'p> Walker<'p> {
                 ..SimpleCommand::default()
             };
             upstream = Some(self.stage(&cmd, depth));
-            downloaded |= stage
+            downloaded |= cmd
+                .argv
                 .iter()
-                .any(|w| DOWNLOADERS.contains(&program_basename(w)));
+                .any(|w| DOWNLOADERS.contains(&program_basename(&w.text)));
+            back.push(cmd.argv.into_iter().map(|w| w.text).collect());
         }
+        back.extend(stages.map(|(_, stage)| stage));
+        back
     }
 
     /// Counts one more simple command; false (after recording why, once) past the limit.
@@ -315,7 +325,7 @@ impl<'p> Walker<'p> {
         if self.fast_path
             && let Some(stages) = crate::fastpath::split(text)
         {
-            self.literal_pipeline(&stages, depth);
+            let stages = self.literal_pipeline(stages, depth);
             if depth == 0 {
                 self.plain_pipeline = Some(stages);
             }

@@ -300,10 +300,21 @@ pub(crate) fn classify(
     }
     // Assess every reading of the command path and keep the worst; a connection flag any
     // reading sees counts.
+    let mut readings: Vec<(Vec<Word>, Vec<Word>)> = verbs
+        .into_iter()
+        .flat_map(|vi| command_paths(args, vi))
+        .collect();
+    if readings.len() == 1
+        && let Some((path, rest)) = readings.pop()
+    {
+        // One reading (the common case): assessed in place.
+        classify_path(a, &path, &rest, policy, cmd);
+        return;
+    }
     let mut worst: Option<CommandAssessment> = None;
     let mut connection: Vec<String> = Vec::new();
-    for vi in verbs {
-        for (path, rest) in command_paths(args, vi) {
+    for (path, rest) in readings {
+        {
             let mut candidate = a.clone();
             classify_path(&mut candidate, &path, &rest, policy, cmd);
             for flag in &candidate.connection_flags {
