@@ -1,30 +1,33 @@
 //! Flag scanning shared by the kubectl and helm grammars (both are cobra/pflag programs).
 
+use std::borrow::Cow;
+
 use crate::assess::{CommandAssessment, ParsedFlag};
 use crate::shell::Word;
 
-/// One flag occurrence: its long name (shorthands are mapped to long names) and value.
+/// One flag occurrence: its long name (shorthands are mapped to long names) and value,
+/// borrowed from the command's words where they hold them as they are.
 #[derive(Debug, Clone)]
-pub(crate) struct Flag {
-    pub name: String,
-    pub value: Option<Word>,
+pub(crate) struct Flag<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Option<Cow<'a, Word>>,
 }
 
 /// The arguments of a command after its command path: flags and positionals.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Scanned {
-    pub flags: Vec<Flag>,
-    pub positionals: Vec<Word>,
+pub(crate) struct Scanned<'a> {
+    pub flags: Vec<Flag<'a>>,
+    pub positionals: Vec<&'a Word>,
 }
 
-impl Scanned {
+impl Scanned<'_> {
     /// The last value given for a flag (pflag semantics: the last one wins).
     pub(crate) fn value(&self, name: &str) -> Option<&Word> {
         self.flags
             .iter()
             .rev()
             .find(|f| f.name == name)
-            .and_then(|f| f.value.as_ref())
+            .and_then(|f| f.value.as_deref())
     }
 
     /// Whether a boolean flag is set (present without a value, or with a true value).
@@ -49,19 +52,17 @@ impl Scanned {
             .flags
             .iter()
             .map(|f| ParsedFlag {
-                name: f.name.clone(),
+                name: f.name.clone().into_owned(),
                 value: f.value.as_ref().map(|v| v.text.clone()),
                 dynamic: f.value.as_ref().is_some_and(|v| v.dynamic),
             })
             .collect();
         a.connection_flags.clear();
         for flag in &self.flags {
-            if connection
-                .iter()
-                .any(|table| table.contains(&flag.name.as_str()))
-                && !a.connection_flags.contains(&flag.name)
+            if connection.iter().any(|table| table.contains(&&*flag.name))
+                && !a.connection_flags.iter().any(|f| *f == flag.name)
             {
-                a.connection_flags.push(flag.name.clone());
+                a.connection_flags.push(flag.name.clone().into_owned());
             }
         }
     }
@@ -82,13 +83,13 @@ pub(crate) trait FlagTable {
 
 /// Scans `args` with pflag semantics: `--name=value`, `--name value` (when the flag takes a
 /// value), `-x value`, `-xvalue`, `-x=value`, clusters of boolean shorthands (`-it`), and `--`.
-pub(crate) fn scan(args: &[Word], table: &dyn FlagTable) -> Scanned {
+pub(crate) fn scan<'a>(args: &[&'a Word], table: &dyn FlagTable) -> Scanned<'a> {
     let mut out = Scanned::default();
-    let mut iter = args.iter();
+    let mut iter = args.iter().copied();
     while let Some(arg) = iter.next() {
         let text = arg.text.as_str();
         if text == "--" {
-            out.positionals.extend(iter.by_ref().cloned());
+            out.positionals.extend(iter.by_ref());
             break;
         }
         if let Some(long) = text.strip_prefix("--") {
@@ -97,12 +98,12 @@ pub(crate) fn scan(args: &[Word], table: &dyn FlagTable) -> Scanned {
                 None => (long, None),
             };
             let value = match inline {
-                Some(v) => Some(arg.tail(v)),
-                None if table.takes_value(name) => iter.next().cloned(),
+                Some(v) => Some(Cow::Owned(arg.tail(v))),
+                None if table.takes_value(name) => iter.next().map(Cow::Borrowed),
                 None => None,
             };
             out.flags.push(Flag {
-                name: name.to_owned(),
+                name: Cow::Borrowed(name),
                 value,
             });
             continue;
@@ -110,29 +111,26 @@ pub(crate) fn scan(args: &[Word], table: &dyn FlagTable) -> Scanned {
         if let Some(cluster) = text.strip_prefix('-')
             && !cluster.is_empty()
         {
-            let chars: Vec<char> = cluster.chars().collect();
-            let mut i = 0;
-            while let Some(&c) = chars.get(i) {
+            for (i, c) in cluster.char_indices() {
                 let name = table
                     .long_name(c)
-                    .map_or_else(|| c.to_string(), str::to_owned);
+                    .map_or_else(|| Cow::Owned(c.to_string()), Cow::Borrowed);
                 if table.takes_value(&name) {
-                    let rest: String = chars.get(i + 1..).unwrap_or_default().iter().collect();
-                    let rest = rest.strip_prefix('=').map(str::to_owned).unwrap_or(rest);
+                    let rest = cluster.get(i + c.len_utf8()..).unwrap_or_default();
+                    let rest = rest.strip_prefix('=').unwrap_or(rest);
                     let value = if rest.is_empty() {
-                        iter.next().cloned()
+                        iter.next().map(Cow::Borrowed)
                     } else {
-                        Some(arg.tail(&rest))
+                        Some(Cow::Owned(arg.tail(rest)))
                     };
                     out.flags.push(Flag { name, value });
                     break;
                 }
                 out.flags.push(Flag { name, value: None });
-                i += 1;
             }
             continue;
         }
-        out.positionals.push(arg.clone());
+        out.positionals.push(arg);
     }
     out
 }

@@ -124,25 +124,26 @@ pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy
     let mut connection: Vec<String> = Vec::new();
     for vi in verbs {
         let Some(verb) = args.get(vi) else { continue };
-        let mut rest: Vec<Word> = args.get(..vi).unwrap_or_default().to_vec();
+        let before = args.get(..vi).unwrap_or_default();
         let after = args.get(vi + 1..).unwrap_or_default();
-        let mut paths = Vec::new();
+        let mut paths: Vec<(Vec<&Word>, Vec<&Word>)> = Vec::new();
         if COMPOUND_VERBS.contains(&verb.text.as_str()) {
             let subs = command_word_candidates(after, &Table, &root_bool);
             for si in &subs {
                 if let Some(sub) = after.get(*si) {
-                    let mut r = rest.clone();
-                    r.extend_from_slice(after.get(..*si).unwrap_or_default());
-                    r.extend_from_slice(after.get(si + 1..).unwrap_or_default());
-                    paths.push((vec![verb.clone(), sub.clone()], r));
+                    let rest = before
+                        .iter()
+                        .chain(after.get(..*si).unwrap_or_default())
+                        .chain(after.get(si + 1..).unwrap_or_default())
+                        .collect();
+                    paths.push((vec![verb, sub], rest));
                 }
             }
             if subs.is_empty() {
-                paths.push((vec![verb.clone()], after.to_vec()));
+                paths.push((vec![verb], after.iter().collect()));
             }
         } else {
-            rest.extend_from_slice(after);
-            paths.push((vec![verb.clone()], rest));
+            paths.push((vec![verb], before.iter().chain(after).collect()));
         }
         for (path, rest) in paths {
             let mut candidate = a.clone();
@@ -163,7 +164,7 @@ pub(crate) fn classify(a: &mut CommandAssessment, args: &[Word], policy: &Policy
     a.connection_flags = connection;
 }
 
-fn classify_path(a: &mut CommandAssessment, path: &[Word], rest: &[Word], policy: &Policy) {
+fn classify_path(a: &mut CommandAssessment, path: &[&Word], rest: &[&Word], policy: &Policy) {
     let words: Vec<&str> = path.iter().map(|w| w.text.as_str()).collect();
     let verb = words.join(" ");
     a.verb = Some(verb.clone());

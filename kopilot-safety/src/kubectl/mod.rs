@@ -291,7 +291,8 @@ pub(crate) fn classify(
     };
     let verbs = command_word_candidates(args, &root, &root_bool);
     if verbs.is_empty() {
-        let scanned = scan(args, &root);
+        let words: Vec<&Word> = args.iter().collect();
+        let scanned = scan(&words, &root);
         a.verb = None;
         a.raise(Risk::Low, "kubectl without a verb only prints help");
         record_flags(a, &scanned);
@@ -300,7 +301,7 @@ pub(crate) fn classify(
     }
     // Assess every reading of the command path and keep the worst; a connection flag any
     // reading sees counts.
-    let mut readings: Vec<(Vec<Word>, Vec<Word>)> = verbs
+    let mut readings: Vec<Reading<'_>> = verbs
         .into_iter()
         .flat_map(|vi| command_paths(args, vi))
         .collect();
@@ -333,34 +334,38 @@ pub(crate) fn classify(
 
 /// The possible command paths (`["rollout", "restart"]`) starting at verb index `vi`, with the
 /// remaining arguments for each.
-fn command_paths(args: &[Word], vi: usize) -> Vec<(Vec<Word>, Vec<Word>)> {
+fn command_paths(args: &[Word], vi: usize) -> Vec<Reading<'_>> {
     let Some(verb) = args.get(vi) else {
         return Vec::new();
     };
-    let mut before: Vec<Word> = args.get(..vi).unwrap_or_default().to_vec();
+    let before = args.get(..vi).unwrap_or_default();
     let after = args.get(vi + 1..).unwrap_or_default();
+    let whole = || vec![(vec![verb], before.iter().chain(after).collect())];
     if !COMPOUND_VERBS.contains(&verb.text.as_str()) {
-        before.extend_from_slice(after);
-        return vec![(vec![verb.clone()], before)];
+        return whole();
     }
     let table = Table {
         verb: verb.text.clone(),
     };
     let subs = command_word_candidates(after, &table, &root_bool);
     if subs.is_empty() {
-        before.extend_from_slice(after);
-        return vec![(vec![verb.clone()], before)];
+        return whole();
     }
     subs.into_iter()
         .filter_map(|si| {
             let sub = after.get(si)?;
-            let mut rest = before.clone();
-            rest.extend_from_slice(after.get(..si).unwrap_or_default());
-            rest.extend_from_slice(after.get(si + 1..).unwrap_or_default());
-            Some((vec![verb.clone(), sub.clone()], rest))
+            let rest = before
+                .iter()
+                .chain(after.get(..si).unwrap_or_default())
+                .chain(after.get(si + 1..).unwrap_or_default())
+                .collect();
+            Some((vec![verb, sub], rest))
         })
         .collect()
 }
+
+/// One reading of a command's path (`rollout restart`) and the words after it.
+type Reading<'a> = (Vec<&'a Word>, Vec<&'a Word>);
 
 /// Verbs whose first positional is a resource type (`get pods web`, `delete ns/x`).
 fn takes_types(verb: &[&str]) -> bool {
@@ -391,8 +396,8 @@ fn takes_types(verb: &[&str]) -> bool {
 
 fn classify_path(
     a: &mut CommandAssessment,
-    path: &[Word],
-    rest: &[Word],
+    path: &[&Word],
+    rest: &[&Word],
     policy: &Policy,
     cmd: &SimpleCommand,
 ) {

@@ -106,7 +106,7 @@ pub(super) struct Objects {
 
 impl Objects {
     /// Reads `TYPE[,TYPE] NAME...` or `TYPE/NAME...` positionals.
-    pub(super) fn read(positionals: &[Word]) -> Self {
+    pub(super) fn read(positionals: &[&Word]) -> Self {
         let mut objects = Self::default();
         let Some(first) = positionals.first() else {
             return objects;
@@ -149,7 +149,7 @@ impl Objects {
     }
 
     /// For `kubectl create SUBCOMMAND NAME`: the subcommand is the type.
-    pub(super) fn created(kind: &str, positionals: &[Word]) -> Self {
+    pub(super) fn created(kind: &str, positionals: &[&Word]) -> Self {
         Self {
             resources: vec![normalise(kind)],
             names: positionals.iter().map(|p| p.text.clone()).collect(),

@@ -99,7 +99,7 @@ pub(super) fn output(
 /// files outside the kustomization run or read local things; remote sources are fetched.
 pub(super) fn kustomize(a: &mut CommandAssessment, verb: &str, scanned: &Scanned) {
     let target = if verb == "kustomize" {
-        scanned.positionals.first()
+        scanned.positionals.first().copied()
     } else {
         scanned.value("kustomize")
     };
