@@ -291,51 +291,46 @@ pub(crate) fn classify(a: &mut CommandAssessment, name: &str, args: &[Word]) {
             options_done = true;
             continue;
         }
-        let mut names: Vec<(String, Option<String>)> = Vec::new();
-        if let Some(long) = t.strip_prefix("--") {
-            let (n, v) = match long.split_once('=') {
-                Some((n, v)) => (n.to_owned(), Some(v.to_owned())),
-                None => (long.to_owned(), None),
-            };
-            names.push((n, v));
-        } else {
-            let chars: Vec<char> = t.chars().skip(1).collect();
-            for (i, c) in chars.iter().enumerate() {
-                let n = c.to_string();
-                if spec.value_flags.contains(&n.as_str()) {
-                    let rest: String = chars.get(i + 1..).unwrap_or_default().iter().collect();
-                    names.push((n, (!rest.is_empty()).then_some(rest)));
-                    break;
-                }
-                names.push((n, None));
-            }
-        }
-        for (n, inline) in names {
+        // Each flag of the word as (name, value written inline), without copying either.
+        let mut flag = |n: &str, inline: Option<&str>, iter: &mut std::slice::Iter<'_, Word>| {
             let mut value = inline;
-            if value.is_none() && spec.value_flags.contains(&n.as_str()) {
-                value = iter.next().map(|w| w.text.clone());
+            if value.is_none() && spec.value_flags.contains(&n) {
+                value = iter.next().map(|w| w.text.as_str());
                 // jq's --arg/--argjson/--slurpfile/--rawfile take two values.
-                if spec.name == "jq"
-                    && matches!(n.as_str(), "arg" | "argjson" | "slurpfile" | "rawfile")
-                {
-                    value = iter.next().map(|w| w.text.clone());
+                if spec.name == "jq" && matches!(n, "arg" | "argjson" | "slurpfile" | "rawfile") {
+                    value = iter.next().map(|w| w.text.as_str());
                 }
             }
-            if spec.operand_replacing_flags.contains(&n.as_str()) {
+            if spec.operand_replacing_flags.contains(&n) {
                 replaced = true;
             }
-            if spec.reading_flags.contains(&n.as_str()) {
-                let what = value
-                    .as_deref()
-                    .map_or_else(|| format!("-{n}"), |v| format!("`{v}`"));
+            if spec.reading_flags.contains(&n) {
+                let what = value.map_or_else(|| format!("-{n}"), |v| format!("`{v}`"));
                 a.raise(
                     Risk::High,
                     format!("`{name}` reads local files ({what}), which could expose secrets"),
                 );
             }
-            if spec.writing_flags.contains(&n.as_str()) {
-                let what = value.as_deref().unwrap_or("a file");
+            if spec.writing_flags.contains(&n) {
+                let what = value.unwrap_or("a file");
                 a.raise(Risk::High, format!("`{name}` writes to `{what}`"));
+            }
+        };
+        if let Some(long) = t.strip_prefix("--") {
+            match long.split_once('=') {
+                Some((n, v)) => flag(n, Some(v), &mut iter),
+                None => flag(long, None, &mut iter),
+            }
+        } else {
+            let cluster = t.get(1..).unwrap_or_default();
+            for (i, c) in cluster.char_indices() {
+                let n = cluster.get(i..i + c.len_utf8()).unwrap_or_default();
+                if spec.value_flags.contains(&n) {
+                    let rest = cluster.get(i + c.len_utf8()..).unwrap_or_default();
+                    flag(n, (!rest.is_empty()).then_some(rest), &mut iter);
+                    break;
+                }
+                flag(n, None, &mut iter);
             }
         }
     }
