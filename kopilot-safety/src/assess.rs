@@ -93,7 +93,7 @@ impl CommandAssessment {
     /// protected namespace or across all namespaces is never allowed (critical).
     pub(crate) fn apply_namespace_rules(
         &mut self,
-        command: &str,
+        (program, verb): (&str, &str),
         verb_risk: Risk,
         dynamic_namespace: Option<&str>,
         policy: &crate::policy::Policy,
@@ -107,18 +107,18 @@ impl CommandAssessment {
                 format!("the namespace `{ns}` is computed at run time and may be protected"),
             );
         }
-        for ns in self.namespaces.clone() {
-            if policy.is_protected(&ns) {
-                self.raise(
-                    Risk::Critical,
-                    format!("`{command}` changes the protected namespace `{ns}`"),
-                );
+        let mut i = 0;
+        while let Some(ns) = self.namespaces.get(i) {
+            if policy.is_protected(ns) {
+                let reason = format!("`{program} {verb}` changes the protected namespace `{ns}`");
+                self.raise(Risk::Critical, reason);
             }
+            i += 1;
         }
         if self.all_namespaces {
             self.raise(
                 Risk::Critical,
-                format!("`{command}` across all namespaces (-A) is never allowed"),
+                format!("`{program} {verb}` across all namespaces (-A) is never allowed"),
             );
         }
     }

@@ -276,5 +276,5 @@ fn classify_path(a: &mut CommandAssessment, path: &[&Word], rest: &[&Word], poli
     }
     a.all_namespaces = scanned.is_set("all-namespaces");
     let dynamic = namespace.filter(|ns| ns.dynamic).map(|ns| ns.text.as_str());
-    a.apply_namespace_rules(&format!("helm {verb}"), risk, dynamic, policy);
+    a.apply_namespace_rules(("helm", &verb), risk, dynamic, policy);
 }

@@ -232,11 +232,11 @@ const COMPOUND_VERBS: &[&str] = &[
     "alpha",
 ];
 
-struct Table {
-    verb: String,
+struct Table<'a> {
+    verb: &'a str,
 }
 
-impl FlagTable for Table {
+impl FlagTable for Table<'_> {
     fn long_name(&self, short: char) -> Option<&'static str> {
         Some(match short {
             'n' => "namespace",
@@ -286,9 +286,7 @@ pub(crate) fn classify(
     policy: &Policy,
     cmd: &SimpleCommand,
 ) {
-    let root = Table {
-        verb: String::new(),
-    };
+    let root = Table { verb: "" };
     let verbs = command_word_candidates(args, &root, &root_bool);
     if verbs.is_empty() {
         let words: Vec<&Word> = args.iter().collect();
@@ -344,9 +342,7 @@ fn command_paths(args: &[Word], vi: usize) -> Vec<Reading<'_>> {
     if !COMPOUND_VERBS.contains(&verb.text.as_str()) {
         return whole();
     }
-    let table = Table {
-        verb: verb.text.clone(),
-    };
+    let table = Table { verb: &verb.text };
     let subs = command_word_candidates(after, &table, &root_bool);
     if subs.is_empty() {
         return whole();
@@ -405,7 +401,7 @@ fn classify_path(
     let verb = verb_words.join(" ");
     a.verb = Some(verb.clone());
     let table = Table {
-        verb: verb_words.first().copied().unwrap_or_default().to_owned(),
+        verb: verb_words.first().copied().unwrap_or_default(),
     };
     let scanned = scan(rest, &table);
     record_flags(a, &scanned);
@@ -427,17 +423,14 @@ fn classify_path(
         },
         _ => Objects::default(),
     };
-    a.resources.clone_from(&objects.resources);
-    a.names.clone_from(&objects.names);
     let raw = scanned
         .value("raw")
         .filter(|_| table.verb != "config")
         .map(RawPath::read);
 
     let (mut risk, reason) = verb_risk(&verb_words, &scanned, &objects.resources);
-    a.raise(risk, reason.clone());
-
-    // kubectl's --raw requests ignore --dry-run (they are sent as they are).
+    // A dry run makes a change harmless: its reason stands instead of the verb's. kubectl's
+    // --raw requests ignore --dry-run (they are sent as they are).
     if risk > Risk::Low
         && raw.is_none()
         && DRY_RUN_VERBS.contains(&verb_words.first().copied().unwrap_or_default())
@@ -446,12 +439,13 @@ fn classify_path(
         && !mode.dynamic
         && verb != "create token"
     {
-        a.lower(
-            &reason,
+        a.raise(
             Risk::Low,
             format!("`kubectl {verb} --dry-run={}` changes nothing", mode.text),
         );
         risk = Risk::Low;
+    } else {
+        a.raise(risk, reason);
     }
     apply_global_flags(a, &scanned, Some(&verb));
 
@@ -495,7 +489,9 @@ fn classify_path(
     }
     a.all_namespaces = scanned.is_set("all-namespaces");
     let dynamic = namespace.filter(|ns| ns.dynamic).map(|ns| ns.text.as_str());
-    a.apply_namespace_rules(&format!("kubectl {verb}"), risk, dynamic, policy);
+    a.apply_namespace_rules(("kubectl", &verb), risk, dynamic, policy);
+    a.resources = objects.resources;
+    a.names = objects.names;
 }
 
 /// Keeps the flags as read, and which of them override the cluster connection or identity.
