@@ -397,9 +397,16 @@ fn classify_path(
     policy: &Policy,
     cmd: &SimpleCommand,
 ) {
-    let verb_words: Vec<&str> = path.iter().map(|w| w.text.as_str()).collect();
-    let verb = verb_words.join(" ");
-    a.verb = Some(verb.clone());
+    // A path is one or two words (`get`, `rollout restart`).
+    let mut words = [""; 2];
+    for (slot, word) in words.iter_mut().zip(path) {
+        *slot = &word.text;
+    }
+    let verb_words = words.get(..path.len().min(2)).unwrap_or_default();
+    let verb = match verb_words {
+        [one] => (*one).to_owned(),
+        more => more.join(" "),
+    };
     let table = Table {
         verb: verb_words.first().copied().unwrap_or_default(),
     };
@@ -411,7 +418,7 @@ fn classify_path(
             format!("the kubectl verb `{verb}` is computed at run time"),
         );
     }
-    let objects = match verb_words.as_slice() {
+    let objects = match verb_words {
         ["create", kind] => Objects::created(kind, &scanned.positionals),
         v if takes_types(v) => Objects::read(&scanned.positionals),
         // Node names for drain and cordon; other verbs name pods, files or paths.
@@ -428,7 +435,7 @@ fn classify_path(
         .filter(|_| table.verb != "config")
         .map(RawPath::read);
 
-    let (mut risk, reason) = verb_risk(&verb_words, &scanned, &objects.resources);
+    let (mut risk, reason) = verb_risk(verb_words, &scanned, &objects.resources);
     // A dry run makes a change harmless: its reason stands instead of the verb's. kubectl's
     // --raw requests ignore --dry-run (they are sent as they are).
     if risk > Risk::Low
@@ -492,6 +499,7 @@ fn classify_path(
     a.apply_namespace_rules(("kubectl", &verb), risk, dynamic, policy);
     a.resources = objects.resources;
     a.names = objects.names;
+    a.verb = Some(verb);
 }
 
 /// Keeps the flags as read, and which of them override the cluster connection or identity.

@@ -207,7 +207,11 @@ fn looks_dynamic(text: &str) -> bool {
 /// A resource type as kubectl resolves it: lower case, without `.version.group`, short names
 /// and singulars mapped to the plural (`po`, `pod`, `Pod`, `pods.v1.` are all `pods`).
 pub(super) fn normalise(kind: &str) -> String {
-    let lower = kind.to_ascii_lowercase();
+    let lower: std::borrow::Cow<'_, str> = if kind.bytes().any(|b| b.is_ascii_uppercase()) {
+        kind.to_ascii_lowercase().into()
+    } else {
+        kind.into()
+    };
     let base = lower.split('.').next().unwrap_or(&lower);
     let short = match base {
         "po" => "pods",
