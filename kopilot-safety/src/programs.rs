@@ -71,13 +71,14 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
     let mut expansions = 0;
     // Unwrap wrappers until a real program is reached.
     loop {
-        let Some(first) = args.first().cloned() else {
+        let Some(first) = args.first() else {
             a.raise(Risk::Low, "a wrapper with no command only prints");
             w.out.push(a);
             return;
         };
-        let name = basename(&first.text).to_owned();
-        a.program.clone_from(&name);
+        let name = basename(&first.text);
+        a.program.clear();
+        a.program.push_str(name);
         a.argv = args.iter().map(|word| word.text.clone()).collect();
         if let Some(how) = first.disguise {
             a.program.clone_from(&first.text);
@@ -143,20 +144,22 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
             continue;
         }
         check_path(&mut a, &first.text);
-        check_patterns(w, &mut a, &name, &args);
+        check_patterns(w, &mut a, name, &args);
         // A script this line wrote, run by its path.
         a = match run_written(w, a, &first.text, cmd, depth) {
             Some(back) => back,
             None => return,
         };
         let rest: &[Word] = args.get(1..).unwrap_or_default();
-        match name.as_str() {
+        // What a wrapper runs: the words of the next round (the current ones stay borrowed).
+        let next: Vec<Word>;
+        match name {
             "sudo" | "doas" => {
                 a.raise(
                     Risk::High,
                     format!("`{name}` runs the command as another user"),
                 );
-                args = Cow::Owned(skip_options(
+                next = skip_options(
                     rest,
                     &[
                         "u",
@@ -180,8 +183,8 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                         "command-timeout",
                         "other-user",
                     ],
-                ));
-                if args.is_empty() {
+                );
+                if next.is_empty() {
                     a.raise(
                         Risk::High,
                         format!("`{name}` without a command opens a root shell"),
@@ -196,7 +199,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                             "`env` without a command prints the environment, which may hold secrets",
                         );
                     }
-                    args = Cow::Owned(inner);
+                    next = inner;
                 }
                 EnvCommand::Split { script, after } => {
                     if script.dynamic {
@@ -225,11 +228,11 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
             },
             "timeout" => {
                 let after = skip_options(rest, &["s", "k", "signal", "kill-after"]);
-                args = Cow::Owned(after.get(1..).unwrap_or_default().to_vec());
+                next = after.get(1..).unwrap_or_default().to_vec();
             }
-            "nice" => args = Cow::Owned(skip_options(rest, &["n", "adjustment"])),
+            "nice" => next = skip_options(rest, &["n", "adjustment"]),
             "ionice" => {
-                args = Cow::Owned(skip_options(
+                next = skip_options(
                     rest,
                     &[
                         "c",
@@ -243,15 +246,12 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                         "pgid",
                         "uid",
                     ],
-                ));
+                );
             }
             "stdbuf" => {
-                args = Cow::Owned(skip_options(
-                    rest,
-                    &["i", "o", "e", "input", "output", "error"],
-                ));
+                next = skip_options(rest, &["i", "o", "e", "input", "output", "error"]);
             }
-            "nohup" | "builtin" | "setsid" => args = Cow::Owned(skip_options(rest, &[])),
+            "nohup" | "builtin" | "setsid" => next = skip_options(rest, &[]),
             "time" => {
                 if rest
                     .iter()
@@ -259,9 +259,9 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 {
                     a.raise(Risk::High, "`time -o` writes a local file");
                 }
-                args = Cow::Owned(skip_options(rest, &["f", "o", "format", "output"]));
+                next = skip_options(rest, &["f", "o", "format", "output"]);
             }
-            "exec" => args = Cow::Owned(skip_options(rest, &["a"])),
+            "exec" => next = skip_options(rest, &["a"]),
             "command" => {
                 if rest
                     .first()
@@ -271,7 +271,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                     w.out.push(a);
                     return;
                 }
-                args = Cow::Owned(skip_options(rest, &[]));
+                next = skip_options(rest, &[]);
             }
             "xargs" => {
                 match unwrap_xargs(&mut a, rest, &cmd.stdin) {
@@ -281,7 +281,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                         w.out.push(a);
                         return;
                     }
-                    XargsCommand::Run(inner) => args = Cow::Owned(inner),
+                    XargsCommand::Run(inner) => next = inner,
                     XargsCommand::Each(runs) => {
                         a.raise(
                             Risk::Low,
@@ -318,7 +318,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                     ],
                 );
                 if exec {
-                    args = Cow::Owned(inner);
+                    next = inner;
                 } else {
                     let script = inner
                         .iter()
@@ -366,7 +366,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 return;
             }
             "su" | "runuser" | "sg" | "script" | "flock" => {
-                let what = match name.as_str() {
+                let what = match name {
                     "script" => "`script` records a terminal session into a local file",
                     "flock" => "`flock` runs a command while holding a lock on a local file",
                     _ => "runs the command as another user or group",
@@ -387,7 +387,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 w.out.push(a);
                 match script {
                     Some(script) => w.line(&script.text, depth + 1),
-                    None => embedded_programs(w, cmd, &name, rest, depth),
+                    None => embedded_programs(w, cmd, name, rest, depth),
                 }
                 return;
             }
@@ -447,10 +447,11 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 return;
             }
             _ => {
-                classify_program(w, a, &name, rest, cmd, depth);
+                classify_program(w, a, name, rest, cmd, depth);
                 return;
             }
         }
+        args = Cow::Owned(next);
     }
 }
 
