@@ -16,76 +16,118 @@ use crate::shell::{parser_options, push_escape};
 
 /// Splits `line` into pipeline stages of literal words, or `None` when the line needs the full
 /// shell parser.
+///
+/// It reads bytes: every character it acts on is ASCII, so a word's unquoted parts are slices
+/// of the line, copied once into a string of their exact length.
 pub(crate) fn split(line: &str) -> Option<Vec<Vec<String>>> {
-    let mut stages: Vec<Vec<String>> = vec![Vec::new()];
-    let mut word = String::new();
-    let mut in_word = false;
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        match c {
-            ' ' | '\t' => end_word(&mut stages, &mut word, &mut in_word),
-            '|' => {
-                end_word(&mut stages, &mut word, &mut in_word);
+    let bytes = line.as_bytes();
+    // An upper bound on the words: one more than the blanks and bars.
+    let bound = 1 + bytes
+        .iter()
+        .filter(|b| matches!(b, b' ' | b'\t' | b'|'))
+        .count();
+    let mut words: Vec<String> = Vec::with_capacity(bound);
+    // Where each stage after the first starts in `words`.
+    let mut cuts: Vec<usize> = Vec::new();
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        match byte {
+            b' ' | b'\t' => at += 1,
+            b'|' => {
                 // `||` and empty stages need the real grammar.
-                if stages.last().is_none_or(Vec::is_empty) {
+                if words.len() == cuts.last().copied().unwrap_or(0) {
                     return None;
                 }
-                stages.push(Vec::new());
+                cuts.push(words.len());
+                at += 1;
             }
-            '\'' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '\'' => break,
-                        '\0' => return None,
-                        other => word.push(other),
-                    }
-                }
+            _ => {
+                let (word, end) = read_word(line, at)?;
+                words.push(word);
+                at = end;
             }
-            '"' => {
-                in_word = true;
-                loop {
-                    match chars.next()? {
-                        '"' => break,
-                        '$' | '`' | '\\' | '!' | '\0' => return None,
-                        other => word.push(other),
-                    }
-                }
-            }
-            c if c.is_ascii_alphanumeric() || "-_./:=,@%+".contains(c) => {
-                in_word = true;
-                word.push(c);
-            }
-            _ => return None,
         }
     }
-    end_word(&mut stages, &mut word, &mut in_word);
-    if stages.iter().any(Vec::is_empty) {
+    if words.len() == cuts.last().copied().unwrap_or(0) {
         return None;
     }
-    for stage in &stages {
-        let first = stage.first()?;
-        // Assignments and reserved words belong to the full grammar.
-        if first.contains('=') || RESERVED.contains(&first.as_str()) {
+    // Assignments and reserved words belong to the full grammar.
+    let starts = std::iter::once(0).chain(cuts.iter().copied());
+    for start in starts {
+        let first = words.get(start).map_or("", String::as_str);
+        if first.contains('=') || RESERVED.contains(&first) {
             return None;
         }
     }
+    if cuts.is_empty() {
+        return Some(vec![words]);
+    }
+    let mut stages = Vec::with_capacity(cuts.len() + 1);
+    for &cut in cuts.iter().rev() {
+        stages.push(words.split_off(cut));
+    }
+    stages.push(words);
+    stages.reverse();
     Some(stages)
+}
+
+/// Bytes a word may hold outside quotes.
+fn plain(byte: u8) -> bool {
+    byte.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&byte)
+}
+
+/// The word starting at `start` and where it ends, or `None` when it needs the full parser.
+fn read_word(line: &str, start: usize) -> Option<(String, usize)> {
+    let bytes = line.as_bytes();
+    let mut at = start;
+    while bytes.get(at).copied().is_some_and(plain) {
+        at += 1;
+    }
+    if !matches!(bytes.get(at), Some(b'\'' | b'"')) {
+        return ends_word(bytes, at).then(|| (line[start..at].to_owned(), at));
+    }
+    // Quoted parts: the value is built from the pieces between the quotes.
+    let mut word = String::with_capacity(at - start + 8);
+    word.push_str(&line[start..at]);
+    loop {
+        match bytes.get(at) {
+            Some(&quote @ (b'\'' | b'"')) => {
+                let from = at + 1;
+                let rest = line.get(from..)?;
+                let text = rest.get(..rest.find(char::from(quote))?)?;
+                // In double quotes, `$`, backquotes, backslashes and `!` mean something.
+                let special: &[char] = if quote == b'"' {
+                    &['$', '`', '\\', '!', '\0']
+                } else {
+                    &['\0']
+                };
+                if text.contains(special) {
+                    return None;
+                }
+                word.push_str(text);
+                at = from + text.len() + 1;
+            }
+            Some(&byte) if plain(byte) => {
+                let from = at;
+                while bytes.get(at).copied().is_some_and(plain) {
+                    at += 1;
+                }
+                word.push_str(&line[from..at]);
+            }
+            _ => return ends_word(bytes, at).then_some((word, at)),
+        }
+    }
+}
+
+/// Whether a word may end before `at`: at the end of the line, a blank or a bar.
+fn ends_word(bytes: &[u8], at: usize) -> bool {
+    matches!(bytes.get(at), None | Some(b' ' | b'\t' | b'|'))
 }
 
 const RESERVED: &[&str] = &[
     "if", "then", "else", "elif", "fi", "case", "esac", "for", "select", "while", "until", "do",
     "done", "function", "time", "coproc", "in",
 ];
-
-fn end_word(stages: &mut [Vec<String>], word: &mut String, in_word: &mut bool) {
-    if *in_word {
-        if let Some(stage) = stages.last_mut() {
-            stage.push(std::mem::take(word));
-        }
-        *in_word = false;
-    }
-}
 
 /// The line as argv pipelines, when it is exactly one foreground pipeline of simple commands whose
 /// words are all literal and that has no assignments or redirections.

@@ -1074,7 +1074,11 @@ fn check_patterns(w: &Walker<'_>, a: &mut CommandAssessment, name: &str, args: &
 }
 
 pub(crate) fn basename(program: &str) -> &str {
-    program.rsplit('/').next().unwrap_or(program)
+    // `/` is ASCII, so the byte after it starts a character.
+    match program.bytes().rposition(|b| b == b'/') {
+        Some(slash) => &program[slash + 1..],
+        None => program,
+    }
 }
 
 /// Assesses `args` as the arguments of `program`, for a program name computed at run time

@@ -12,6 +12,7 @@ use brush_parser::word::{WordPiece, WordPieceWithSource};
 use crate::assess::CommandAssessment;
 use crate::expand::Marked;
 use crate::policy::Policy;
+use crate::programs::basename;
 use crate::risk::Risk;
 
 /// Longest command line the guard will look at.
@@ -202,7 +203,7 @@ impl<'p> Walker<'p> {
             downloaded |= cmd
                 .argv
                 .iter()
-                .any(|w| DOWNLOADERS.contains(&program_basename(&w.text)));
+                .any(|w| DOWNLOADERS.contains(&basename(&w.text)));
             back.push(cmd.argv.into_iter().map(|w| w.text).collect());
         }
         back.extend(stages.map(|(_, stage)| stage));
@@ -1034,7 +1035,7 @@ fn raw_words(text: &str) -> Vec<String> {
 fn is_tee(cmd: &SimpleCommand) -> bool {
     cmd.argv
         .first()
-        .is_some_and(|first| !first.dynamic && program_basename(&first.text) == "tee")
+        .is_some_and(|first| !first.dynamic && basename(&first.text) == "tee")
 }
 
 /// What a simple command prints (to its output, or the file it redirects to), when that is
@@ -1045,7 +1046,7 @@ fn printed(cmd: &SimpleCommand) -> Option<Script> {
     if first.dynamic {
         return None;
     }
-    let program = program_basename(&first.text);
+    let program = basename(&first.text);
     if !matches!(program, "echo" | "printf" | "cat" | "tee") {
         return None;
     }
@@ -1140,10 +1141,6 @@ fn is_fd_target(text: &str) -> bool {
     text == "-" || (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()))
 }
 
-fn program_basename(word: &str) -> &str {
-    word.rsplit('/').next().unwrap_or(word)
-}
-
 /// Whether a pipeline element runs a downloader (directly, or behind wrappers like `sudo`).
 fn mentions_downloader(command: &ast::Command) -> bool {
     match command {
@@ -1158,12 +1155,12 @@ fn mentions_downloader(command: &ast::Command) -> bool {
             }))
             .any(|w| {
                 let unquoted = w.value.trim_matches(|c| c == '"' || c == '\'');
-                DOWNLOADERS.contains(&program_basename(unquoted))
+                DOWNLOADERS.contains(&basename(unquoted))
             }),
         other => {
             let text = other.to_string();
             text.split(|c: char| c.is_whitespace() || matches!(c, '(' | ')' | ';' | '|' | '&'))
-                .any(|t| DOWNLOADERS.contains(&program_basename(t)))
+                .any(|t| DOWNLOADERS.contains(&basename(t)))
         }
     }
 }

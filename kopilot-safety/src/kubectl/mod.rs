@@ -435,7 +435,7 @@ fn classify_path(
         .filter(|_| table.verb != "config")
         .map(RawPath::read);
 
-    let (mut risk, reason) = verb_risk(verb_words, &scanned, &objects.resources);
+    let (mut risk, reason) = verb_risk((verb_words, &verb), &scanned, &objects.resources);
     // A dry run makes a change harmless: its reason stands instead of the verb's. kubectl's
     // --raw requests ignore --dry-run (they are sent as they are).
     if risk > Risk::Low
@@ -532,8 +532,11 @@ fn apply_global_flags(a: &mut CommandAssessment, scanned: &Scanned, verb: Option
 }
 
 /// The risk of a verb path, before namespace and flag escalations.
-fn verb_risk(verb: &[&str], scanned: &Scanned, resources: &[String]) -> (Risk, String) {
-    let joined = verb.join(" ");
+fn verb_risk(
+    (verb, joined): (&[&str], &str),
+    scanned: &Scanned,
+    resources: &[String],
+) -> (Risk, String) {
     let low = |what: &str| (Risk::Low, format!("`kubectl {joined}` {what}"));
     let medium = |what: &str| (Risk::Medium, format!("`kubectl {joined}` {what}"));
     let high = |what: &str| (Risk::High, format!("`kubectl {joined}` {what}"));
