@@ -142,19 +142,35 @@ pub(crate) fn from_program(program: &ast::Program) -> Option<Vec<Vec<String>>> {
     if !and_or.additional.is_empty() || and_or.first.bang || and_or.first.timed.is_some() {
         return None;
     }
-    let mut stages = Vec::new();
+    // The shape first (simple commands of words only), so that no word is parsed for a line
+    // that is not a plain pipeline anyway.
+    let mut simples = Vec::with_capacity(and_or.first.seq.len());
     for command in &and_or.first.seq {
         let ast::Command::Simple(simple) = command else {
             return None;
         };
-        if simple.prefix.is_some() {
+        if simple.prefix.is_some() || simple.word_or_name.is_none() {
             return None;
         }
+        let words = simple.suffix.iter().flat_map(|s| s.0.iter());
+        // After the program name, `a=b` is an ordinary argument (`kubectl set image x app=y`).
+        if !words.clone().all(|item| {
+            matches!(
+                item,
+                ast::CommandPrefixOrSuffixItem::Word(_)
+                    | ast::CommandPrefixOrSuffixItem::AssignmentWord(_, _)
+            )
+        }) {
+            return None;
+        }
+        simples.push(simple);
+    }
+    let mut stages = Vec::with_capacity(simples.len());
+    for simple in simples {
         let mut argv = Vec::new();
         let name = simple.word_or_name.as_ref()?;
         argv.push(literal_word(&name.value)?);
         for item in simple.suffix.iter().flat_map(|s| s.0.iter()) {
-            // After the program name, `a=b` is an ordinary argument (`kubectl set image x app=y`).
             let (ast::CommandPrefixOrSuffixItem::Word(word)
             | ast::CommandPrefixOrSuffixItem::AssignmentWord(_, word)) = item
             else {

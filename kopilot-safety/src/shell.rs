@@ -395,7 +395,10 @@ impl<'p> Walker<'p> {
                 .map_or_else(|| self.stdin_context.clone(), Stdin::Pipe);
             let output = self.command(command, depth, stdin, index < last, downloader_upstream);
             upstream = Some(output);
-            downloader_upstream |= mentions_downloader(command);
+            // Only a stage with one after it feeds a later stage's input.
+            if index < last && !downloader_upstream {
+                downloader_upstream = mentions_downloader(command);
+            }
         }
     }
 
