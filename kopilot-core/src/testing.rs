@@ -1,5 +1,10 @@
-//! Reusable test doubles (feature `test-util`): a recording tool and a model that routes
-//! requests to per-agent scripts, so runs with parallel sub-agents stay deterministic.
+//! Reusable test doubles and checks (feature `test-util`): a recording tool, a model that
+//! routes requests to per-agent scripts, so runs with parallel sub-agents stay deterministic,
+//! and [`EventExpectation`], the steps an event stream should take, for adapters' tests.
+
+mod expect;
+
+pub use expect::{EventExpectation, EventType, ExpectationFailure, Step};
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};

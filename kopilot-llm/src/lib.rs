@@ -55,6 +55,8 @@
 //!   only the contract compiles, for crates that bring their own provider.
 //! - `test-util`: `ScriptedModel` (a deterministic model replaying a script) and the mockall
 //!   mock `MockChatModel`.
+//! - `fake-server`: `fake_server`, a scripted OpenAI-compatible HTTP server on a local
+//!   address (axum), for tests of adapters that talk to a model over HTTP.
 
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -69,6 +71,8 @@
 
 mod config;
 mod error;
+#[cfg(feature = "fake-server")]
+pub mod fake_server;
 mod message;
 mod model;
 #[cfg(feature = "providers")]

@@ -34,6 +34,8 @@ enum DemoCommand {
     ///   kubectl --kubeconfig ./demo.kubeconfig get pods -A
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
+    // Its help is on `ModelArgs` (the script format), in demo_model.rs.
+    Model(crate::demo_model::ModelArgs),
 }
 
 #[derive(Debug, Args)]
@@ -59,6 +61,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
                 .context("could not start the async runtime")?;
             runtime.block_on(serve_demo(serve))
         }
+        DemoCommand::Model(model) => crate::demo_model::run(&model),
     }
 }
 

@@ -12,6 +12,7 @@ mod ask;
 mod audit_cmd;
 mod config_cmd;
 mod demo_cmd;
+mod demo_model;
 mod escape;
 mod history_cmd;
 mod safety_cmd;
@@ -39,7 +40,8 @@ enum Command {
     Safety(safety_cmd::SafetyArgs),
     /// Verify the audit log.
     Audit(audit_cmd::AuditArgs),
-    /// Run the bundled demo cluster (a fake Kubernetes API server) for kubectl and kopilot.
+    /// Run the bundled demo cluster (a fake Kubernetes API server) for kubectl and kopilot,
+    /// or a scripted model for tests.
     Demo(demo_cmd::DemoArgs),
     /// List, show and validate skills (the YAML definitions of the specialist sub-agents).
     Skills(skills_cmd::SkillsArgs),

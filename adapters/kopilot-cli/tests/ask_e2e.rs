@@ -1,17 +1,15 @@
-//! `kopilot ask` end to end: the real binary against the OpenAI-compatible stub server
-//! (`support/openai_stub.rs`, scripted replies streamed as OpenAI's SSE) and a fake Kubernetes
-//! API server started in this process, with the real `kubectl` where a command runs.
-//! One test per behaviour of issue 9's end-to-end list, a few more for the CLI's contract,
-//! and the stub's own checks (`support/stub_selftest.rs`).
+//! `kopilot ask` end to end: the real binary against the scripted OpenAI-compatible model
+//! server (`kopilot_llm::fake_server`, replies streamed as OpenAI's SSE; its own checks are in
+//! `kopilot-llm/tests/fake_server_speaks_openai.rs`) and a fake Kubernetes API server started
+//! in this process, with the real `kubectl` where a command runs. One test per behaviour of
+//! issue 9's end-to-end list, and a few more for the CLI's contract.
 
 mod support;
-
-#[path = "support/stub_selftest.rs"]
-mod stub_speaks_openai;
 
 use std::time::{Duration, Instant};
 
 use kopilot_core::safety::{AuditEvent, Risk};
+use kopilot_core::testing::{EventExpectation, EventType, Step};
 use kopilot_core::{EventKind, Status};
 use kopilot_k8s::fake::{FakeCluster, FakeClusterBuilder, demo};
 use serde_json::{Value, json};
@@ -133,22 +131,18 @@ fn read_question_is_delegated_runs_kubectl_get_and_the_answer_quotes_its_output(
     let events = out.events();
     events.assert_contiguous_seq();
 
-    // Started, delegated, the skill's tool call and result, the delegate's result, the end;
+    // Started, delegated, the skill's tool call and result, the delegate's result, the end
+    // (deltas, thinking and notifications aside), and nothing else;
     // the skill's answer streams before the delegate's result, the final answer after it.
-    let steps = events.steps();
-    assert_eq!(
-        steps,
-        [
-            "task_started@kopilot",
-            "delegated@supervisor",
-            "tool_call@troubleshooting",
-            "tool_result@troubleshooting",
-            "tool_result@supervisor",
-            "response@kopilot",
-        ],
-        "{:#?}",
-        events.outline()
-    );
+    EventExpectation::new()
+        .then(Step::kind(EventType::TaskStarted).by("kopilot"))
+        .then(Step::kind(EventType::Delegated).by("supervisor"))
+        .then(Step::kind(EventType::ToolCall).by("troubleshooting"))
+        .then(Step::kind(EventType::ToolResult).by("troubleshooting"))
+        .then(Step::kind(EventType::ToolResult).by("supervisor"))
+        .then(Step::kind(EventType::Response).by("kopilot"))
+        .only()
+        .assert_matches(&events);
     let outline = events.outline();
     let at = |entry: &str| {
         outline
@@ -171,9 +165,9 @@ fn read_question_is_delegated_runs_kubectl_get_and_the_answer_quotes_its_output(
     );
     assert!(matches!(&events[0].event,
         EventKind::TaskStarted { prompt: p, model: Some(m), .. } if p == prompt && m == TEST_MODEL));
-    assert!(matches!(&events.of_type("delegated")[0].event,
+    assert!(matches!(&events.of_type(EventType::Delegated)[0].event,
         EventKind::Delegated { skill, .. } if skill == "troubleshooting"));
-    assert!(matches!(&events.of_type("tool_call")[0].event,
+    assert!(matches!(&events.of_type(EventType::ToolCall)[0].event,
         EventKind::ToolCall { tool, args, .. } if tool == "run_kubectl" && *args == get_pods));
     // The demo's crashlooping cart pod, as the real kubectl printed it.
     let kubectl = &events.tool_results()[0];
@@ -260,7 +254,7 @@ fn destructive_command_with_no_terminal_is_denied_and_the_model_is_told() {
         .run(RUN_LIMIT);
     out.expect_code(0);
     let events = out.events();
-    let requested = events.of_type("approval_requested");
+    let requested = events.of_type(EventType::ApprovalRequested);
     assert_eq!(requested.len(), 1, "{}", events.json_lines());
     assert!(
         matches!(&requested[0].event, EventKind::ApprovalRequested { command, risk: Risk::High, .. }
@@ -406,7 +400,7 @@ fn kube_system_deletion_and_rm_rf_are_blocked_whatever_the_user_would_answer() {
     );
     let events = run.outcome.events();
     assert!(
-        events.of_type("approval_requested").is_empty(),
+        events.of_type(EventType::ApprovalRequested).is_empty(),
         "{}",
         events.json_lines()
     );
@@ -918,7 +912,7 @@ fn a_change_without_a_namespace_in_a_protected_context_namespace_is_blocked() {
     run.outcome.expect_code(0);
     assert_eq!(run.prompts, 0, "{}", run.screen);
     let events = run.outcome.events();
-    assert!(events.of_type("approval_requested").is_empty());
+    assert!(events.of_type(EventType::ApprovalRequested).is_empty());
     let result = &events.tool_results()[0];
     assert!(!result.ok);
     assert!(

@@ -10,6 +10,7 @@ mod support;
 
 use std::time::Duration;
 
+use kopilot_core::testing::EventType;
 use kopilot_core::{EventKind, Status};
 use support::{EventsExt, Scenario, llamacpp_url};
 
@@ -77,10 +78,10 @@ fn ask_on_the_demo_cluster_with_a_real_small_model_ends_with_a_well_formed_event
     }
     // A task that answered finished every tool call it started (one cut by the time limit
     // may not have).
-    let calls = events.of_type("tool_call").len();
+    let calls = events.of_type(EventType::ToolCall).len();
     if result.status == Status::Succeeded {
         let results = events
-            .of_type("tool_result")
+            .of_type(EventType::ToolResult)
             .iter()
             .filter(|e| e.agent != "supervisor")
             .count();

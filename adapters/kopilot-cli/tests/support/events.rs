@@ -1,8 +1,8 @@
 //! Reading `kopilot ask --output json`: every stdout line must be one `kopilot_core::Event`,
 //! with `seq` strictly increasing and a `response` last.
 
+use kopilot_core::testing::EventType;
 use kopilot_core::{Event, EventKind, TaskResult};
-use serde_json::Value;
 
 /// Parses stdout as JSON Lines of events, failing at the first line that is not one, and
 /// checks the stream's shape: `seq` strictly increasing, exactly one `response`, last.
@@ -44,14 +44,6 @@ pub fn parse_events(stdout: &str, stderr: &str) -> Vec<Event> {
     events
 }
 
-/// The `type` of an event kind, as on the wire.
-pub fn kind_name(kind: &EventKind) -> String {
-    serde_json::to_value(kind)
-        .ok()
-        .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_default()
-}
-
 /// A `tool_result` event, flattened.
 #[derive(Debug, Clone)]
 pub struct ToolResultSeen {
@@ -86,7 +78,7 @@ pub trait EventsExt {
     fn outline(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
         for e in self.all() {
-            let entry = format!("{}@{}", kind_name(&e.event), e.agent);
+            let entry = format!("{}@{}", EventType::of(&e.event), e.agent);
             if entry.starts_with("delta@") && out.last() == Some(&entry) {
                 continue;
             }
@@ -95,23 +87,11 @@ pub trait EventsExt {
         out
     }
 
-    /// The events of one `type`.
-    fn of_type(&self, name: &str) -> Vec<&Event> {
+    /// The events of one type.
+    fn of_type(&self, kind: EventType) -> Vec<&Event> {
         self.all()
             .iter()
-            .filter(|e| kind_name(&e.event) == name)
-            .collect()
-    }
-
-    /// The outline without `delta`, `thinking` and `notification`: the steps taken.
-    fn steps(&self) -> Vec<String> {
-        self.outline()
-            .into_iter()
-            .filter(|e| {
-                !["delta@", "thinking@", "notification@"]
-                    .iter()
-                    .any(|p| e.starts_with(p))
-            })
+            .filter(|e| EventType::of(&e.event) == kind)
             .collect()
     }
 

@@ -1,14 +1,13 @@
-//! Shared by the end-to-end tests: an OpenAI-compatible stub server, a fake cluster, a private
-//! data directory and HOME, and the real `kopilot` binary run with a clean environment (piped,
-//! or on a pseudo-terminal), its JSON event stream parsed into `kopilot_core::Event`s.
+//! Shared by the end-to-end tests: the scripted OpenAI-compatible model server
+//! (`kopilot_llm::fake_server`), a fake cluster, a private data directory and HOME, and the real
+//! `kopilot` binary run with a clean environment (piped, or on a pseudo-terminal), its JSON
+//! event stream parsed into `kopilot_core::Event`s.
 
 #![allow(dead_code, unreachable_pub)]
 
 pub mod events;
 mod inspect;
 pub mod needs;
-pub mod openai_stub;
-mod openai_wire;
 pub mod process;
 pub mod pty;
 
@@ -21,9 +20,9 @@ use kopilot_k8s::fake::{FakeCluster, FakeClusterBuilder};
 #[allow(unused_imports)]
 pub use events::{EventsExt, parse_events};
 #[allow(unused_imports)]
-pub use needs::{llamacpp_url, require_kubectl};
+pub use kopilot_llm::fake_server::{FakeServer, LAST_TOOL_RESULT, RecordedRequest, Reply, Script};
 #[allow(unused_imports)]
-pub use openai_stub::{LAST_TOOL_RESULT, OpenAiStub, Recorded, Reply, Script};
+pub use needs::{llamacpp_url, require_kubectl};
 #[allow(unused_imports)]
 pub use process::{Outcome, Running};
 
@@ -58,7 +57,7 @@ pub fn skill_marker(name: &str) -> String {
 /// directory and kubeconfigs.
 pub struct Scenario {
     pub cluster: Option<FakeCluster>,
-    pub stub: Option<OpenAiStub>,
+    pub stub: Option<FakeServer>,
     pub dir: tempfile::TempDir,
     kubeconfig: Option<PathBuf>,
     extra_env: Vec<(String, String)>,
@@ -99,12 +98,12 @@ impl Scenario {
         self
     }
 
-    /// Starts the OpenAI stub with `script` and points kopilot at it.
+    /// Starts the fake model server with `script` and points kopilot at it.
     pub fn with_stub(mut self, script: Script) -> Self {
         let stub = self
             .runtime
-            .block_on(OpenAiStub::start(script))
-            .expect("the OpenAI stub starts");
+            .block_on(FakeServer::start(script))
+            .expect("the fake model server starts");
         self.stub = Some(stub);
         self
     }
@@ -119,7 +118,7 @@ impl Scenario {
         self.cluster.as_ref().expect("the scenario has a cluster")
     }
 
-    pub fn stub(&self) -> &OpenAiStub {
+    pub fn stub(&self) -> &FakeServer {
         self.stub.as_ref().expect("the scenario has a stub")
     }
 

@@ -1,4 +1,4 @@
-//! The stub's payloads, shaped like OpenAI's (see `kopilot-llm/tests/fixtures/openai`): a
+//! The fake server's payloads, shaped like OpenAI's (see `kopilot-llm/tests/fixtures/openai`): a
 //! `chat.completion` object, or `chat.completion.chunk` SSE events with the text and each tool
 //! call's arguments split over several chunks, a final chunk with `finish_reason`, a usage
 //! chunk when `stream_options.include_usage` is set, and `data: [DONE]`.
@@ -13,12 +13,12 @@ const TEXT_PIECE: usize = 12;
 const ARGUMENT_PIECES: usize = 3;
 
 /// The text of a message `content`: a string, or the `text` of its parts.
-pub fn content_text(content: &Value) -> String {
+pub(crate) fn content_text(content: &Value) -> String {
     match content {
         Value::String(text) => text.clone(),
         Value::Array(parts) => parts
             .iter()
-            .filter_map(|p| p["text"].as_str())
+            .filter_map(|p| p.get("text").and_then(Value::as_str))
             .collect::<Vec<_>>()
             .join(""),
         _ => String::new(),
@@ -26,17 +26,17 @@ pub fn content_text(content: &Value) -> String {
 }
 
 /// The content of the last `role: tool` message of a request body.
-pub fn last_tool_result(body: &Value) -> Option<String> {
-    body["messages"]
+pub(crate) fn last_tool_result(body: &Value) -> Option<String> {
+    body.get("messages")?
         .as_array()?
         .iter()
         .rev()
-        .find(|m| m["role"] == "tool")
-        .map(|m| content_text(&m["content"]))
+        .find(|m| m.get("role").and_then(Value::as_str) == Some("tool"))
+        .map(|m| content_text(m.get("content").unwrap_or(&Value::Null)))
 }
 
 /// One answer, ready to be sent either way.
-pub struct Answer {
+pub(crate) struct Answer {
     id: String,
     model: String,
     text: String,
@@ -46,16 +46,17 @@ pub struct Answer {
 }
 
 impl Answer {
-    pub fn new(n: u64, request: &Value, text: String, calls: Vec<(String, Value)>) -> Self {
+    pub(crate) fn new(n: u64, request: &Value, text: String, calls: Vec<(String, Value)>) -> Self {
         let calls = calls
             .into_iter()
             .enumerate()
-            .map(|(i, (name, args))| (format!("call_stub{n}x{i}"), name, args.to_string()))
+            .map(|(i, (name, args))| (format!("call_fake{n}x{i}"), name, args.to_string()))
             .collect();
         Self {
-            id: format!("chatcmpl-stub{n}"),
-            model: request["model"]
-                .as_str()
+            id: format!("chatcmpl-fake{n}"),
+            model: request
+                .get("model")
+                .and_then(Value::as_str)
                 .unwrap_or("gpt-4o-mini")
                 .to_owned(),
             text,
@@ -90,7 +91,7 @@ impl Answer {
     }
 
     /// The non-streaming `chat.completion`.
-    pub fn completion(&self) -> Value {
+    pub(crate) fn completion(&self) -> Value {
         let mut message = Map::new();
         message.insert("role".into(), json!("assistant"));
         message.insert(
@@ -127,7 +128,7 @@ impl Answer {
     }
 
     /// The SSE events of the streamed answer, each `data: …\n\n`.
-    pub fn chunks(&self, include_usage: bool) -> Vec<String> {
+    pub(crate) fn chunks(&self, include_usage: bool) -> Vec<String> {
         let chunk = |delta: Value, finish: Option<&str>| {
             let mut c = json!({
                 "id": self.id,
@@ -137,8 +138,8 @@ impl Answer {
                 "system_fingerprint": FINGERPRINT,
                 "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}]
             });
-            if include_usage {
-                c["usage"] = Value::Null;
+            if let (true, Some(fields)) = (include_usage, c.as_object_mut()) {
+                fields.insert("usage".into(), Value::Null);
             }
             c
         };
