@@ -13,7 +13,6 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use crate::event::{EventKind, Status, TaskResult};
-use crate::kopilot::{Inner, Persist};
 use crate::llm::{
     ChatRequest, ChatResponse, Message, ResponseCollector, StreamEvent, ToolArguments, ToolCall,
     ToolSpec, Usage,
@@ -46,7 +45,7 @@ type Step<T> = Result<T, Stop>;
 
 /// Drives one task from the queue to its `response` event.
 pub(crate) struct Driver {
-    inner: Arc<Inner>,
+    inner: Arc<Runtime>,
     id: String,
     request: TaskRequest,
     log: Arc<EventLog>,
@@ -70,7 +69,7 @@ impl Drop for Running<'_> {
 
 impl Driver {
     pub(crate) fn new(
-        inner: Arc<Inner>,
+        inner: Arc<Runtime>,
         id: String,
         request: TaskRequest,
         log: Arc<EventLog>,
@@ -713,6 +712,11 @@ impl Driver {
 }
 
 mod offline;
+mod persist;
+mod runtime;
 mod text;
+
+pub(crate) use persist::{Persist, store_writer};
+pub(crate) use runtime::Runtime;
 
 use text::{excerpt, human_duration, parse_review, truncate, wrap};
