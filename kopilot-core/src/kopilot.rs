@@ -14,7 +14,7 @@ use crate::limits::Limits;
 use crate::llm::ChatModel;
 use crate::log::{EventLog, EventStream};
 use crate::request::TaskRequest;
-use crate::run::{DELEGATE_TOOL, Driver, Persist, Runtime, store_writer};
+use crate::run::{DELEGATE_TOOL, Persist, Runtime, TaskRun, store_writer};
 use crate::safety::{Approver, AuditSink, DenyAll, Guard, Policy, TracingAuditSink};
 use crate::skills::{SkillLoader, SkillRegistry};
 use crate::store::{MemoryStore, TaskStore};
@@ -71,7 +71,7 @@ impl Kopilot {
         let log = EventLog::new();
         let cancel = CancellationToken::new();
         let (result_tx, result_rx) = watch::channel(None);
-        let driver = Driver::new(
+        let task = TaskRun::new(
             Arc::clone(&self.inner),
             id.clone(),
             request,
@@ -79,7 +79,7 @@ impl Kopilot {
             cancel.clone(),
         );
         tokio::spawn(async move {
-            let result = driver.run().await;
+            let result = task.run().await;
             let _ = result_tx.send(Some(result));
         });
         TaskHandle {

@@ -5,11 +5,13 @@ use std::sync::PoisonError;
 
 use serde_json::{Value, json};
 
-use super::{ANALYZE_TOOL, Driver, RUNTIME, Step, Stop};
+use super::finish::{Step, Stop};
+use super::task::TaskRun;
+use super::{ANALYZE_TOOL, RUNTIME};
 use crate::event::EventKind;
 use crate::llm::{Message, ToolCall};
 
-impl Driver {
+impl TaskRun {
     /// Offline mode: route by keywords, run the skills' analyzers, answer from their findings.
     pub(super) async fn offline(&self) -> Step<String> {
         let why = if self.inner.model.is_none() {
