@@ -3,6 +3,7 @@
 
 use super::finish::{Step, Stop};
 use super::task::TaskRun;
+use super::tool_call::ToolScope;
 use crate::llm::{ChatRequest, Message, ToolSpec};
 use crate::prompts;
 
@@ -38,8 +39,9 @@ impl TaskRun {
             self.thinking(name, &response);
             request.messages.push(response.to_message());
             for call in &response.tool_calls {
-                let allowed = skill.tools.contains(&call.name);
-                let result = self.tool_call(name, call, allowed).await?;
+                let result = self
+                    .tool_call(name, call, ToolScope::Only(&skill.tools))
+                    .await?;
                 request.messages.push(result);
             }
         }

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::finish::{Step, Stop};
 use super::task::TaskRun;
+use super::tool_call::ToolScope;
 use super::{ANALYZE_TOOL, RUNTIME};
 use crate::event::EventKind;
 use crate::llm::{Message, ToolCall};
@@ -73,7 +74,7 @@ impl TaskRun {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len();
-        let message = self.tool_call(RUNTIME, &call, true).await?;
+        let message = self.tool_call(RUNTIME, &call, ToolScope::Any).await?;
         if let Message::Tool {
             is_error: true,
             content,

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::finish::{Step, Stop};
 use super::task::TaskRun;
+use super::text::tool_message;
 use super::{DELEGATE_TOOL, SUPERVISOR};
 use crate::event::EventKind;
 use crate::llm::{ChatRequest, Message, ToolCall, ToolSpec};
@@ -76,7 +77,7 @@ impl TaskRun {
                 "unknown tool `{}`: the supervisor has only `{DELEGATE_TOOL}`",
                 call.name
             );
-            return Ok(self.tool_message(SUPERVISOR, &call_id, call, false, msg, Instant::now()));
+            return Ok(self.delegation_result(&call_id, call, false, msg, Instant::now()));
         }
         let started = Instant::now();
         let (skill, task) = match call.arguments.value() {
@@ -98,7 +99,7 @@ impl TaskRun {
                 self.inner.skills.names().join(", "),
                 call.arguments.to_json_text()
             );
-            return Ok(self.tool_message(SUPERVISOR, &call_id, call, false, msg, started));
+            return Ok(self.delegation_result(&call_id, call, false, msg, started));
         }
         self.emit(
             SUPERVISOR,
@@ -110,6 +111,22 @@ impl TaskRun {
         );
         let mut messages = vec![Message::user(task)];
         let answer = self.skill_agent(&skill, &mut messages).await?;
-        Ok(self.tool_message(SUPERVISOR, &call_id, call, true, answer, started))
+        Ok(self.delegation_result(&call_id, call, true, answer, started))
+    }
+
+    /// Emits a delegation's `tool_result` and builds the message the supervisor sees.
+    fn delegation_result(
+        &self,
+        call_id: &str,
+        call: &ToolCall,
+        ok: bool,
+        content: String,
+        started: Instant,
+    ) -> Message {
+        let events = self.call_events(SUPERVISOR, call_id);
+        let shown = self
+            .inner
+            .tool_result(&events, &call.name, ok, content, started);
+        tool_message(call, ok, &shown)
     }
 }

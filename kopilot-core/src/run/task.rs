@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use serde_json::Value;
@@ -15,11 +15,13 @@ use super::RUNTIME;
 use super::finish::{Step, Stop};
 use super::persist::Persist;
 use super::runtime::Runtime;
-use super::text::human_duration;
+use super::text::{human_duration, tool_message};
+use super::tool_call::{CallContext, CallEvents, ToolScope};
 use crate::event::{EventKind, Status, TaskResult};
-use crate::llm::{Message, Usage};
+use crate::llm::{Message, ToolCall, Usage};
 use crate::log::EventLog;
 use crate::request::TaskRequest;
+use crate::safety::Identity;
 use crate::store::TaskRecord;
 
 /// One task's state while it runs; every part of the runtime works on it.
@@ -211,5 +213,49 @@ impl TaskRun {
 
     pub(super) fn call_id(&self) -> String {
         format!("c-{}", self.next_call.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    /// Where the events of `agent`'s call `call_id` go.
+    pub(super) fn call_events<'a>(&'a self, agent: &'a str, call_id: &'a str) -> CallEvents<'a> {
+        CallEvents {
+            log: &self.log,
+            task_id: &self.id,
+            agent,
+            call_id,
+        }
+    }
+
+    /// One tool call of an agent, as a guarded call counted against the task's budget; its
+    /// findings join the task's and its result is the message the model sees.
+    pub(super) async fn tool_call(
+        &self,
+        agent: &str,
+        call: &ToolCall,
+        scope: ToolScope<'_>,
+    ) -> Step<Message> {
+        let n = self.tool_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let max = self.inner.limits.max_tool_calls;
+        if n > max {
+            return Err(Stop::Limit(format!(
+                "the task made more than {max} tool calls"
+            )));
+        }
+        let call_id = self.call_id();
+        let ctx = CallContext {
+            requester: Identity::new(self.request.requester.clone()),
+            events: self.call_events(agent, &call_id),
+            scope,
+            denied: &self.denied,
+            cancel: self.run_token.clone(),
+        };
+        let outcome = self
+            .inner
+            .call_tool(&ctx, &call.name, &call.arguments)
+            .await;
+        self.findings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(outcome.findings);
+        Ok(tool_message(call, outcome.ok, &outcome.output))
     }
 }

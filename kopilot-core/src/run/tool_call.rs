@@ -1,165 +1,203 @@
-//! The guarded tool call: the tool's arguments checked, its plan passed line by line through
-//! `Guard::check`, the approver and `Guard::resolve`, only cleared commands executed, and the
-//! output redacted, truncated and wrapped for the model, with its events.
+//! The guarded tool call: the one way a tool runs. The arguments are checked against the tool's
+//! schema, its plan passes line by line through `Guard::check`, the [`Approver`] and
+//! `Guard::resolve`, and only cleared commands are executed; the output is redacted and
+//! truncated. It emits `tool_call`, `approval_requested`/`approval_decided` and `tool_result`,
+//! and the guard audits every assessment and decision.
+//!
+//! It knows nothing of agents or budgets: it takes a [`CallContext`] (who asks, for which task,
+//! what may be called, how to stop it) and a tool name with arguments, so it can serve callers
+//! other than the agent loop.
+//!
+//! [`Approver`]: crate::safety::Approver
 
-use std::sync::PoisonError;
-use std::sync::atomic::Ordering;
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 
 use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
-use super::finish::{Step, Stop};
-use super::task::TaskRun;
-use super::text::{excerpt, truncate, wrap};
+use super::runtime::Runtime;
+use super::text::{excerpt, truncate};
 use crate::event::EventKind;
-use crate::llm::{Message, ToolArguments, ToolCall};
+use crate::llm::ToolArguments;
+use crate::log::EventLog;
 use crate::safety::{ClearedCommand, Identity, Refusal, RequestContext, Verdict};
 use crate::schema;
 use crate::tool::{ToolContext, ToolOutput};
 
-impl TaskRun {
-    /// One tool call of a skill agent: checked, guarded, run, truncated and wrapped.
-    pub(super) async fn tool_call(
-        &self,
-        agent: &str,
-        call: &ToolCall,
-        allowed: bool,
-    ) -> Step<Message> {
-        let n = self.tool_calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let max = self.inner.limits.max_tool_calls;
-        if n > max {
-            return Err(Stop::Limit(format!(
-                "the task made more than {max} tool calls"
-            )));
+/// Where a call's events go and whom they name: the task's log, the agent, the call.
+pub(crate) struct CallEvents<'a> {
+    pub(crate) log: &'a EventLog,
+    pub(crate) task_id: &'a str,
+    pub(crate) agent: &'a str,
+    pub(crate) call_id: &'a str,
+}
+
+impl CallEvents<'_> {
+    fn emit(&self, runtime: &Runtime, kind: EventKind) {
+        runtime.emit(self.log, self.task_id, self.agent, kind);
+    }
+}
+
+/// Which tools a caller may use (the guard's policy then decides which commands run).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ToolScope<'a> {
+    /// Any registered tool: the runtime's own calls.
+    Any,
+    /// Only these: a skill's tools.
+    Only(&'a [String]),
+}
+
+impl ToolScope<'_> {
+    fn allows(self, tool: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(tools) => tools.iter().any(|t| t == tool),
         }
-        let call_id = self.call_id();
+    }
+}
+
+/// The terms one guarded tool call runs under, given by whoever asks for it.
+pub(crate) struct CallContext<'a> {
+    /// Who asks: the guard audits it, the approver sees it, four-eyes compares it.
+    pub(crate) requester: Identity,
+    /// Where the call's events go.
+    pub(crate) events: CallEvents<'a>,
+    /// The tools that may be called.
+    pub(crate) scope: ToolScope<'a>,
+    /// Command lines denied earlier under this context: refused without asking again. A line
+    /// denied now is added.
+    pub(crate) denied: &'a Mutex<HashSet<String>>,
+    /// Stops the tool while it runs.
+    pub(crate) cancel: CancellationToken,
+}
+
+/// What a guarded tool call came to.
+pub(crate) struct CallOutcome {
+    /// Whether the tool ran and succeeded; `false` for a refusal, a blocked or denied command,
+    /// or the tool's own error.
+    pub(crate) ok: bool,
+    /// The output (or why there is none) as the `tool_result` event shows it: redacted and
+    /// truncated.
+    pub(crate) output: String,
+    /// What the tool found, if it ran.
+    pub(crate) findings: Vec<Value>,
+}
+
+impl Runtime {
+    /// Runs `tool` with `args` under `ctx`, from the `tool_call` event to the `tool_result`.
+    pub(crate) async fn call_tool(
+        &self,
+        ctx: &CallContext<'_>,
+        tool: &str,
+        args: &ToolArguments,
+    ) -> CallOutcome {
         let started = Instant::now();
-        let args = match &call.arguments {
+        let shown_args = match args {
             ToolArguments::Valid(v) => v.clone(),
             ToolArguments::Invalid { raw, .. } => Value::String(raw.clone()),
         };
-        self.emit(
-            agent,
+        ctx.events.emit(
+            self,
             EventKind::ToolCall {
-                call_id: call_id.clone(),
-                tool: call.name.clone(),
-                args,
+                call_id: ctx.events.call_id.to_owned(),
+                tool: tool.to_owned(),
+                args: shown_args,
             },
         );
-        let outcome = self.run_tool(agent, &call_id, call, allowed).await?;
-        let (ok, content) = match outcome {
-            Ok(output) => {
-                self.findings
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend(output.findings);
-                (true, output.content)
-            }
-            Err(message) => (false, message),
+        let (ok, content, findings) = match self.run_tool(ctx, tool, args).await {
+            Ok(output) => (true, output.content, output.findings),
+            Err(message) => (false, message, Vec::new()),
         };
-        Ok(self.tool_message(agent, &call_id, call, ok, content, started))
+        let output = self.tool_result(&ctx.events, tool, ok, content, started);
+        CallOutcome {
+            ok,
+            output,
+            findings,
+        }
     }
 
-    /// Emits the `tool_result` event and builds the message the model sees.
-    pub(super) fn tool_message(
+    /// Emits the `tool_result` event and returns the output as shown in it.
+    pub(crate) fn tool_result(
         &self,
-        agent: &str,
-        call_id: &str,
-        call: &ToolCall,
+        events: &CallEvents<'_>,
+        tool: &str,
         ok: bool,
         content: String,
         started: Instant,
-    ) -> Message {
+    ) -> String {
         // Every tool redacts its own output; this second line also covers tools that forget.
         let content = match crate::safety::redact::redact(&content) {
             std::borrow::Cow::Borrowed(_) => content,
             std::borrow::Cow::Owned(redacted) => redacted,
         };
-        let shown = truncate(content, self.inner.limits.max_tool_output_bytes);
-        self.emit(
-            agent,
+        let shown = truncate(content, self.limits.max_tool_output_bytes);
+        events.emit(
+            self,
             EventKind::ToolResult {
-                call_id: call_id.to_owned(),
-                tool: call.name.clone(),
+                call_id: events.call_id.to_owned(),
+                tool: tool.to_owned(),
                 ok,
                 output: shown.clone(),
                 duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             },
         );
-        let wrapped = wrap(&call.name, &shown);
-        if ok {
-            Message::tool_result(call, wrapped)
-        } else {
-            Message::tool_error(call, wrapped)
-        }
+        shown
     }
 
     async fn run_tool(
         &self,
-        agent: &str,
-        call_id: &str,
-        call: &ToolCall,
-        allowed: bool,
-    ) -> Step<Result<ToolOutput, String>> {
-        let Some(tool) = self.inner.tools.get(&call.name) else {
-            return Ok(Err(format!(
-                "unknown tool `{}`; available tools: {}",
-                call.name,
-                self.inner.tool_order.join(", ")
-            )));
+        ctx: &CallContext<'_>,
+        name: &str,
+        args: &ToolArguments,
+    ) -> Result<ToolOutput, String> {
+        let Some(tool) = self.tools.get(name) else {
+            return Err(format!(
+                "unknown tool `{name}`; available tools: {}",
+                self.tool_order.join(", ")
+            ));
         };
-        if !allowed {
-            return Ok(Err(format!(
-                "the tool `{}` is not available to the `{agent}` skill",
-                call.name
-            )));
+        if !ctx.scope.allows(name) {
+            return Err(format!(
+                "the tool `{name}` is not available to the `{}` skill",
+                ctx.events.agent
+            ));
         }
-        let args = match &call.arguments {
+        let args = match args {
             ToolArguments::Valid(v) => v,
             ToolArguments::Invalid { raw, error } => {
-                return Ok(Err(format!(
+                return Err(format!(
                     "the arguments are not a valid JSON object ({error}); you sent: {}. Call the tool again with a JSON object that matches its schema.",
                     excerpt(raw, 200)
-                )));
+                ));
             }
         };
         if let Err(problems) = schema::validate(&tool.parameters(), args) {
-            return Ok(Err(format!(
+            return Err(format!(
                 "the arguments do not match the tool's schema: {}",
                 problems.join("; ")
-            )));
+            ));
         }
-        let plan = match tool.plan(args) {
-            Ok(plan) => plan,
-            Err(e) => return Ok(Err(e.message)),
-        };
+        let plan = tool.plan(args).map_err(|e| e.message)?;
         let mut cleared = Vec::with_capacity(plan.commands.len());
         for line in &plan.commands {
-            match self.clear(agent, call_id, line).await {
-                Ok(command) => cleared.push(command),
-                Err(refusal) => return Ok(Err(refusal)),
-            }
+            cleared.push(self.clear(ctx, line).await?);
         }
-        let ctx = ToolContext {
-            task_id: self.id.clone(),
-            agent: agent.to_owned(),
-            call_id: call_id.to_owned(),
-            cancel: self.run_token.clone(),
+        let tool_ctx = ToolContext {
+            task_id: ctx.events.task_id.to_owned(),
+            agent: ctx.events.agent.to_owned(),
+            call_id: ctx.events.call_id.to_owned(),
+            cancel: ctx.cancel.clone(),
         };
-        Ok(tool
-            .execute(args, cleared, &ctx)
+        tool.execute(args, cleared, &tool_ctx)
             .await
-            .map_err(|e| e.message))
+            .map_err(|e| e.message)
     }
 
     /// Passes one planned command line through the guard and, when needed, the approver.
-    async fn clear(
-        &self,
-        agent: &str,
-        call_id: &str,
-        line: &str,
-    ) -> Result<ClearedCommand, String> {
-        if self
+    async fn clear(&self, ctx: &CallContext<'_>, line: &str) -> Result<ClearedCommand, String> {
+        if ctx
             .denied
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -169,11 +207,11 @@ impl TaskRun {
                 "`{line}` was already denied in this task and will not be asked again. Do not retry it; tell the user what you wanted to do instead."
             ));
         }
-        let ctx = RequestContext {
-            requester: Identity::new(self.request.requester.clone()),
-            task_id: Some(self.id.clone()),
+        let request_ctx = RequestContext {
+            requester: ctx.requester.clone(),
+            task_id: Some(ctx.events.task_id.to_owned()),
         };
-        match self.inner.guard.check(line, &ctx) {
+        match self.guard.check(line, &request_ctx) {
             Verdict::Allowed(command) => Ok(command),
             Verdict::Blocked(assessment) => Err(format!(
                 "blocked by the safety policy ({} risk): {}. Do not retry this command or a variant of it; explain to the user what you wanted to do.",
@@ -182,39 +220,39 @@ impl TaskRun {
             )),
             Verdict::NeedsApproval(ticket) => {
                 let request = ticket.request().clone();
-                self.emit(
-                    agent,
+                ctx.events.emit(
+                    self,
                     EventKind::ApprovalRequested {
                         approval_id: request.id.clone(),
-                        call_id: call_id.to_owned(),
+                        call_id: ctx.events.call_id.to_owned(),
                         command: request.command.clone(),
                         risk: request.risk,
                         reasons: request.reasons.clone(),
                     },
                 );
-                let decision = self.inner.approver.decide(&request).await;
+                let decision = self.approver.decide(&request).await;
                 let decided_by = decision.decided_by().to_string();
                 let given_reason = decision.reason().map(str::to_owned);
                 // The event says what the guard made of the decision, so it is emitted after
                 // `resolve` (which may still refuse an approval: expired, four-eyes, audit).
-                let resolved = self.inner.guard.resolve(ticket, decision);
+                let resolved = self.guard.resolve(ticket, decision);
                 let (approved, reason) = match &resolved {
                     Ok(_) => (true, given_reason),
                     Err(Refusal::Invalid { reason, .. }) => (false, Some(reason.clone())),
                     Err(_) => (false, given_reason),
                 };
-                self.emit(
-                    agent,
+                ctx.events.emit(
+                    self,
                     EventKind::ApprovalDecided {
                         approval_id: request.id.clone(),
-                        call_id: call_id.to_owned(),
+                        call_id: ctx.events.call_id.to_owned(),
                         approved,
                         decided_by,
                         reason,
                     },
                 );
                 resolved.map_err(|refusal| {
-                    self.denied.lock().unwrap_or_else(PoisonError::into_inner).insert(line.to_owned());
+                    ctx.denied.lock().unwrap_or_else(PoisonError::into_inner).insert(line.to_owned());
                     format!(
                         "not run: {refusal}. The command was not executed. Do not retry it; tell the user what you wanted to do and why."
                     )
