@@ -21,18 +21,23 @@ use crate::tool::Tool;
 
 /// The runtime's shared parts, built once by the builder and read by every task.
 pub(crate) struct Runtime {
+    /// `None`: every task runs offline.
     pub(crate) model: Option<Arc<dyn ChatModel>>,
     pub(crate) skills: Arc<SkillRegistry>,
     pub(crate) guard: Guard,
     pub(crate) approver: Arc<dyn Approver>,
     pub(crate) tools: HashMap<String, Arc<dyn Tool>>,
+    /// The tools' names in the order they were added (what the model and error messages see).
     pub(crate) tool_order: Vec<String>,
     pub(crate) store: Arc<dyn TaskStore>,
     pub(crate) limits: Limits,
     pub(crate) reflect_by_default: bool,
     pub(crate) reflection_threshold: u8,
+    /// One permit per task allowed to run at once.
     pub(crate) slots: Arc<Semaphore>,
+    /// Tasks running now (queued ones excluded).
     pub(crate) running: AtomicUsize,
+    /// The store writer's queue.
     pub(crate) persist: mpsc::UnboundedSender<Persist>,
 }
 

@@ -26,19 +26,24 @@ use crate::store::TaskRecord;
 
 /// One task's state while it runs; every part of the runtime works on it.
 pub(crate) struct TaskRun {
+    /// What every task shares.
     pub(super) inner: Arc<Runtime>,
-    pub(super) id: String,
+    id: String,
     pub(super) request: TaskRequest,
     log: Arc<EventLog>,
+    /// The caller's cancellation ([`TaskHandle::cancel`](crate::TaskHandle::cancel)).
     cancel: CancellationToken,
     /// Cancelled when the task ends however it ends; running tools watch it.
-    pub(super) run_token: CancellationToken,
+    run_token: CancellationToken,
+    /// Tokens used so far, against the token budget.
     pub(super) usage: Mutex<Usage>,
-    pub(super) tool_calls: AtomicUsize,
+    /// Tool calls made so far, against the tool-call budget.
+    tool_calls: AtomicUsize,
     next_call: AtomicU64,
+    /// The findings of every tool call, in order, for the result.
     pub(super) findings: Mutex<Vec<Value>>,
     /// Command lines denied in this task: never asked again.
-    pub(super) denied: Mutex<HashSet<String>>,
+    denied: Mutex<HashSet<String>>,
 }
 
 /// Decrements the running-task gauge however the task ends.
