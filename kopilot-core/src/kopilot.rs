@@ -9,15 +9,15 @@ use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::event::{Event, EventKind, TaskResult};
+use crate::event::TaskResult;
 use crate::limits::Limits;
 use crate::llm::ChatModel;
 use crate::log::{EventLog, EventStream};
 use crate::request::TaskRequest;
-use crate::run::Driver;
+use crate::run::{DELEGATE_TOOL, Persist, Runtime, TaskRun, store_writer};
 use crate::safety::{Approver, AuditSink, DenyAll, Guard, Policy, TracingAuditSink};
 use crate::skills::{SkillLoader, SkillRegistry};
-use crate::store::{MemoryStore, TaskRecord, TaskStore};
+use crate::store::{MemoryStore, TaskStore};
 use crate::tool::Tool;
 
 /// Default threshold below which a reflected answer is re-planned.
@@ -41,32 +41,7 @@ pub const DEFAULT_REFLECTION_THRESHOLD: u8 = 7;
 /// ```
 #[derive(Clone)]
 pub struct Kopilot {
-    pub(crate) inner: Arc<Inner>,
-}
-
-pub(crate) struct Inner {
-    pub(crate) model: Option<Arc<dyn ChatModel>>,
-    pub(crate) skills: Arc<SkillRegistry>,
-    pub(crate) guard: Guard,
-    pub(crate) approver: Arc<dyn Approver>,
-    pub(crate) tools: HashMap<String, Arc<dyn Tool>>,
-    pub(crate) tool_order: Vec<String>,
-    pub(crate) store: Arc<dyn TaskStore>,
-    pub(crate) limits: Limits,
-    pub(crate) reflect_by_default: bool,
-    pub(crate) reflection_threshold: u8,
-    pub(crate) slots: Arc<Semaphore>,
-    pub(crate) running: AtomicUsize,
-    pub(crate) persist: mpsc::UnboundedSender<Persist>,
-}
-
-/// Work for the store writer, in order.
-pub(crate) enum Persist {
-    Create(TaskRecord),
-    Append(Event),
-    Finish(String, TaskResult),
-    /// Answered once everything sent before it has been written.
-    Flush(tokio::sync::oneshot::Sender<()>),
+    pub(crate) inner: Arc<Runtime>,
 }
 
 impl std::fmt::Debug for Kopilot {
@@ -96,7 +71,7 @@ impl Kopilot {
         let log = EventLog::new();
         let cancel = CancellationToken::new();
         let (result_tx, result_rx) = watch::channel(None);
-        let driver = Driver::new(
+        let task = TaskRun::new(
             Arc::clone(&self.inner),
             id.clone(),
             request,
@@ -104,7 +79,7 @@ impl Kopilot {
             cancel.clone(),
         );
         tokio::spawn(async move {
-            let result = driver.run().await;
+            let result = task.run().await;
             let _ = result_tx.send(Some(result));
         });
         TaskHandle {
@@ -303,7 +278,7 @@ impl KopilotBuilder {
         let mut tool_order = Vec::new();
         for tool in self.tools {
             let name = tool.name().to_owned();
-            if name == crate::run::DELEGATE_TOOL || tools.contains_key(&name) {
+            if name == DELEGATE_TOOL || tools.contains_key(&name) {
                 return Err(Error::DuplicateTool(name));
             }
             tool_order.push(name.clone());
@@ -317,7 +292,7 @@ impl KopilotBuilder {
         let (persist, rx) = mpsc::unbounded_channel();
         tokio::spawn(store_writer(Arc::clone(&store), rx));
         Ok(Kopilot {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Runtime {
                 model: self.model,
                 skills: Arc::new(skills),
                 guard,
@@ -338,25 +313,6 @@ impl KopilotBuilder {
     }
 }
 
-/// Writes tasks and events to the store in the order they happened, off the tasks' path.
-async fn store_writer(store: Arc<dyn TaskStore>, mut rx: mpsc::UnboundedReceiver<Persist>) {
-    while let Some(op) = rx.recv().await {
-        let outcome = match &op {
-            Persist::Create(record) => store.create(record).await,
-            Persist::Append(event) => store.append(event).await,
-            Persist::Finish(id, result) => store.finish(id, result).await,
-            Persist::Flush(_) => Ok(()),
-        };
-        if let Persist::Flush(done) = op {
-            let _ = done.send(());
-            continue;
-        }
-        if let Err(e) = outcome {
-            tracing::warn!(error = %e, "the task store failed; the task goes on, its history may be incomplete");
-        }
-    }
-}
-
 static TASK_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 /// A sortable, unique task id: `t-` + milliseconds since the epoch + a counter + randomness.
@@ -368,34 +324,4 @@ fn new_task_id() -> String {
     hasher.write_u64(counter);
     let random = hasher.finish() & 0xffff_ffff;
     format!("t-{millis:011x}{:04x}{random:08x}", counter & 0xffff)
-}
-
-impl Inner {
-    pub(crate) fn emit(
-        &self,
-        log: &EventLog,
-        task_id: &str,
-        agent: &str,
-        kind: EventKind,
-    ) -> Event {
-        // Queued for the store before anyone can see it: a caller that sees the `response`
-        // and then calls `flush` finds the whole task (result included) in the store.
-        log.push_with(
-            |seq| Event {
-                task_id: task_id.to_owned(),
-                seq,
-                ts: OffsetDateTime::now_utc(),
-                agent: agent.to_owned(),
-                event: kind.redacted(),
-            },
-            |event| {
-                let _ = self.persist.send(Persist::Append(event.clone()));
-                if let EventKind::Response(result) = &event.event {
-                    let _ = self
-                        .persist
-                        .send(Persist::Finish(task_id.to_owned(), result.clone()));
-                }
-            },
-        )
-    }
 }

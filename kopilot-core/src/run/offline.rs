@@ -5,11 +5,14 @@ use std::sync::PoisonError;
 
 use serde_json::{Value, json};
 
-use super::{ANALYZE_TOOL, Driver, RUNTIME, Step, Stop};
+use super::finish::{Step, Stop};
+use super::task::TaskRun;
+use super::tool_call::ToolScope;
+use super::{ANALYZE_TOOL, RUNTIME};
 use crate::event::EventKind;
 use crate::llm::{Message, ToolCall};
 
-impl Driver {
+impl TaskRun {
     /// Offline mode: route by keywords, run the skills' analyzers, answer from their findings.
     pub(super) async fn offline(&self) -> Step<String> {
         let why = if self.inner.model.is_none() {
@@ -71,7 +74,7 @@ impl Driver {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .len();
-        let message = self.tool_call(RUNTIME, &call, true).await?;
+        let message = self.tool_call(RUNTIME, &call, ToolScope::Any).await?;
         if let Message::Tool {
             is_error: true,
             content,

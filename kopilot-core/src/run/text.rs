@@ -1,7 +1,9 @@
-//! Text helpers of the runtime: truncation, wrapping, excerpts, reviews, the offline answer.
+//! Text helpers of the runtime: truncation, wrapping, tool messages, excerpts, reviews, the
+//! offline answer.
 
 use std::fmt::Write as _;
 
+use crate::llm::{Message, ToolCall};
 use crate::safety::{Decision, Guard};
 use serde_json::Value;
 
@@ -27,6 +29,16 @@ pub(super) fn truncate(mut content: String, max: usize) -> String {
 pub(super) fn wrap(tool: &str, content: &str) -> String {
     let safe = content.replace("</tool_output>", "<\\/tool_output>");
     format!("<tool_output tool=\"{tool}\">\n{safe}\n</tool_output>")
+}
+
+/// The message the model sees for a call's output as shown in its `tool_result` event.
+pub(super) fn tool_message(call: &ToolCall, ok: bool, shown: &str) -> Message {
+    let wrapped = wrap(&call.name, shown);
+    if ok {
+        Message::tool_result(call, wrapped)
+    } else {
+        Message::tool_error(call, wrapped)
+    }
 }
 
 pub(super) fn excerpt(text: &str, max_chars: usize) -> String {

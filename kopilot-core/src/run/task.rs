@@ -1,0 +1,266 @@
+//! One task from the queue to its `response` event: its state, its turn for a slot, the race
+//! between its work, its time limit and cancellation, and what the work is (a rejected request,
+//! the offline answer, or the agents' answer with the session's history and reflection).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use tokio_util::sync::CancellationToken;
+
+use super::RUNTIME;
+use super::finish::{Step, Stop};
+use super::persist::Persist;
+use super::runtime::Runtime;
+use super::text::{human_duration, tool_message};
+use super::tool_call::{CallContext, CallEvents, ToolScope};
+use crate::event::{EventKind, Status, TaskResult};
+use crate::llm::{Message, ToolCall, Usage};
+use crate::log::EventLog;
+use crate::request::TaskRequest;
+use crate::safety::Identity;
+use crate::store::TaskRecord;
+
+/// One task's state while it runs; every part of the runtime works on it.
+pub(crate) struct TaskRun {
+    /// What every task shares.
+    pub(super) inner: Arc<Runtime>,
+    id: String,
+    pub(super) request: TaskRequest,
+    log: Arc<EventLog>,
+    /// The caller's cancellation ([`TaskHandle::cancel`](crate::TaskHandle::cancel)).
+    cancel: CancellationToken,
+    /// Cancelled when the task ends however it ends; running tools watch it.
+    run_token: CancellationToken,
+    /// Tokens used so far, against the token budget.
+    pub(super) usage: Mutex<Usage>,
+    /// Tool calls made so far, against the tool-call budget.
+    tool_calls: AtomicUsize,
+    next_call: AtomicU64,
+    /// The findings of every tool call, in order, for the result.
+    pub(super) findings: Mutex<Vec<Value>>,
+    /// Command lines denied in this task: never asked again.
+    denied: Mutex<HashSet<String>>,
+}
+
+/// Decrements the running-task gauge however the task ends.
+struct Running<'a>(&'a AtomicUsize);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl TaskRun {
+    pub(crate) fn new(
+        inner: Arc<Runtime>,
+        id: String,
+        request: TaskRequest,
+        log: Arc<EventLog>,
+        cancel: CancellationToken,
+    ) -> Self {
+        let run_token = cancel.child_token();
+        Self {
+            inner,
+            id,
+            request,
+            log,
+            cancel,
+            run_token,
+            usage: Mutex::new(Usage::default()),
+            tool_calls: AtomicUsize::new(0),
+            next_call: AtomicU64::new(0),
+            findings: Mutex::new(Vec::new()),
+            denied: Mutex::new(HashSet::new()),
+        }
+    }
+
+    pub(super) fn emit(&self, agent: &str, kind: EventKind) {
+        self.inner.emit(&self.log, &self.id, agent, kind);
+    }
+
+    pub(crate) async fn run(self) -> TaskResult {
+        let _ = self.inner.persist.send(Persist::Create(TaskRecord {
+            id: self.id.clone(),
+            // Stored as shown: secret values in the prompt are redacted.
+            prompt: crate::safety::redact::redact(&self.request.prompt).into_owned(),
+            skill: self.request.skill.clone(),
+            session_id: self.request.session_id.clone(),
+            requester: self.request.requester.clone(),
+            created_at: OffsetDateTime::now_utc(),
+            result: None,
+        }));
+        let slots = Arc::clone(&self.inner.slots);
+        let permit = if let Ok(permit) = slots.clone().try_acquire_owned() {
+            permit
+        } else {
+            self.emit(
+                RUNTIME,
+                EventKind::Notification {
+                    message: format!(
+                        "queued: {} tasks are running, the most allowed at once; this one starts when one of them ends",
+                        self.inner.limits.max_concurrent_tasks
+                    ),
+                },
+            );
+            tokio::select! {
+                permit = slots.acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => return self.finish(Instant::now(), Err(Stop::Failed("the runtime is shutting down".to_owned()))),
+                },
+                () = self.cancel.cancelled() => return self.finish(Instant::now(), Err(Stop::Cancelled)),
+            }
+        };
+        self.inner.running.fetch_add(1, Ordering::SeqCst);
+        let running = Running(&self.inner.running);
+        let started = Instant::now();
+        let offline = self.request.offline || self.inner.model.is_none();
+        self.emit(
+            RUNTIME,
+            EventKind::TaskStarted {
+                prompt: self.request.prompt.clone(),
+                skill: self.request.skill.clone(),
+                session_id: self.request.session_id.clone(),
+                model: if offline {
+                    None
+                } else {
+                    self.inner.model.as_ref().map(|m| m.model().to_owned())
+                },
+            },
+        );
+        let timeout = self.request.timeout.unwrap_or(self.inner.limits.timeout);
+        // Cancellation wins over an answer that completes in the same poll (a tool that
+        // noticed the cancel and returned at once must not turn into a normal ending).
+        let outcome = tokio::select! {
+            biased;
+            () = self.cancel.cancelled() => Err(Stop::Cancelled),
+            outcome = self.drive(offline) => outcome,
+            () = tokio::time::sleep(timeout) => Err(Stop::Limit(format!(
+                "the task reached its time limit of {}", human_duration(timeout)
+            ))),
+        };
+        let outcome = if self.cancel.is_cancelled() {
+            Err(Stop::Cancelled)
+        } else {
+            outcome
+        };
+        // Whatever happened, tools still running must stop now.
+        self.run_token.cancel();
+        let result = self.finish(started, outcome);
+        drop(running);
+        drop(permit);
+        result
+    }
+
+    async fn drive(&self, offline: bool) -> Step<String> {
+        if self.request.prompt.trim().is_empty() {
+            return Err(Stop::Rejected("the prompt is empty".to_owned()));
+        }
+        if let Some(skill) = &self.request.skill
+            && self.inner.skills.get(skill).is_none()
+        {
+            return Err(Stop::Rejected(format!(
+                "unknown skill `{skill}`; enabled skills: {}",
+                self.inner.skills.names().join(", ")
+            )));
+        }
+        if offline {
+            return self.offline().await;
+        }
+        let mut messages = self.history().await;
+        messages.push(Message::user(self.request.scoped_prompt()));
+        let answer = self.answer(&mut messages).await?;
+        let reflect = self
+            .request
+            .reflect
+            .unwrap_or(self.inner.reflect_by_default);
+        if reflect {
+            return self.reflect(&mut messages, answer).await;
+        }
+        Ok(answer)
+    }
+
+    /// Earlier turns of the session, oldest dropped first.
+    async fn history(&self) -> Vec<Message> {
+        let Some(session) = &self.request.session_id else {
+            return Vec::new();
+        };
+        let turns = match self
+            .inner
+            .store
+            .session(session, self.inner.limits.max_session_turns)
+            .await
+        {
+            Ok(turns) => turns,
+            Err(e) => {
+                self.emit(
+                    RUNTIME,
+                    EventKind::Notification {
+                        message: format!("the session history could not be read: {e}"),
+                    },
+                );
+                return Vec::new();
+            }
+        };
+        let mut messages = Vec::new();
+        for turn in turns {
+            if let Some(result) = turn.result.filter(|r| r.status == Status::Succeeded) {
+                messages.push(Message::user(turn.prompt));
+                messages.push(Message::assistant(result.answer));
+            }
+        }
+        messages
+    }
+
+    pub(super) fn call_id(&self) -> String {
+        format!("c-{}", self.next_call.fetch_add(1, Ordering::Relaxed) + 1)
+    }
+
+    /// Where the events of `agent`'s call `call_id` go.
+    pub(super) fn call_events<'a>(&'a self, agent: &'a str, call_id: &'a str) -> CallEvents<'a> {
+        CallEvents {
+            log: &self.log,
+            task_id: &self.id,
+            agent,
+            call_id,
+        }
+    }
+
+    /// One tool call of an agent, as a guarded call counted against the task's budget; its
+    /// findings join the task's and its result is the message the model sees.
+    pub(super) async fn tool_call(
+        &self,
+        agent: &str,
+        call: &ToolCall,
+        scope: ToolScope<'_>,
+    ) -> Step<Message> {
+        let n = self.tool_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let max = self.inner.limits.max_tool_calls;
+        if n > max {
+            return Err(Stop::Limit(format!(
+                "the task made more than {max} tool calls"
+            )));
+        }
+        let call_id = self.call_id();
+        let ctx = CallContext {
+            requester: Identity::new(self.request.requester.clone()),
+            events: self.call_events(agent, &call_id),
+            scope,
+            denied: &self.denied,
+            cancel: self.run_token.clone(),
+        };
+        let outcome = self
+            .inner
+            .call_tool(&ctx, &call.name, &call.arguments)
+            .await;
+        self.findings
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(outcome.findings);
+        Ok(tool_message(call, outcome.ok, &outcome.output))
+    }
+}

@@ -1,0 +1,263 @@
+//! The guarded tool call: the one way a tool runs. The arguments are checked against the tool's
+//! schema, its plan passes line by line through `Guard::check`, the [`Approver`] and
+//! `Guard::resolve`, and only cleared commands are executed; the output is redacted and
+//! truncated. It emits `tool_call`, `approval_requested`/`approval_decided` and `tool_result`,
+//! and the guard audits every assessment and decision.
+//!
+//! It knows nothing of agents or budgets: it takes a [`CallContext`] (who asks, for which task,
+//! what may be called, how to stop it) and a tool name with arguments, so it can serve callers
+//! other than the agent loop.
+//!
+//! [`Approver`]: crate::safety::Approver
+
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+use std::time::Instant;
+
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::runtime::Runtime;
+use super::text::{excerpt, truncate};
+use crate::event::EventKind;
+use crate::llm::ToolArguments;
+use crate::log::EventLog;
+use crate::safety::{ClearedCommand, Identity, Refusal, RequestContext, Verdict};
+use crate::schema;
+use crate::tool::{ToolContext, ToolOutput};
+
+/// Where a call's events go and whom they name: the task's log, the agent, the call.
+pub(crate) struct CallEvents<'a> {
+    pub(crate) log: &'a EventLog,
+    pub(crate) task_id: &'a str,
+    pub(crate) agent: &'a str,
+    pub(crate) call_id: &'a str,
+}
+
+impl CallEvents<'_> {
+    fn emit(&self, runtime: &Runtime, kind: EventKind) {
+        runtime.emit(self.log, self.task_id, self.agent, kind);
+    }
+}
+
+/// Which tools a caller may use (the guard's policy then decides which commands run).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ToolScope<'a> {
+    /// Any registered tool: the runtime's own calls.
+    Any,
+    /// Only these: a skill's tools.
+    Only(&'a [String]),
+}
+
+impl ToolScope<'_> {
+    fn allows(self, tool: &str) -> bool {
+        match self {
+            Self::Any => true,
+            Self::Only(tools) => tools.iter().any(|t| t == tool),
+        }
+    }
+}
+
+/// The terms one guarded tool call runs under, given by whoever asks for it.
+pub(crate) struct CallContext<'a> {
+    /// Who asks: the guard audits it, the approver sees it, four-eyes compares it.
+    pub(crate) requester: Identity,
+    /// Where the call's events go.
+    pub(crate) events: CallEvents<'a>,
+    /// The tools that may be called.
+    pub(crate) scope: ToolScope<'a>,
+    /// Command lines denied earlier under this context: refused without asking again. A line
+    /// denied now is added.
+    pub(crate) denied: &'a Mutex<HashSet<String>>,
+    /// Stops the tool while it runs.
+    pub(crate) cancel: CancellationToken,
+}
+
+/// What a guarded tool call came to.
+pub(crate) struct CallOutcome {
+    /// Whether the tool ran and succeeded; `false` for a refusal, a blocked or denied command,
+    /// or the tool's own error.
+    pub(crate) ok: bool,
+    /// The output (or why there is none) as the `tool_result` event shows it: redacted and
+    /// truncated.
+    pub(crate) output: String,
+    /// What the tool found, if it ran.
+    pub(crate) findings: Vec<Value>,
+}
+
+impl Runtime {
+    /// Runs `tool` with `args` under `ctx`, from the `tool_call` event to the `tool_result`.
+    pub(crate) async fn call_tool(
+        &self,
+        ctx: &CallContext<'_>,
+        tool: &str,
+        args: &ToolArguments,
+    ) -> CallOutcome {
+        let started = Instant::now();
+        let shown_args = match args {
+            ToolArguments::Valid(v) => v.clone(),
+            ToolArguments::Invalid { raw, .. } => Value::String(raw.clone()),
+        };
+        ctx.events.emit(
+            self,
+            EventKind::ToolCall {
+                call_id: ctx.events.call_id.to_owned(),
+                tool: tool.to_owned(),
+                args: shown_args,
+            },
+        );
+        let (ok, content, findings) = match self.run_tool(ctx, tool, args).await {
+            Ok(output) => (true, output.content, output.findings),
+            Err(message) => (false, message, Vec::new()),
+        };
+        let output = self.tool_result(&ctx.events, tool, ok, content, started);
+        CallOutcome {
+            ok,
+            output,
+            findings,
+        }
+    }
+
+    /// Emits the `tool_result` event and returns the output as shown in it.
+    pub(crate) fn tool_result(
+        &self,
+        events: &CallEvents<'_>,
+        tool: &str,
+        ok: bool,
+        content: String,
+        started: Instant,
+    ) -> String {
+        // Every tool redacts its own output; this second line also covers tools that forget.
+        let content = match crate::safety::redact::redact(&content) {
+            std::borrow::Cow::Borrowed(_) => content,
+            std::borrow::Cow::Owned(redacted) => redacted,
+        };
+        let shown = truncate(content, self.limits.max_tool_output_bytes);
+        events.emit(
+            self,
+            EventKind::ToolResult {
+                call_id: events.call_id.to_owned(),
+                tool: tool.to_owned(),
+                ok,
+                output: shown.clone(),
+                duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            },
+        );
+        shown
+    }
+
+    async fn run_tool(
+        &self,
+        ctx: &CallContext<'_>,
+        name: &str,
+        args: &ToolArguments,
+    ) -> Result<ToolOutput, String> {
+        let Some(tool) = self.tools.get(name) else {
+            return Err(format!(
+                "unknown tool `{name}`; available tools: {}",
+                self.tool_order.join(", ")
+            ));
+        };
+        if !ctx.scope.allows(name) {
+            return Err(format!(
+                "the tool `{name}` is not available to the `{}` skill",
+                ctx.events.agent
+            ));
+        }
+        let args = match args {
+            ToolArguments::Valid(v) => v,
+            ToolArguments::Invalid { raw, error } => {
+                return Err(format!(
+                    "the arguments are not a valid JSON object ({error}); you sent: {}. Call the tool again with a JSON object that matches its schema.",
+                    excerpt(raw, 200)
+                ));
+            }
+        };
+        if let Err(problems) = schema::validate(&tool.parameters(), args) {
+            return Err(format!(
+                "the arguments do not match the tool's schema: {}",
+                problems.join("; ")
+            ));
+        }
+        let plan = tool.plan(args).map_err(|e| e.message)?;
+        let mut cleared = Vec::with_capacity(plan.commands.len());
+        for line in &plan.commands {
+            cleared.push(self.clear(ctx, line).await?);
+        }
+        let tool_ctx = ToolContext {
+            task_id: ctx.events.task_id.to_owned(),
+            agent: ctx.events.agent.to_owned(),
+            call_id: ctx.events.call_id.to_owned(),
+            cancel: ctx.cancel.clone(),
+        };
+        tool.execute(args, cleared, &tool_ctx)
+            .await
+            .map_err(|e| e.message)
+    }
+
+    /// Passes one planned command line through the guard and, when needed, the approver.
+    async fn clear(&self, ctx: &CallContext<'_>, line: &str) -> Result<ClearedCommand, String> {
+        if ctx
+            .denied
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(line)
+        {
+            return Err(format!(
+                "`{line}` was already denied in this task and will not be asked again. Do not retry it; tell the user what you wanted to do instead."
+            ));
+        }
+        let request_ctx = RequestContext {
+            requester: ctx.requester.clone(),
+            task_id: Some(ctx.events.task_id.to_owned()),
+        };
+        match self.guard.check(line, &request_ctx) {
+            Verdict::Allowed(command) => Ok(command),
+            Verdict::Blocked(assessment) => Err(format!(
+                "blocked by the safety policy ({} risk): {}. Do not retry this command or a variant of it; explain to the user what you wanted to do.",
+                assessment.risk,
+                assessment.reasons.join("; ")
+            )),
+            Verdict::NeedsApproval(ticket) => {
+                let request = ticket.request().clone();
+                ctx.events.emit(
+                    self,
+                    EventKind::ApprovalRequested {
+                        approval_id: request.id.clone(),
+                        call_id: ctx.events.call_id.to_owned(),
+                        command: request.command.clone(),
+                        risk: request.risk,
+                        reasons: request.reasons.clone(),
+                    },
+                );
+                let decision = self.approver.decide(&request).await;
+                let decided_by = decision.decided_by().to_string();
+                let given_reason = decision.reason().map(str::to_owned);
+                // The event says what the guard made of the decision, so it is emitted after
+                // `resolve` (which may still refuse an approval: expired, four-eyes, audit).
+                let resolved = self.guard.resolve(ticket, decision);
+                let (approved, reason) = match &resolved {
+                    Ok(_) => (true, given_reason),
+                    Err(Refusal::Invalid { reason, .. }) => (false, Some(reason.clone())),
+                    Err(_) => (false, given_reason),
+                };
+                ctx.events.emit(
+                    self,
+                    EventKind::ApprovalDecided {
+                        approval_id: request.id.clone(),
+                        call_id: ctx.events.call_id.to_owned(),
+                        approved,
+                        decided_by,
+                        reason,
+                    },
+                );
+                resolved.map_err(|refusal| {
+                    ctx.denied.lock().unwrap_or_else(PoisonError::into_inner).insert(line.to_owned());
+                    format!(
+                        "not run: {refusal}. The command was not executed. Do not retry it; tell the user what you wanted to do and why."
+                    )
+                })
+            }
+        }
+    }
+}
