@@ -21,7 +21,7 @@ pub(crate) fn multiline(text: &str) -> Cow<'_, str> {
     escape(text, Layout::Lines)
 }
 
-/// One argv word shown so that exactly one word reads back from it: [`line`] escaping,
+/// One argv word shown so that exactly one word reads back from it: [`line()`] escaping,
 /// backslashes doubled (a real ESC shows `\x1b`, a typed backslash `\\x1b`), and in double
 /// quotes (`"` as `\"`) when it is empty or holds a double quote or whitespace that shows as
 /// blank (a space, not a tab or newline, which are escaped).
