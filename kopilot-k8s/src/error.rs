@@ -1,49 +1,10 @@
 //! The crate's error type.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Errors of `kopilot-k8s`.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A seed YAML source for the fake API server could not be parsed.
-    #[error("seed {source_name}: invalid YAML")]
-    SeedYaml {
-        /// The name given to the source (e.g. a file name).
-        source_name: String,
-        /// The parser's error, with line and column.
-        #[source]
-        source: Box<serde_saphyr::Error>,
-    },
-    /// A seed document is not an object the fake API server can serve.
-    #[error("seed {place}: {message}")]
-    SeedObject {
-        /// Source name and document number.
-        place: String,
-        /// What is wrong with it.
-        message: String,
-    },
-    /// A seed clock anchor is not an RFC 3339 timestamp.
-    #[error("seed clock anchor {0:?} is not an RFC 3339 timestamp like 2026-01-01T12:00:00Z")]
-    BadClockAnchor(String),
-    /// The fake API server's listening socket could not be bound.
-    #[error("could not listen on {addr}")]
-    Bind {
-        /// The address asked for.
-        addr: SocketAddr,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A kubeconfig could not be written.
-    #[error("could not write the kubeconfig to {}", path.display())]
-    WriteKubeconfig {
-        /// Where it was to be written.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
     /// A snapshot file could not be read.
     #[error("could not read snapshot file {}", path.display())]
     SnapshotRead {

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use kopilot_core::safety::MemoryAuditSink;
 use kopilot_core::{Kopilot, Status, TaskRequest};
+use kopilot_fake::demo;
 use kopilot_k8s::exec::ExecConfig;
-use kopilot_k8s::fake::demo;
 use kopilot_k8s::tools::{K8sConfig, register};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use kopilot_core::safety::{AuditEvent, Risk};
 use kopilot_core::{EventKind, Status};
-use kopilot_k8s::fake::{FakeCluster, FakeClusterBuilder, demo};
+use kopilot_fake::{FakeCluster, FakeClusterBuilder, demo};
 use serde_json::{Value, json};
 use support::pty::{PtyOutcome, run_on_pty};
 use support::{

@@ -333,7 +333,7 @@ mod tests {
 
     /// The demo cluster's files and the analyzer fixture.
     fn demo_and_fixture() -> impl Iterator<Item = (&'static str, &'static str)> {
-        crate::fake::demo::DEMO_FILES.iter().copied().chain([(
+        kopilot_fake::demo::DEMO_FILES.iter().copied().chain([(
             "fixture.yaml",
             include_str!("../../tests/fixtures/cluster.yaml"),
         )])

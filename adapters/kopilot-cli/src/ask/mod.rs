@@ -22,8 +22,8 @@ use kopilot_core::llm::{ModelSelection, ProviderConfig, select_model};
 use kopilot_core::safety::{AuditSink, Mode, Policy};
 use kopilot_core::skills::SkillLoader;
 use kopilot_core::{Kopilot, Limits, Status, TaskRequest};
+use kopilot_fake::{FakeCluster, demo};
 use kopilot_k8s::exec::ExecConfig;
-use kopilot_k8s::fake::{FakeCluster, demo};
 use kopilot_k8s::tools::{K8sConfig, register};
 use tokio::sync::mpsc;
 

@@ -75,7 +75,7 @@ pub(crate) fn table(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::registry::by_resource;
+    use crate::registry::by_resource;
 
     fn row(resource: &str, group: &str, version: &str, object: &Value, wide: bool) -> Vec<String> {
         let t = by_resource(group, version, resource).unwrap();

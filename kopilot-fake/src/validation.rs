@@ -103,7 +103,7 @@ fn check_containers(prefix: &str, spec: Option<&Value>, causes: &mut Vec<FieldCa
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake::registry::by_resource;
+    use crate::registry::by_resource;
     use serde_json::json;
 
     #[test]

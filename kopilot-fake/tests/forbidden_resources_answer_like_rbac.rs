@@ -5,7 +5,7 @@ mod common;
 
 use common::Harness;
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kopilot_k8s::fake::{ForbiddenRule, demo};
+use kopilot_fake::{ForbiddenRule, demo};
 use kube::api::{Api, ListParams};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

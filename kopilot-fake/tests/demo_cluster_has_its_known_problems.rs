@@ -1,7 +1,7 @@
 //! Every problem listed in `demo/README.md` is really in the served demo cluster, and the
 //! clean objects beside them stay clean. Analyzers and end-to-end tests rely on this list.
 
-use kopilot_k8s::fake::{FakeCluster, demo};
+use kopilot_fake::{FakeCluster, demo};
 use serde_json::Value;
 
 fn pods_of(c: &FakeCluster, ns: &str, app: &str) -> Vec<Value> {
@@ -227,8 +227,7 @@ async fn failing_pods_and_their_evidence() -> anyhow::Result<()> {
 async fn services_nodes_and_events() -> anyhow::Result<()> {
     let c = demo::builder().start().await?;
     let svc = c.get("v1", "Service", "storefront", "cart-redis").unwrap();
-    let selector =
-        kopilot_k8s::fake::selectors::LabelSelector::from_object(&svc["spec"]["selector"]);
+    let selector = kopilot_fake::selectors::LabelSelector::from_object(&svc["spec"]["selector"]);
     assert!(
         c.list("v1", "Pod", Some("storefront"))
             .iter()

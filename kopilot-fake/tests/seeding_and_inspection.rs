@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use kopilot_k8s::Error;
-use kopilot_k8s::fake::{ContainerLogs, FakeCluster};
+use kopilot_fake::Error;
+use kopilot_fake::{ContainerLogs, FakeCluster};
 
 const SHOP: &str = r#"
 apiVersion: apps/v1

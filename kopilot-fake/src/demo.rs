@@ -12,18 +12,12 @@ pub const DEMO_CONTEXT: &str = "kopilot-demo";
 
 /// The demo cluster's YAML files: (file name, contents).
 pub const DEMO_FILES: &[(&str, &str)] = &[
-    ("cluster.yaml", include_str!("../../demo/cluster.yaml")),
-    (
-        "kube-system.yaml",
-        include_str!("../../demo/kube-system.yaml"),
-    ),
-    (
-        "storefront.yaml",
-        include_str!("../../demo/storefront.yaml"),
-    ),
-    ("payments.yaml", include_str!("../../demo/payments.yaml")),
-    ("analytics.yaml", include_str!("../../demo/analytics.yaml")),
-    ("platform.yaml", include_str!("../../demo/platform.yaml")),
+    ("cluster.yaml", include_str!("../demo/cluster.yaml")),
+    ("kube-system.yaml", include_str!("../demo/kube-system.yaml")),
+    ("storefront.yaml", include_str!("../demo/storefront.yaml")),
+    ("payments.yaml", include_str!("../demo/payments.yaml")),
+    ("analytics.yaml", include_str!("../demo/analytics.yaml")),
+    ("platform.yaml", include_str!("../demo/platform.yaml")),
 ];
 
 /// A builder seeded with the demo cluster, its clock anchored to now and its kubeconfig

@@ -1,6 +1,24 @@
 //! A loopback fake Kubernetes API server, seeded from YAML, that the real `kubectl` (1.27 to
 //! 1.33) and the `kube` client can both talk to. It is the test cluster of this project and
-//! the bundled demo cluster (`kopilot demo serve`).
+//! the bundled demo cluster ([`demo`], `kopilot demo serve`). Other crates take it as a
+//! dev-dependency; only the adapters that offer `--demo` link it into a binary.
+//!
+//! ```no_run
+//! # async fn demo() -> kopilot_fake::Result<()> {
+//! use kopilot_fake::FakeCluster;
+//!
+//! let cluster = FakeCluster::builder()
+//!     .seed_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n\
+//!                 spec: {containers: [{name: app, image: nginx:1.27}]}\n")
+//!     .start()
+//!     .await?;
+//! cluster.write_kubeconfig("/tmp/fake.kubeconfig")?;
+//! // kubectl --kubeconfig /tmp/fake.kubeconfig get pods -n shop
+//! assert!(cluster.get("v1", "Pod", "shop", "web").is_some());
+//! cluster.stop().await;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! What it serves: `/version` (v1.33.0), aggregated discovery, get/list (label and field
 //! selectors) as objects or server-computed Tables, watch (from a resourceVersion, Tables,
@@ -22,13 +40,26 @@
 //! With [`FakeClusterBuilder::seed_clock`], every timestamp in the seeds is shifted so that
 //! the given instant is "now" when the server starts: ages and restart times look the same
 //! on every run.
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod access;
 mod clock;
 mod controller;
 pub mod demo;
 mod discovery;
+mod error;
 mod kubeconfig;
+#[cfg(feature = "test-util")]
+pub mod kubectl;
 mod logs;
 mod openapi;
 mod patch;
@@ -61,7 +92,7 @@ pub use patch::{PatchError, json_patch, merge_patch, strategic_merge_patch};
 pub use seed::FAKE_API_VERSION;
 pub use store::ContainerLogs;
 
-pub use crate::error::{Error, Result};
+pub use error::{Error, Result};
 use routing::App;
 use seed::SeedSource;
 use store::{ObjectKey, State};
