@@ -1,10 +1,8 @@
 //! The Kubernetes side of Kopilot's runtime: [`exec`], which runs guard-cleared kubectl and
 //! helm pipelines; [`redact`] (re-exported from `kopilot-safety`), which strips secrets from
 //! their output; [`tools`], the agent's Kubernetes tools; [`preview`], what a command waiting
-//! for approval would change; [`snapshot`], which gathers a [`snapshot::ClusterSnapshot`]
-//! (live through `kube`, or from YAML/JSON files); and [`analyze`], the cost, health,
-//! reliability and security checks over it, with no model. The fake API server and demo
-//! cluster are the `kopilot-fake` crate.
+//! for approval would change. Snapshots and analyzers are the `kopilot-analyze` crate (the
+//! `analyze` tool runs them); the fake API server and demo cluster are `kopilot-fake`.
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -27,12 +25,10 @@
     )
 )]
 
-pub mod analyze;
 mod error;
 pub mod exec;
 pub mod preview;
 pub use kopilot_core::safety::redact;
-pub mod snapshot;
 pub mod tools;
 
 pub use error::{Error, Result};

@@ -7,7 +7,7 @@ use assert_cmd::Command;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../kopilot-k8s/tests/fixtures/cluster.yaml"
+    "/../../kopilot-analyze/tests/fixtures/cluster.yaml"
 );
 
 fn kopilot(args: &[&str]) -> Output {

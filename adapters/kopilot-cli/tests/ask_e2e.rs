@@ -566,7 +566,7 @@ fn offline_on_the_demo_cluster_finds_its_known_cost_problems() {
     );
     let result = events.result();
     assert_eq!(result.status, Status::Succeeded, "{result:?}");
-    // The demo's cost problems (kopilot-k8s/demo/README.md, "Known problems").
+    // The demo's cost problems (kopilot-fake/demo/README.md, "Known problems").
     let found = |check: &str, namespace: &str, name: &str| {
         result.findings.iter().any(|f| {
             f["check"] == check

@@ -240,7 +240,7 @@ impl Cluster {
 
     /// The namespace the kubeconfig context defaults to, when the kubeconfig can be read.
     async fn default_namespace(&self) -> Option<String> {
-        let options = kopilot_k8s::snapshot::LiveOptions {
+        let options = kopilot_analyze::snapshot::LiveOptions {
             kubeconfig: self.exec.kubeconfig.clone(),
             context: self.exec.context.clone(),
             ..Default::default()

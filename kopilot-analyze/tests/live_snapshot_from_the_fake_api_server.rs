@@ -3,9 +3,9 @@
 //! list lands in `skipped` while the rest goes on, and the analyzers find the same problems
 //! as from the file.
 
+use kopilot_analyze::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope};
+use kopilot_analyze::{AnalyzeOptions, analyze};
 use kopilot_fake::{FakeCluster, ForbiddenRule};
-use kopilot_k8s::analyze::{AnalyzeOptions, analyze};
-use kopilot_k8s::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope};
 
 const FIXTURE: &str = include_str!("fixtures/cluster.yaml");
 

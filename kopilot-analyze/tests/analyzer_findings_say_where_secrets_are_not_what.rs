@@ -3,8 +3,8 @@
 //! commands they suggest are quoted word by word, or not suggested at all when a name from the
 //! file is not a Kubernetes name (it could be read as a flag or as shell syntax).
 
-use kopilot_k8s::analyze::{AnalyzeOptions, AnalyzeRequest, analyze, run_for_agent};
-use kopilot_k8s::snapshot::ClusterSnapshot;
+use kopilot_analyze::snapshot::ClusterSnapshot;
+use kopilot_analyze::{AnalyzeOptions, AnalyzeRequest, analyze, run_for_agent};
 
 const CANARY: &str = "kopilot-canary-5e0a7d21";
 
@@ -119,7 +119,7 @@ fn suggested_commands_are_quoted_or_withheld() {
                     Some("kubectl"),
                     "{command}"
                 );
-                assert_eq!(kopilot_core::safety::quote_argv(&words), part, "{command}");
+                assert_eq!(kopilot_safety::quote_argv(&words), part, "{command}");
             }
         }
     }

@@ -3,13 +3,13 @@
 //! ([`ClusterSnapshot::from_files`]), so analysis is a pure function over plain data.
 //!
 //! ```
-//! use kopilot_k8s::snapshot::ClusterSnapshot;
+//! use kopilot_analyze::snapshot::ClusterSnapshot;
 //!
 //! let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n\
 //!             spec: {containers: [{name: app, image: nginx:1.27}]}\n";
 //! let snapshot = ClusterSnapshot::from_yaml_str("pods.yaml", yaml)?;
 //! assert_eq!(snapshot.pods.len(), 1);
-//! # Ok::<(), kopilot_k8s::Error>(())
+//! # Ok::<(), kopilot_analyze::Error>(())
 //! ```
 //!
 //! # Usage sources

@@ -1,9 +1,9 @@
 //! Usage history from Prometheus (a local wiremock server answering `/api/v1/query` in the
 //! real response shape) replaces the metrics-server sample for rightsizing, and says so.
 
-use kopilot_k8s::analyze::{AnalyzeOptions, CheckSelection, analyze};
-use kopilot_k8s::snapshot::prometheus::{cpu_query, fetch_history, memory_query};
-use kopilot_k8s::snapshot::{ClusterSnapshot, ContainerKey};
+use kopilot_analyze::snapshot::prometheus::{cpu_query, fetch_history, memory_query};
+use kopilot_analyze::snapshot::{ClusterSnapshot, ContainerKey};
+use kopilot_analyze::{AnalyzeOptions, CheckSelection, analyze};
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};

@@ -4,7 +4,7 @@
 //! namespace or container is not a valid Kubernetes name (one starting with `-` would be read
 //! as a flag) is not suggested at all.
 
-use kopilot_core::safety::quote_argv;
+use kopilot_safety::quote_argv;
 
 /// The command line of `words`, when every one of `names` is a valid Kubernetes name.
 pub(crate) fn suggest(words: &[&str], names: &[&str]) -> Option<String> {

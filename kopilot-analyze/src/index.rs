@@ -708,8 +708,8 @@ fn lookup(map: &FastMap<Key<'_>, usize>, key: (&'static str, &str, &str)) -> Opt
 
 #[cfg(test)]
 mod tests {
-    use crate::analyze::{AnalyzeOptions, analyze};
     use crate::snapshot::ClusterSnapshot;
+    use crate::{AnalyzeOptions, analyze};
 
     #[test]
     fn hpas_and_pdbs_are_found_by_target_and_namespace_first_one_wins() {

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 
-use kopilot_k8s::snapshot::ClusterSnapshot;
+use kopilot_analyze::snapshot::ClusterSnapshot;
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> std::path::PathBuf {
     let path = dir.path().join(name);
@@ -131,8 +131,7 @@ fn unparseable_quantities_are_reported_for_their_object_not_a_panic() {
          containers: [{name: app, usage: {cpu: 5m, memory: 12Mi}}]\n",
     )
     .unwrap();
-    let report =
-        kopilot_k8s::analyze::analyze(&s, &kopilot_k8s::analyze::AnalyzeOptions::default());
+    let report = kopilot_analyze::analyze(&s, &kopilot_analyze::AnalyzeOptions::default());
     let skipped: Vec<String> = report
         .skipped
         .iter()

@@ -1,11 +1,11 @@
 //! Every check fires on its known problem in `tests/fixtures/cluster.yaml` and stays quiet on
 //! the clean near miss beside it; the whole report is pinned as golden JSON.
 
-use kopilot_k8s::analyze::{
+use kopilot_analyze::snapshot::ClusterSnapshot;
+use kopilot_analyze::{
     AnalyzeOptions, AnalyzeRequest, CHECKS, CheckSelection, Finding, Report, Severity, analyze,
     render, run_for_agent,
 };
-use kopilot_k8s::snapshot::ClusterSnapshot;
 
 fn fixture() -> ClusterSnapshot {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/cluster.yaml");

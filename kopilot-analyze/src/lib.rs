@@ -1,11 +1,13 @@
-//! Deterministic analyzers over a [`ClusterSnapshot`]: cost, health, reliability and
-//! security checks that return [`Finding`]s with evidence, a recommendation and, where one
-//! exists, the exact `kubectl` command that fixes the problem. No model, no cluster access:
-//! pure functions over the snapshot.
+//! Cluster snapshots and deterministic analyzers: a [`snapshot::ClusterSnapshot`] holds what
+//! the checks need (gathered live through `kube`, from Prometheus history, or from files of
+//! YAML/JSON objects), and [`analyze`] runs cost, health, reliability and security checks over
+//! it, returning [`Finding`]s with evidence, a recommendation and, where one exists, the exact
+//! `kubectl` command that fixes the problem. No model and no agent runtime: the checks are pure
+//! functions over the snapshot, and this crate does not depend on `kopilot-core`.
 //!
 //! ```
-//! use kopilot_k8s::analyze::{AnalyzeOptions, CheckSelection, analyze};
-//! use kopilot_k8s::snapshot::ClusterSnapshot;
+//! use kopilot_analyze::snapshot::ClusterSnapshot;
+//! use kopilot_analyze::{AnalyzeOptions, CheckSelection, analyze};
 //!
 //! let yaml = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n\
 //!             spec:\n  selector: {matchLabels: {app: web}}\n  template:\n    \
@@ -18,14 +20,25 @@
 //! };
 //! let report = analyze(&snapshot, &options);
 //! assert!(report.findings.iter().any(|f| f.check == "reliability.latest_tag"));
-//! # Ok::<(), kopilot_k8s::Error>(())
+//! # Ok::<(), kopilot_analyze::Error>(())
 //! ```
 //!
 //! Objects owned by a workload are reported once, at the workload; the pods are evidence.
+#![deny(missing_docs)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 
 mod checks;
 mod commands;
 mod cost;
+mod error;
 mod findings;
 mod health;
 mod index;
@@ -34,12 +47,14 @@ mod reliability;
 pub mod render;
 mod security;
 mod selectors;
+pub mod snapshot;
 
-use kopilot_core::safety::Exposure;
-use kopilot_core::safety::redact::{redact, redact_value};
+use kopilot_safety::Exposure;
+use kopilot_safety::redact::{redact, redact_value};
 use serde::Deserialize;
 
 pub use checks::{CHECKS, CheckInfo, CheckSelection, check_info};
+pub use error::{Error, Result};
 pub use findings::{Finding, ObjectRef, Report, Severity, SkippedEntry, Summary};
 pub use pricing::{HOURS_PER_MONTH, Pricing};
 

@@ -3,15 +3,15 @@
 //! snapshot (target: under 200 ms on one core), and loading the same cluster from a file as
 //! a `kubectl get -o yaml` and `-o json` dump (target: under 2 s).
 //!
-//! Run: `cargo bench -p kopilot-k8s --bench analyze` (pin to one core with `taskset -c 0`).
+//! Run: `cargo bench -p kopilot-analyze --bench analyze` (pin to one core with `taskset -c 0`).
 //! With `KOPILOT_BENCH_REPORT=FILE` set, the whole report over the generated cluster is
 //! written to FILE, so two builds' findings can be compared byte for byte (`cmp`).
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use kopilot_k8s::analyze::{AnalyzeOptions, analyze};
-use kopilot_k8s::snapshot::ClusterSnapshot;
+use kopilot_analyze::snapshot::ClusterSnapshot;
+use kopilot_analyze::{AnalyzeOptions, analyze};
 use serde_json::{Value, json};
 
 const WORKLOADS: usize = 2_000;
