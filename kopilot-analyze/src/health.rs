@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 
 use super::commands::{suggest, target_name};
 use super::index::{Context, FastMap, Workload, name, namespace};
-use super::selectors::{format_map, map_matches};
 use super::{Draft, ObjectRef, Out, json_object};
+use crate::selector::LabelSelector;
 use crate::snapshot::quantity::{Bytes, MI, parse_bytes};
 
 const IMAGE_PULL_REASONS: &[&str] = &[
@@ -489,7 +489,7 @@ fn nodes(ctx: &Context<'_>, out: &mut Out<'_>) {
 #[allow(deprecated)]
 fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
     let snapshot = ctx.snapshot;
-    let selectors: Vec<(&Service, &str, &BTreeMap<String, String>)> = snapshot
+    let selectors: Vec<(&Service, &str, &BTreeMap<String, String>, LabelSelector)> = snapshot
         .services
         .iter()
         .filter_map(|svc| {
@@ -497,8 +497,9 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
             if spec.type_.as_deref() == Some("ExternalName") {
                 return None;
             }
-            let selector = spec.selector.as_ref().filter(|s| !s.is_empty())?;
-            Some((svc, namespace(&svc.metadata), selector))
+            let selector = spec.selector.as_ref()?;
+            let parsed = LabelSelector::from_service_selector(selector)?;
+            Some((svc, namespace(&svc.metadata), selector, parsed))
         })
         .collect();
     // Pods by namespace and label pair, so a selector only looks at pods carrying its
@@ -508,7 +509,7 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
     // The label keys any selector names, sorted: most pod labels (`pod-template-hash`) are
     // skipped without hashing them.
     let mut selector_keys: Vec<&str> = Vec::new();
-    for (_, ns, selector) in &selectors {
+    for (_, ns, selector, _) in &selectors {
         for (k, v) in *selector {
             by_label.entry((ns, k.as_str(), v.as_str())).or_default();
             selector_keys.push(k.as_str());
@@ -534,7 +535,7 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
         .rev()
         .map(|e| ((namespace(&e.metadata), name(&e.metadata)), e))
         .collect();
-    for (svc, ns, selector) in selectors {
+    for (svc, ns, selector, parsed) in selectors {
         let svc_name = name(&svc.metadata);
         let candidates = selector
             .iter()
@@ -552,7 +553,7 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
         } else {
             candidates
                 .iter()
-                .filter(|p| map_matches(selector, p.metadata.labels.as_ref()))
+                .filter(|p| parsed.matches_map(p.metadata.labels.as_ref()))
                 .collect()
         };
         if matching.iter().any(|p| super::index::pod_ready(p)) {
@@ -571,7 +572,7 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
             Draft {
                 message: format!(
                     "{object} has no ready endpoints: selector {} matches {} pod{}, none ready",
-                    format_map(selector),
+                    parsed.to_query(),
                     matching.len(),
                     if matching.len() == 1 { "" } else { "s" }
                 ),

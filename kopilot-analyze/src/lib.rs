@@ -46,7 +46,7 @@ mod pricing;
 mod reliability;
 pub mod render;
 mod security;
-mod selectors;
+pub mod selector;
 pub mod snapshot;
 
 use kopilot_safety::Exposure;

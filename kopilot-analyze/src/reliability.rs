@@ -9,8 +9,8 @@ use serde_json::json;
 use super::commands::{suggest, target_name};
 use super::cost::{RIGHTSIZING_RULE, hpa_for, peaks, recommend};
 use super::index::Context;
-use super::selectors::selector_matches;
 use super::{Draft, Out, json_object};
+use crate::selector::LabelSelector;
 use crate::snapshot::quantity::{Bytes, Millicores};
 
 pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
@@ -107,7 +107,7 @@ fn single_replica_pdb(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
             blocks_single_pod(s)
                 && s.selector
                     .as_ref()
-                    .is_some_and(|sel| selector_matches(sel, Some(labels)))
+                    .is_some_and(|sel| LabelSelector::from_api(sel).matches_map(Some(labels)))
         })
     }) else {
         return;
