@@ -96,7 +96,7 @@ pub(crate) fn load(
         let t = registry::by_kind(&api_version, &kind).ok_or_else(|| {
             seed_error(&place, format!(
                 "the fake API server does not serve kind {kind:?} in apiVersion {api_version:?} \
-                 (see kopilot_k8s::fake::registry::RESOURCE_TYPES, or use kind PodLogs in {FAKE_API_VERSION} for logs)"
+                 (see kopilot_fake::registry::RESOURCE_TYPES, or use kind PodLogs in {FAKE_API_VERSION} for logs)"
             ))
         })?;
         let name = meta_str(&doc, "name").unwrap_or_default().to_owned();

@@ -43,7 +43,7 @@ async fn offline_answer_on_the_demo_cluster_names_its_known_waste() {
         "{}",
         result.answer
     );
-    // The demo's documented waste (kopilot-k8s/demo/README.md).
+    // The demo's documented waste (kopilot-fake/demo/README.md).
     for expected in ["report-builder", "warehouse-data", "catalog"] {
         assert!(
             result.answer.contains(expected),
