@@ -1,25 +1,18 @@
-//! The Kubernetes side of Kopilot: [`fake`], a loopback fake API server that the real
-//! `kubectl` and the `kube` client can use, and the bundled demo cluster built on it;
-//! [`exec`], which runs guard-cleared kubectl and helm pipelines; [`redact`] (re-exported
-//! from `kopilot-safety`), which strips secrets from their output; [`tools`], the agent's Kubernetes tools; [`snapshot`], which
-//! gathers a [`snapshot::ClusterSnapshot`] (live through `kube`, or from YAML/JSON files); and
-//! [`analyze`], the cost, health, reliability and security checks over it, with no model.
+//! The Kubernetes side of Kopilot's runtime: [`exec`], which runs guard-cleared kubectl and
+//! helm pipelines; [`redact`] (re-exported from `kopilot-safety`), which strips secrets from
+//! their output; [`tools`], the agent's Kubernetes tools; [`preview`], what a command waiting
+//! for approval would change. Snapshots and analyzers are the `kopilot-analyze` crate (the
+//! `analyze` tool runs them); the fake API server and demo cluster are `kopilot-fake`.
 //!
 //! ```no_run
-//! # async fn demo() -> kopilot_k8s::Result<()> {
-//! use kopilot_k8s::fake::FakeCluster;
+//! use std::sync::Arc;
+//! use kopilot_core::Kopilot;
+//! use kopilot_core::safety::NullAuditSink;
+//! use kopilot_k8s::tools::{K8sConfig, register};
 //!
-//! let cluster = FakeCluster::builder()
-//!     .seed_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\n\
-//!                 spec: {containers: [{name: app, image: nginx:1.27}]}\n")
-//!     .start()
-//!     .await?;
-//! cluster.write_kubeconfig("/tmp/fake.kubeconfig")?;
-//! // kubectl --kubeconfig /tmp/fake.kubeconfig get pods -n shop
-//! assert!(cluster.get("v1", "Pod", "shop", "web").is_some());
-//! cluster.stop().await;
-//! # Ok(())
-//! # }
+//! // run_kubectl, run_helm, get_logs, get_events, read_resource, get_metrics and analyze,
+//! // each planning command lines for the guard before anything runs.
+//! let builder = register(Kopilot::builder(), &K8sConfig::default(), Arc::new(NullAuditSink));
 //! ```
 #![deny(missing_docs)]
 #![cfg_attr(
@@ -32,13 +25,10 @@
     )
 )]
 
-pub mod analyze;
 mod error;
 pub mod exec;
-pub mod fake;
 pub mod preview;
 pub use kopilot_core::safety::redact;
-pub mod snapshot;
 pub mod tools;
 
 pub use error::{Error, Result};

@@ -23,8 +23,8 @@ use kopilot_core::llm::ScriptedModel;
 use kopilot_core::safety::{ApproveAll, AuditSink, JsonlAuditSink};
 use kopilot_core::skills::{InlineSource, Skill, SkillLoader};
 use kopilot_core::{Kopilot, SqliteStore, TaskRequest, TaskStore};
+use kopilot_fake::{ContainerLogs, FakeCluster};
 use kopilot_k8s::exec::ExecConfig;
-use kopilot_k8s::fake::{ContainerLogs, FakeCluster};
 use kopilot_k8s::tools::{K8sConfig, register};
 use serde_json::{Value, json};
 

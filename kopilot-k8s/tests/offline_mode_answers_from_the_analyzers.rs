@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 use kopilot_core::safety::MemoryAuditSink;
 use kopilot_core::{Kopilot, Status, TaskRequest};
+use kopilot_fake::demo;
 use kopilot_k8s::exec::ExecConfig;
-use kopilot_k8s::fake::demo;
 use kopilot_k8s::tools::{K8sConfig, register};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -43,7 +43,7 @@ async fn offline_answer_on_the_demo_cluster_names_its_known_waste() {
         "{}",
         result.answer
     );
-    // The demo's documented waste (kopilot-k8s/demo/README.md).
+    // The demo's documented waste (kopilot-fake/demo/README.md).
     for expected in ["report-builder", "warehouse-data", "catalog"] {
         assert!(
             result.answer.contains(expected),

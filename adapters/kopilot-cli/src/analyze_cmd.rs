@@ -12,12 +12,10 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use kopilot_k8s::analyze::render::{self, Painter};
-use kopilot_k8s::analyze::{
-    AnalyzeOptions, CHECKS, CheckSelection, Pricing, Report, Severity, analyze,
-};
-use kopilot_k8s::snapshot::prometheus::{self, DEFAULT_WINDOW};
-use kopilot_k8s::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope, Skipped};
+use kopilot_analyze::render::{self, Painter};
+use kopilot_analyze::snapshot::prometheus::{self, DEFAULT_WINDOW};
+use kopilot_analyze::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope, Skipped};
+use kopilot_analyze::{AnalyzeOptions, CHECKS, CheckSelection, Pricing, Report, Severity, analyze};
 use owo_colors::{OwoColorize as _, Stream};
 
 use crate::UsageError;
@@ -339,7 +337,7 @@ fn read_snapshots(paths: &[PathBuf]) -> anyhow::Result<ClusterSnapshot> {
             .map_err(|e| UsageError(format!("{:#}", anyhow::Error::from(e))))?;
         files.push(name);
     }
-    snapshot.source = kopilot_k8s::snapshot::SnapshotSource::Files { files };
+    snapshot.source = kopilot_analyze::snapshot::SnapshotSource::Files { files };
     Ok(snapshot)
 }
 
@@ -355,7 +353,7 @@ async fn load_live(args: &AnalyzeArgs) -> anyhow::Result<ClusterSnapshot> {
     };
     match ClusterSnapshot::load_live(&options).await {
         Ok(s) => Ok(s),
-        Err(e @ kopilot_k8s::Error::KubeConfig { .. }) => {
+        Err(e @ kopilot_analyze::Error::KubeConfig { .. }) => {
             Err(UsageError(format!("{:#}", anyhow::Error::from(e))).into())
         }
         Err(e) => Err(e.into()),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use kopilot_k8s::fake::demo;
+use kopilot_fake::demo;
 
 use crate::signals::Interrupts;
 

@@ -7,7 +7,7 @@ use assert_cmd::Command;
 
 const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../kopilot-k8s/tests/fixtures/cluster.yaml"
+    "/../../kopilot-analyze/tests/fixtures/cluster.yaml"
 );
 
 fn kopilot(args: &[&str]) -> Output {
@@ -210,7 +210,7 @@ fn live_cluster_with_a_forbidden_resource() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let cluster = runtime
         .block_on(
-            kopilot_k8s::fake::FakeCluster::builder()
+            kopilot_fake::FakeCluster::builder()
                 .seed_yaml(std::fs::read_to_string(FIXTURE).unwrap())
                 .forbid("list", "", "events")
                 .start(),

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use kopilot_core::safety::{AuditEvent, Risk};
 use kopilot_core::testing::{EventExpectation, EventType, Step};
 use kopilot_core::{EventKind, Status};
-use kopilot_k8s::fake::{FakeCluster, FakeClusterBuilder, demo};
+use kopilot_fake::{FakeCluster, FakeClusterBuilder, demo};
 use serde_json::{Value, json};
 use support::pty::{PtyOutcome, run_on_pty};
 use support::{
@@ -560,7 +560,7 @@ fn offline_on_the_demo_cluster_finds_its_known_cost_problems() {
     );
     let result = events.result();
     assert_eq!(result.status, Status::Succeeded, "{result:?}");
-    // The demo's cost problems (kopilot-k8s/demo/README.md, "Known problems").
+    // The demo's cost problems (kopilot-fake/demo/README.md, "Known problems").
     let found = |check: &str, namespace: &str, name: &str| {
         result.findings.iter().any(|f| {
             f["check"] == check

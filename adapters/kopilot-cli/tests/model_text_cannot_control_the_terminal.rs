@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use kopilot_core::EventKind;
-use kopilot_k8s::fake::FakeCluster;
+use kopilot_fake::FakeCluster;
 use serde_json::{Value, json};
 use support::pty::run_all_on_pty;
 use support::{EventsExt, Reply, SUPERVISOR_MARKER, Scenario, Script, skill_marker};

@@ -7,9 +7,9 @@ use kopilot_core::safety::{ClearedCommand, quote_argv};
 use kopilot_core::{Plan, Tool, ToolContext, ToolError, ToolOutput};
 use serde_json::{Value, json};
 
-use crate::analyze::{AnalyzeRequest, run_for_agent};
 use crate::redact::redact;
-use crate::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope};
+use kopilot_analyze::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope};
+use kopilot_analyze::{AnalyzeRequest, run_for_agent};
 
 /// The resource lists a snapshot reads, as the guard sees them.
 const READS: &str = "nodes,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,\

@@ -12,7 +12,7 @@ use serde_json::Value;
 use kopilot_core::ToolError;
 
 use crate::exec::ExecConfig;
-use crate::snapshot::LiveOptions;
+use kopilot_analyze::snapshot::LiveOptions;
 
 /// What `read_resource` reads.
 pub(super) struct Target<'a> {

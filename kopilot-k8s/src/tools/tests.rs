@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::*;
-use crate::fake::{ContainerLogs, FakeCluster};
+use kopilot_fake::{ContainerLogs, FakeCluster};
 
 const CANARY: &str = "kopilot-canary-7c1d9e5a";
 /// base64 of [`CANARY`].

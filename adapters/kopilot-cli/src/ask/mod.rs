@@ -22,8 +22,8 @@ use kopilot_core::llm::{ModelSelection, ProviderConfig, select_model};
 use kopilot_core::safety::{AuditSink, Mode, Policy};
 use kopilot_core::skills::SkillLoader;
 use kopilot_core::{Kopilot, Limits, Status, TaskRequest};
+use kopilot_fake::{FakeCluster, demo};
 use kopilot_k8s::exec::ExecConfig;
-use kopilot_k8s::fake::{FakeCluster, demo};
 use kopilot_k8s::tools::{K8sConfig, register};
 use tokio::sync::mpsc;
 
@@ -240,7 +240,7 @@ impl Cluster {
 
     /// The namespace the kubeconfig context defaults to, when the kubeconfig can be read.
     async fn default_namespace(&self) -> Option<String> {
-        let options = kopilot_k8s::snapshot::LiveOptions {
+        let options = kopilot_analyze::snapshot::LiveOptions {
             kubeconfig: self.exec.kubeconfig.clone(),
             context: self.exec.context.clone(),
             ..Default::default()

@@ -14,7 +14,7 @@ pub mod pty;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use kopilot_k8s::fake::{FakeCluster, FakeClusterBuilder};
+use kopilot_fake::{FakeCluster, FakeClusterBuilder};
 
 // Each test file uses its own part of these.
 #[allow(unused_imports)]

@@ -9,22 +9,8 @@
 /// Where `.ci/run` puts the base URL of the llama.cpp server it started.
 pub const LLAMACPP_URL_VARIABLE: &str = "KOPILOT_TEST_LLAMACPP_URL";
 
-/// Whether `kubectl` is on PATH.
-pub fn kubectl_on_path() -> bool {
-    std::env::var_os("PATH")
-        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join("kubectl").is_file()))
-}
-
-/// Fails the test, saying why, when kubectl is not on PATH (for tests that are
-/// `#[ignore = "needs kubectl"]`).
-#[track_caller]
-pub fn require_kubectl() {
-    assert!(
-        kubectl_on_path(),
-        "kubectl is not on PATH: this test runs the real kubectl against the fake API server. \
-         Install kubectl, or leave out the ignored tests (no --run-ignored / --ignored)"
-    );
-}
+// kubectl: the fake API server's test kit has the one check.
+pub use kopilot_fake::kubectl::require_kubectl;
 
 /// The llama.cpp server's base URL from `KOPILOT_TEST_LLAMACPP_URL`; fails the test, saying how
 /// to start one, when it is not set (for tests that are `#[ignore = "needs the llama.cpp
