@@ -72,7 +72,7 @@ pub(crate) fn split(line: &str) -> Option<Vec<Vec<String>>> {
 }
 
 /// Bytes a word may hold outside quotes.
-fn plain(byte: u8) -> bool {
+pub(crate) fn plain(byte: u8) -> bool {
     byte.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&byte)
 }
 

@@ -731,6 +731,11 @@ impl<'p> Walker<'p> {
     }
 
     fn heredoc(&mut self, body: &str, depth: usize) {
+        // Only `$`, backquotes and backslashes mean something in a here-document's body; text
+        // without them is read as it is and hides no command.
+        if !body.contains(['$', '`', '\\']) {
+            return;
+        }
         let pieces = catch_unwind(AssertUnwindSafe(|| {
             brush_parser::word::parse_heredoc(body, &parser_options())
         }));
@@ -785,6 +790,14 @@ impl<'p> Walker<'p> {
     /// Parses a word; `marked` (when given) receives each character of the value with whether
     /// it was quoted, for brace expansion.
     fn parse_word(&mut self, raw: &str, depth: usize, marked: Option<&mut Marked>) -> Word {
+        // A word of letters, digits and `-_./:=,@%+` only holds no quote, expansion, glob or
+        // escape: the shell reads it as the text it is, unquoted.
+        if !raw.is_empty() && raw.bytes().all(crate::fastpath::plain) {
+            if let Some(marked) = marked {
+                marked.extend(raw.chars().map(|c| (c, false)));
+            }
+            return Word::literal(raw);
+        }
         let pieces = catch_unwind(AssertUnwindSafe(|| {
             brush_parser::word::parse(raw, &parser_options())
         }));
