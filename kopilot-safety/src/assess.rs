@@ -278,3 +278,14 @@ impl Assessment {
         out
     }
 }
+
+/// Joins `parts` into one string allocated once at its final length: the reasons on the hot path
+/// are built this way instead of with `format!`, whose machinery and regrowing cost more than
+/// the rest of a typical reason's assessment.
+pub(crate) fn concat(parts: &[&str]) -> String {
+    let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for part in parts {
+        text.push_str(part);
+    }
+    text
+}

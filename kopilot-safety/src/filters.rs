@@ -1,7 +1,7 @@
 //! Pure text filters (`grep`, `head`, `jq`, ...): low risk while they only transform their input.
 //! File operands are local reads (secrets could reach the model) and output files are writes.
 
-use crate::assess::CommandAssessment;
+use crate::assess::{CommandAssessment, concat};
 use crate::policy::Policy;
 use crate::risk::Risk;
 use crate::shell::Word;
@@ -273,7 +273,7 @@ pub(crate) fn classify(a: &mut CommandAssessment, name: &str, args: &[Word]) {
         // A policy-added filter: trusted to only transform text, but file operands still read.
         a.raise(
             Risk::Low,
-            format!("`{name}` is a read-only filter by policy"),
+            concat(&["`", name, "` is a read-only filter by policy"]),
         );
         return;
     };
@@ -362,6 +362,6 @@ pub(crate) fn classify(a: &mut CommandAssessment, name: &str, args: &[Word]) {
         }
     }
     if a.risk == Risk::Low {
-        a.raise(Risk::Low, format!("`{name}` only filters text"));
+        a.raise(Risk::Low, concat(&["`", name, "` only filters text"]));
     }
 }

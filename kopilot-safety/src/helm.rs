@@ -1,6 +1,6 @@
 //! The helm grammar: global flags anywhere, verbs and subcommands, namespaces, dry runs.
 
-use crate::assess::CommandAssessment;
+use crate::assess::{CommandAssessment, concat};
 use crate::flags::{FlagTable, command_word_candidates, scan};
 use crate::policy::Policy;
 use crate::risk::Risk;
@@ -176,9 +176,9 @@ fn classify_path(a: &mut CommandAssessment, path: &[&Word], rest: &[&Word], poli
     }
     let scanned = scan(rest, &Table);
     scanned.record(a, &[TARGET_OVERRIDE_FLAGS, IMPERSONATION_FLAGS]);
-    let low = |what: &str| (Risk::Low, format!("`helm {verb}` {what}"));
-    let medium = |what: &str| (Risk::Medium, format!("`helm {verb}` {what}"));
-    let high = |what: &str| (Risk::High, format!("`helm {verb}` {what}"));
+    let low = |what: &str| (Risk::Low, concat(&["`helm ", &verb, "` ", what]));
+    let medium = |what: &str| (Risk::Medium, concat(&["`helm ", &verb, "` ", what]));
+    let high = |what: &str| (Risk::High, concat(&["`helm ", &verb, "` ", what]));
     let (mut risk, reason) = match words.as_slice() {
         [
             "list" | "ls" | "status" | "history" | "hist" | "template" | "version" | "search"

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use crate::assess::CommandAssessment;
+use crate::assess::{CommandAssessment, concat};
 use crate::filters;
 use crate::risk::Risk;
 use crate::shell::{DOWNLOADERS, Script, SimpleCommand, Stdin, Walker, Word};
@@ -474,7 +474,7 @@ fn classify_program(
         }
         _ if filters::is_filter(name, policy) => filters::classify(&mut a, name, rest),
         _ if HARMLESS.contains(&name) => {
-            a.raise(Risk::Low, format!("`{name}` only prints or waits"));
+            a.raise(Risk::Low, concat(&["`", name, "` only prints or waits"]));
         }
         _ if VARIABLE_BUILTINS.contains(&name) => {
             for word in rest {

@@ -4,7 +4,7 @@
 mod objects;
 mod rules;
 
-use crate::assess::{CommandAssessment, Exposure};
+use crate::assess::{CommandAssessment, Exposure, concat};
 use crate::flags::{FlagTable, Scanned, command_word_candidates, scan};
 use crate::policy::Policy;
 use crate::risk::Risk;
@@ -537,9 +537,9 @@ fn verb_risk(
     scanned: &Scanned,
     resources: &[String],
 ) -> (Risk, String) {
-    let low = |what: &str| (Risk::Low, format!("`kubectl {joined}` {what}"));
-    let medium = |what: &str| (Risk::Medium, format!("`kubectl {joined}` {what}"));
-    let high = |what: &str| (Risk::High, format!("`kubectl {joined}` {what}"));
+    let low = |what: &str| (Risk::Low, concat(&["`kubectl ", joined, "` ", what]));
+    let medium = |what: &str| (Risk::Medium, concat(&["`kubectl ", joined, "` ", what]));
+    let high = |what: &str| (Risk::High, concat(&["`kubectl ", joined, "` ", what]));
     match verb {
         ["get"] if scanned.has("raw") => low("reads a raw API path"),
         ["create"] if scanned.has("raw") => medium("sends a raw POST to the API server"),
