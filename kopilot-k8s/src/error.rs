@@ -36,6 +36,13 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// A cleared command carries no parse of the guard's to check it against (the guard found no
+    /// command in it), so nothing vouches for what it would run.
+    #[error("refusing to run {line:?}: the guard's parse of it holds no command")]
+    Unparsed {
+        /// The command line.
+        line: String,
+    },
     /// A command has no program to run.
     #[error("empty command {line:?}")]
     EmptyCommand {
