@@ -36,12 +36,15 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
-    /// A cleared command carries no parse of the guard's to check it against (the guard found no
-    /// command in it), so nothing vouches for what it would run.
-    #[error("refusing to run {line:?}: the guard's parse of it holds no command")]
+    /// The guard's parse of a cleared command cannot vouch for what it would run: it holds no
+    /// command, or a `kubectl`/`helm` command has words only known at run time (shell
+    /// expansions, `xargs` input), any of which could be a connection flag.
+    #[error("refusing to run {line:?}: {why}")]
     Unparsed {
         /// The command line.
         line: String,
+        /// What the parse cannot vouch for.
+        why: String,
     },
     /// A command has no program to run.
     #[error("empty command {line:?}")]

@@ -92,6 +92,29 @@ fn connection_flags_are_found_wherever_a_word_spells_one() {
     }
 }
 
+#[test]
+fn words_only_known_at_run_time_are_marked() {
+    let guard = kopilot_safety::Guard::new(kopilot_safety::Policy::default());
+    for (line, unknown) in [
+        ("kubectl get pods -o name | xargs kubectl get", true),
+        ("cat x | xargs -I{} kubectl get pods {}", true),
+        ("kubectl get pods -n \"$NS\"", true),
+        ("echo pods | xargs kubectl get", false),
+        ("kubectl get pods -n shop", false),
+    ] {
+        let a = guard.assess(line);
+        let kubectl = a.commands.iter().filter(|c| c.program == "kubectl");
+        assert_eq!(
+            kubectl
+                .clone()
+                .any(kopilot_safety::CommandAssessment::has_run_time_words),
+            unknown,
+            "{line}: {:?}",
+            a.commands
+        );
+    }
+}
+
 const WORDS: &[&str] = &[
     "get",
     "pods",

@@ -48,6 +48,22 @@ pub(crate) fn refuse_connection_flags(commands: &[CommandAssessment]) -> Result<
     Ok(())
 }
 
+/// Why the guard's parse of a cleared line cannot vouch for the flags it would run with, if it
+/// cannot: it holds no command, or a `kubectl`/`helm` command has words only known at run time.
+pub(crate) fn unvouched(commands: &[CommandAssessment]) -> Option<String> {
+    if commands.is_empty() {
+        return Some("the guard's parse of it holds no command".to_owned());
+    }
+    let command = commands
+        .iter()
+        .find(|c| matches!(c.program.as_str(), "kubectl" | "helm") && c.has_run_time_words())?;
+    Some(format!(
+        "{} would get words only known at run time (xargs input, shell expansions), and any of \
+         them could point it at another cluster or identity",
+        command.program
+    ))
+}
+
 /// The file name of a program path (`/usr/bin/kubectl` → `kubectl`).
 pub(crate) fn program_name(program: &str) -> &str {
     program.rsplit('/').next().unwrap_or(program)

@@ -170,7 +170,8 @@ impl Executor {
     /// Either way, a command that could set a connection or identity flag anywhere in the line
     /// (as the guard parsed it, or as any word spells one: see
     /// [`CommandAssessment::possible_connection_flags`](kopilot_core::safety::CommandAssessment::possible_connection_flags))
-    /// is refused, and so is a line whose parse holds no command.
+    /// is refused, and so is a line whose parse holds no command or gives `kubectl` or `helm`
+    /// words only known at run time (`xargs` input, shell expansions), which could be any flag.
     ///
     /// # Errors
     ///
@@ -204,12 +205,12 @@ impl Executor {
             });
         }
         let shell = command.pipeline().is_none();
-        // Every command the guard found (nested ones too) counts, shell lines included; a line
-        // with none is not vouched for by any parse.
+        // Every command the guard found (nested ones too) counts, shell lines included.
         let commands = &command.assessment().commands;
-        if commands.is_empty() {
+        if let Some(why) = flags::unvouched(commands) {
             return Err(Error::Unparsed {
                 line: command.line().to_owned(),
+                why,
             });
         }
         flags::refuse_connection_flags(commands)?;

@@ -306,3 +306,39 @@ async fn connection_flags_in_a_cleared_command_are_refused() {
         "nothing ran"
     );
 }
+
+#[tokio::test]
+async fn kubectl_words_only_known_at_run_time_are_refused() {
+    let (exec, audit) = executor(ExecConfig::default());
+    let guard = Guard::new(Policy::default());
+    let ctx = RequestContext::new(kopilot_core::safety::Identity::new("test"));
+    // What `xargs` reads comes from the cluster, and could be `--server=https://evil`.
+    for line in [
+        "kubectl get pods -o name | xargs kubectl get",
+        "kubectl get cm flags -o jsonpath={.data.args} | xargs -I{} kubectl get pods {}",
+    ] {
+        let cleared = guard
+            .authorize(
+                line,
+                &ctx,
+                &kopilot_core::safety::ApproveAll::new("approver"),
+            )
+            .await
+            .unwrap_or_else(|refusal| panic!("{line}: {refusal}"));
+        let err = exec
+            .run(cleared, &CancellationToken::new(), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Unparsed { ref why, .. } if why.contains("run time")),
+            "{line}: {err}"
+        );
+    }
+    assert!(
+        !audit
+            .events()
+            .iter()
+            .any(|e| matches!(e, AuditEvent::Execution { .. })),
+        "nothing ran"
+    );
+}
