@@ -36,6 +36,16 @@ pub enum Error {
         /// Why it is refused.
         reason: String,
     },
+    /// The guard's parse of a cleared command cannot vouch for what it would run: it holds no
+    /// command, or a `kubectl`/`helm` command has words only known at run time (shell
+    /// expansions, `xargs` input), any of which could be a connection flag.
+    #[error("refusing to run {line:?}: {why}")]
+    Unparsed {
+        /// The command line.
+        line: String,
+        /// What the parse cannot vouch for.
+        why: String,
+    },
     /// A command has no program to run.
     #[error("empty command {line:?}")]
     EmptyCommand {

@@ -197,11 +197,16 @@ pub async fn preview_for(
         failure: None,
         notes: Vec::new(),
     };
-    let done = match &target.verb {
-        Verb::DryRun | Verb::Scale(_) => dry_run(&mut runner, &target, &mut preview).await?,
-        Verb::Delete(positions) => delete(&mut runner, &target, positions, &mut preview).await?,
-        Verb::Restart(positions) => restart(&mut runner, &target, positions, &mut preview).await?,
+    let done = match &target {
+        Target::DryRun(argv) | Target::Scale { dry_run: argv, .. } => {
+            dry_run(&mut runner, &target, argv, &mut preview).await?
+        }
+        Target::Delete { dry_run, read } => {
+            delete(&mut runner, dry_run, read, &mut preview).await?
+        }
+        Target::Restart { read } => restart(&mut runner, read, &mut preview).await?,
     };
+
     if done.is_none() {
         return Ok(None);
     }
@@ -209,21 +214,23 @@ pub async fn preview_for(
     Ok(Some(preview))
 }
 
-/// A previewable command: its argv and how to preview it.
-struct Target {
-    argv: Vec<String>,
-    verb: Verb,
-}
-
-enum Verb {
+/// How to preview a command: the argv of each command the preview runs, rewritten from the
+/// guard's reading of the command's words.
+enum Target {
     /// `--dry-run=server -o yaml` shows the result.
-    DryRun,
-    /// `kubectl scale --replicas N` (N when readable).
-    Scale(Option<i64>),
-    /// `kubectl delete`, with the positions of its verb word.
-    Delete(Vec<usize>),
-    /// `kubectl rollout restart`, with the positions of its verb words.
-    Restart(Vec<usize>),
+    DryRun(Vec<String>),
+    /// `kubectl scale --replicas N` (N when readable): the dry run, then N set on the objects.
+    Scale {
+        dry_run: Vec<String>,
+        replicas: Option<i64>,
+    },
+    /// `kubectl delete`: the dry run names the objects, the read shows them.
+    Delete {
+        dry_run: Vec<String>,
+        read: Vec<String>,
+    },
+    /// `kubectl rollout restart` (no dry run): the read shows the objects.
+    Restart { read: Vec<String> },
 }
 
 impl Target {
@@ -238,24 +245,44 @@ impl Target {
             return None;
         };
         // Only the configured `kubectl` (resolved by the executor), never a path from the line:
-        // the dry run runs before anyone approved anything.
-        if stage.first().map(String::as_str) != Some("kubectl") || command.program != "kubectl" {
+        // the dry run runs before anyone approved anything. The words rewritten are the ones
+        // the guard read, and they must be the stage's.
+        if stage.first().map(String::as_str) != Some("kubectl")
+            || command.program != "kubectl"
+            || command.argv != *stage
+        {
             return None;
         }
-        let verb_text = command.verb.as_deref()?;
-        let words: Vec<&str> = verb_text.split(' ').collect();
-        let verb = match words.as_slice() {
-            ["apply"] if !argv::has_flag(stage, "--prune") => Verb::DryRun,
-            ["create", sub @ ..] if sub != ["token"] => Verb::DryRun,
-            ["patch" | "replace" | "label" | "annotate" | "autoscale"] | ["set", _] => Verb::DryRun,
-            ["scale"] => Verb::Scale(argv::replicas(stage)),
-            ["delete"] => Verb::Delete(argv::verb_positions(stage, &words)?),
-            ["rollout", "restart"] => Verb::Restart(argv::verb_positions(stage, &words)?),
+        let reading = command.reading()?;
+        let path: Vec<&str> = reading
+            .command_path()
+            .iter()
+            .filter_map(|at| stage.get(*at).map(String::as_str))
+            .collect();
+        // The verb the guard assessed is the one rewritten, or there is no preview.
+        if command.verb.as_deref() != Some(path.join(" ").as_str()) {
+            return None;
+        }
+        let dry_run =
+            |output: &str| argv::with_flags(&reading, &["--dry-run=server", "-o", output]);
+        Some(match path.as_slice() {
+            ["apply"] if reading.flag("prune").is_none() => Self::DryRun(dry_run("yaml")?),
+            ["create", sub @ ..] if sub != ["token"] => Self::DryRun(dry_run("yaml")?),
+            ["patch" | "replace" | "label" | "annotate" | "autoscale"] | ["set", _] => {
+                Self::DryRun(dry_run("yaml")?)
+            }
+            ["scale"] => Self::Scale {
+                dry_run: dry_run("yaml")?,
+                replicas: argv::replicas(&reading),
+            },
+            ["delete"] => Self::Delete {
+                dry_run: dry_run("name")?,
+                read: argv::as_get(&reading)?,
+            },
+            ["rollout", "restart"] => Self::Restart {
+                read: argv::as_get(&reading)?,
+            },
             _ => return None,
-        };
-        Some(Self {
-            argv: stage.clone(),
-            verb,
         })
     }
 }
@@ -351,19 +378,21 @@ fn objects_of(output: &ExecOutput, preview: &mut ChangePreview) -> Option<Vec<Va
 /// refused a command and there is no preview.
 type Done = Option<()>;
 
+/// The dry run `argv` of `target`; for `kubectl scale`, the objects it prints (as they were)
+/// are shown with the `--replicas` value set, when readable.
 async fn dry_run(
     runner: &mut Runner<'_>,
     target: &Target,
+    argv: &[String],
     preview: &mut ChangePreview,
 ) -> Result<Done> {
-    let argv = argv::with_flags(&target.argv, &["--dry-run=server", "-o", "yaml"]);
-    let Some(output) = runner.run(&argv).await? else {
+    let Some(output) = runner.run(argv).await? else {
         return Ok(None);
     };
     let Some(found) = objects_of(&output, preview) else {
         return Ok(Some(()));
     };
-    if let Verb::Scale(replicas) = target.verb {
+    if let Target::Scale { replicas, .. } = target {
         match replicas {
             Some(_) => preview.notes.push(
                 "kubectl scale prints objects as they were; the server accepted the dry run and \
@@ -377,8 +406,11 @@ async fn dry_run(
         }
     }
     for object in found {
-        let after = match target.verb {
-            Verb::Scale(Some(replicas)) => objects::with_replicas(&object, replicas),
+        let after = match target {
+            Target::Scale {
+                replicas: Some(replicas),
+                ..
+            } => objects::with_replicas(&object, *replicas),
             _ => object,
         };
         let Some(id) = Identity::of(&after) else {
@@ -408,12 +440,11 @@ async fn dry_run(
 
 async fn delete(
     runner: &mut Runner<'_>,
-    target: &Target,
-    positions: &[usize],
+    dry_run: &[String],
+    read: &[String],
     preview: &mut ChangePreview,
 ) -> Result<Done> {
-    let argv = argv::with_flags(&target.argv, &["--dry-run=server", "-o", "name"]);
-    let Some(output) = runner.run(&argv).await? else {
+    let Some(output) = runner.run(dry_run).await? else {
         return Ok(None);
     };
     if let Some(failure) = failure_of(&output) {
@@ -430,7 +461,7 @@ async fn delete(
     if names.is_empty() {
         return Ok(Some(()));
     }
-    let Some(read) = runner.run(&argv::as_get(&target.argv, positions)).await? else {
+    let Some(read) = runner.run(read).await? else {
         return Ok(None);
     };
     let found = match failure_of(&read) {
@@ -468,11 +499,10 @@ async fn delete(
 
 async fn restart(
     runner: &mut Runner<'_>,
-    target: &Target,
-    positions: &[usize],
+    read: &[String],
     preview: &mut ChangePreview,
 ) -> Result<Done> {
-    let Some(output) = runner.run(&argv::as_get(&target.argv, positions)).await? else {
+    let Some(output) = runner.run(read).await? else {
         return Ok(None);
     };
     let Some(found) = objects_of(&output, preview) else {

@@ -335,3 +335,34 @@ async fn a_secret_patch_shows_the_change_but_no_value() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
+async fn a_flag_kubectl_gives_a_value_does_not_swallow_the_dry_run() -> anyhow::Result<()> {
+    common::require_kubectl();
+    let h = Harness::demo().await?;
+    let rv = h.cluster.resource_version();
+    let before = h.cluster.get("apps/v1", "Deployment", "storefront", "web");
+    // `--prefix` takes a value in kubectl, not in the guard's table: an appended
+    // `--dry-run=server` would be its value, and the change would be made before approval.
+    let line = "kubectl set env deploy/web -n storefront KOPILOT_PREVIEW=1 --prefix";
+    let (exec, audit) = executor(&h);
+    let guard = Guard::new(Policy::default());
+    let p = preview(&exec, &guard, line).await?;
+    assert_eq!(
+        h.cluster.resource_version(),
+        rv,
+        "the preview changed {p:?}"
+    );
+    assert_eq!(
+        h.cluster.get("apps/v1", "Deployment", "storefront", "web"),
+        before
+    );
+    let ran = executions(&audit);
+    assert!(
+        ran.first()
+            .is_some_and(|l| l.contains(" set env --dry-run=server -o yaml deploy/web")),
+        "{ran:?}"
+    );
+    Ok(())
+}

@@ -46,6 +46,9 @@ pub struct CommandAssessment {
     /// The risk each reason stands for (parallel to `reasons`).
     #[serde(skip)]
     pub(crate) reason_risks: Vec<Risk>,
+    /// Whether an argument's text is only known at run time ([`Self::has_run_time_words`]).
+    #[serde(skip)]
+    pub(crate) run_time_words: bool,
 }
 
 impl CommandAssessment {
@@ -64,6 +67,7 @@ impl CommandAssessment {
             risk: Risk::Low,
             reasons: Vec::new(),
             reason_risks: Vec::new(),
+            run_time_words: false,
         }
     }
 
@@ -189,6 +193,15 @@ impl Exposure {
 }
 
 impl CommandAssessment {
+    /// Whether an argument's text is only known at run time: a shell expansion (`$NS`,
+    /// `$(…)`, a glob) or the words `xargs` reads from its input. [`Self::argv`] holds such a
+    /// word as its source text (or a placeholder such as `<input>`), and it can turn out to be
+    /// any flag, so a reading of the words ([`Self::reading`],
+    /// [`Self::possible_connection_flags`]) cannot vouch for it.
+    pub fn has_run_time_words(&self) -> bool {
+        self.run_time_words
+    }
+
     /// The last value of a flag (by long name), as the program reads it.
     pub fn flag(&self, name: &str) -> Option<&ParsedFlag> {
         self.flags.iter().rev().find(|f| f.name == name)

@@ -11,6 +11,8 @@ use crate::shell::Word;
 pub(crate) struct Flag<'a> {
     pub name: Cow<'a, str>,
     pub value: Option<Cow<'a, Word>>,
+    /// The word the flag is written in (a cluster's flags share one).
+    pub word: &'a Word,
 }
 
 /// The arguments of a command after its command path: flags and positionals.
@@ -105,6 +107,7 @@ pub(crate) fn scan<'a>(args: &[&'a Word], table: &dyn FlagTable) -> Scanned<'a> 
             out.flags.push(Flag {
                 name: Cow::Borrowed(name),
                 value,
+                word: arg,
             });
             continue;
         }
@@ -123,10 +126,18 @@ pub(crate) fn scan<'a>(args: &[&'a Word], table: &dyn FlagTable) -> Scanned<'a> 
                     } else {
                         Some(Cow::Owned(arg.tail(rest)))
                     };
-                    out.flags.push(Flag { name, value });
+                    out.flags.push(Flag {
+                        name,
+                        value,
+                        word: arg,
+                    });
                     break;
                 }
-                out.flags.push(Flag { name, value: None });
+                out.flags.push(Flag {
+                    name,
+                    value: None,
+                    word: arg,
+                });
             }
             continue;
         }
@@ -206,4 +217,72 @@ fn flag_consumes_next(text: &str, table: &dyn FlagTable) -> bool {
         }
     }
     false
+}
+
+/// Calls `found` with the long name of every flag a word of `args` sets when read as a flag,
+/// wherever the word stands: also where a grammar reads it as the value of the flag before it
+/// (a flag the table takes to need a value may be a boolean to the program, and the other way
+/// round), and past a `--` that could be the value of the flag before it. Only a `--` that
+/// cannot be a value ends the search. Shorthand clusters are read with each of `tables` (one
+/// per command path the words may have); `_` in a long name is read as `-`, as kubectl's flag
+/// normalization reads it.
+///
+/// A superset of what [`scan`] reads, for refusals that must hold whatever the program's own
+/// reading turns out to be.
+pub(crate) fn spelled_flags(
+    args: &[Word],
+    tables: &[&dyn FlagTable],
+    known_bool: &dyn Fn(&str) -> bool,
+    found: &mut dyn FnMut(&str),
+) {
+    let mut previous: Option<&str> = None;
+    for arg in args {
+        let text = arg.text.as_str();
+        if text == "--" {
+            if previous.is_none_or(|p| !may_take_next(p, tables, known_bool)) {
+                return;
+            }
+        } else if let Some(long) = text.strip_prefix("--") {
+            let name = long.split_once('=').map_or(long, |(name, _)| name);
+            found(&name.replace('_', "-"));
+        } else if let Some(cluster) = text.strip_prefix('-') {
+            for table in tables {
+                for c in cluster.chars() {
+                    let name = table
+                        .long_name(c)
+                        .map_or_else(|| Cow::Owned(c.to_string()), Cow::Borrowed);
+                    found(&name);
+                    if table.takes_value(&name) {
+                        break;
+                    }
+                }
+            }
+        }
+        previous = Some(text);
+    }
+}
+
+/// Whether the word `flag` may be a flag that takes the next word as its value, under any of
+/// `tables` or because the tables do not know it as a boolean.
+fn may_take_next(flag: &str, tables: &[&dyn FlagTable], known_bool: &dyn Fn(&str) -> bool) -> bool {
+    if flag == "--" || flag == "-" || !flag.starts_with('-') || flag.contains('=') {
+        return false;
+    }
+    if let Some(long) = flag.strip_prefix("--") {
+        return !known_bool(&long.replace('_', "-"));
+    }
+    let cluster = flag.get(1..).unwrap_or_default();
+    tables.iter().any(|table| {
+        for (i, c) in cluster.char_indices() {
+            let Some(name) = table.long_name(c) else {
+                // A shorthand the table does not know may take a value.
+                return true;
+            };
+            if table.takes_value(name) {
+                // Its value is the rest of the word, or the next word when nothing is left.
+                return i + c.len_utf8() == cluster.len();
+            }
+        }
+        false
+    })
 }

@@ -1,7 +1,7 @@
 //! The helm grammar: global flags anywhere, verbs and subcommands, namespaces, dry runs.
 
 use crate::assess::{CommandAssessment, concat};
-use crate::flags::{FlagTable, command_word_candidates, scan};
+use crate::flags::{FlagTable, command_word_candidates, scan, spelled_flags};
 use crate::policy::Policy;
 use crate::risk::Risk;
 use crate::shell::Word;
@@ -277,4 +277,16 @@ fn classify_path(a: &mut CommandAssessment, path: &[&Word], rest: &[&Word], poli
     a.all_namespaces = scanned.is_set("all-namespaces");
     let dynamic = namespace.filter(|ns| ns.dynamic).map(|ns| ns.text.as_str());
     a.apply_namespace_rules(("helm", &verb), risk, dynamic, policy);
+}
+
+/// Every connection or identity flag a word of `args` (after the program) sets when read as a
+/// flag, wherever it stands (see [`spelled_flags`]).
+pub(crate) fn spelled_connection_flags(args: &[Word], out: &mut Vec<String>) {
+    spelled_flags(args, &[&Table], &root_bool, &mut |name| {
+        let connection =
+            TARGET_OVERRIDE_FLAGS.contains(&name) || IMPERSONATION_FLAGS.contains(&name);
+        if connection && !out.iter().any(|f| f == name) {
+            out.push(name.to_owned());
+        }
+    });
 }

@@ -63,6 +63,7 @@ mod kubectl;
 mod policy;
 mod programs;
 mod quote;
+mod reading;
 pub mod redact;
 mod risk;
 mod shell;
@@ -83,5 +84,6 @@ pub use policy::{
     BlockPattern, DEFAULT_APPROVAL_TTL, DEFAULT_PROTECTED_NAMESPACES, Policy, PolicyBuilder,
 };
 pub use quote::{quote_argv, quote_word};
+pub use reading::{ArgvReading, FlagWord};
 pub use risk::{Decision, Mode, Risk};
 pub use shell::{MAX_BRACKET_DEPTH, MAX_COMMAND_DEPTH, MAX_COMMANDS, MAX_LINE_BYTES};

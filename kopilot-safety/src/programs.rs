@@ -447,6 +447,7 @@ pub(crate) fn classify(w: &mut Walker<'_>, cmd: &SimpleCommand, depth: usize) {
                 return;
             }
             _ => {
+                a.run_time_words = rest.iter().any(|word| word.dynamic);
                 classify_program(w, a, name, rest, cmd, depth);
                 return;
             }

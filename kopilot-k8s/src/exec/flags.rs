@@ -3,7 +3,8 @@
 //! The model must not point `kubectl` or `helm` at another cluster, another user or an
 //! unverified server: Kopilot injects the kubeconfig and context itself, and these checks keep
 //! the model from overriding them. They read the guard's parse of each command
-//! ([`CommandAssessment::connection_flags`]) rather than a table of their own.
+//! ([`CommandAssessment::possible_connection_flags`]: the flags of the guard's reading, and any
+//! word that spells one wherever it stands) rather than a table of their own.
 
 use kopilot_core::safety::{CommandAssessment, parse_argv};
 
@@ -25,14 +26,14 @@ pub fn check_connection_flags<S: AsRef<str>>(program: &str, args: &[S]) -> Resul
     refuse_connection_flags(std::slice::from_ref(&parse_argv(&argv)))
 }
 
-/// Refuses when any of the guard's parsed commands sets a connection or identity flag.
+/// Refuses when any of the guard's parsed commands could set a connection or identity flag.
 ///
 /// # Errors
 ///
 /// [`Error::ForbiddenFlag`] naming the first such flag.
 pub(crate) fn refuse_connection_flags(commands: &[CommandAssessment]) -> Result<()> {
     for command in commands {
-        if let Some(flag) = command.connection_flags.first() {
+        if let Some(flag) = command.possible_connection_flags().first() {
             let owner = &command.program;
             let shown = format!("--{flag}");
             return Err(Error::ForbiddenFlag {
@@ -45,6 +46,22 @@ pub(crate) fn refuse_connection_flags(commands: &[CommandAssessment]) -> Result<
         }
     }
     Ok(())
+}
+
+/// Why the guard's parse of a cleared line cannot vouch for the flags it would run with, if it
+/// cannot: it holds no command, or a `kubectl`/`helm` command has words only known at run time.
+pub(crate) fn unvouched(commands: &[CommandAssessment]) -> Option<String> {
+    if commands.is_empty() {
+        return Some("the guard's parse of it holds no command".to_owned());
+    }
+    let command = commands
+        .iter()
+        .find(|c| matches!(c.program.as_str(), "kubectl" | "helm") && c.has_run_time_words())?;
+    Some(format!(
+        "{} would get words only known at run time (xargs input, shell expansions), and any of \
+         them could point it at another cluster or identity",
+        command.program
+    ))
 }
 
 /// The file name of a program path (`/usr/bin/kubectl` → `kubectl`).

@@ -167,13 +167,17 @@ impl Executor {
     /// A plain pipeline runs as argv stages wired with pipes. Anything else is refused unless
     /// [`ExecConfig::run_shell`] is on, in which case it runs as `sh -c LINE` (with `KUBECONFIG`
     /// set, but no context injected: the guard's assessment is all that stands before it).
-    /// Either way, a command that sets a connection or identity flag anywhere in the line (as
-    /// the guard parsed it) is refused.
+    /// Either way, a command that could set a connection or identity flag anywhere in the line
+    /// (as the guard parsed it, or as any word spells one: see
+    /// [`CommandAssessment::possible_connection_flags`](kopilot_core::safety::CommandAssessment::possible_connection_flags))
+    /// is refused, and so is a line whose parse holds no command or gives `kubectl` or `helm`
+    /// words only known at run time (`xargs` input, shell expansions), which could be any flag.
     ///
     /// # Errors
     ///
-    /// [`Error::NotAPipeline`], [`Error::EmptyCommand`], [`Error::ForbiddenFlag`] (a
-    /// `kubectl`/`helm` stage sets a connection flag), [`Error::ProgramNotFound`],
+    /// [`Error::NotAPipeline`], [`Error::EmptyCommand`], [`Error::Unparsed`],
+    /// [`Error::ForbiddenFlag`] (a `kubectl`/`helm` command could set a connection flag),
+    /// [`Error::ProgramNotFound`],
     /// [`Error::Spawn`]. A command that runs and fails is not an error: see
     /// [`ExecOutput::ending`].
     pub async fn run(
@@ -202,7 +206,14 @@ impl Executor {
         }
         let shell = command.pipeline().is_none();
         // Every command the guard found (nested ones too) counts, shell lines included.
-        flags::refuse_connection_flags(&command.assessment().commands)?;
+        let commands = &command.assessment().commands;
+        if let Some(why) = flags::unvouched(commands) {
+            return Err(Error::Unparsed {
+                line: command.line().to_owned(),
+                why,
+            });
+        }
+        flags::refuse_connection_flags(commands)?;
         self.run_stages(stages, !shell, cancel, task_id).await
     }
 

@@ -272,17 +272,73 @@ async fn context_and_configured_binary_are_injected() {
 
 #[tokio::test]
 async fn connection_flags_in_a_cleared_command_are_refused() {
-    let (exec, _) = executor(ExecConfig::default());
+    let (exec, audit) = executor(ExecConfig::default());
     let guard = Guard::new(Policy::default());
-    let verdict = guard.check(
+    let ctx = RequestContext::new(kopilot_core::safety::Identity::new("test"));
+    for line in [
+        // The guard reads these as connection flags (and asks for approval, given here).
         "kubectl get pods --server=https://10.0.0.1",
-        &RequestContext::new(kopilot_core::safety::Identity::new("test")),
-    );
-    if let Verdict::Allowed(cleared) = verdict {
+        "kubectl get pods -As https://10.0.0.1",
+        // The guard's table takes `--server-print` to need a value; kubectl does not.
+        "kubectl get pods --server-print -s https://10.0.0.1",
+        // kubectl reads `_` as `-` in flag names.
+        "kubectl get pods --insecure_skip_tls_verify",
+    ] {
+        let cleared = guard
+            .authorize(
+                line,
+                &ctx,
+                &kopilot_core::safety::ApproveAll::new("approver"),
+            )
+            .await
+            .unwrap_or_else(|refusal| panic!("{line}: {refusal}"));
         let err = exec
             .run(cleared, &CancellationToken::new(), None)
             .await
             .unwrap_err();
-        assert!(matches!(err, Error::ForbiddenFlag { .. }), "{err}");
+        assert!(matches!(err, Error::ForbiddenFlag { .. }), "{line}: {err}");
     }
+    assert!(
+        !audit
+            .events()
+            .iter()
+            .any(|e| matches!(e, AuditEvent::Execution { .. })),
+        "nothing ran"
+    );
+}
+
+#[tokio::test]
+async fn kubectl_words_only_known_at_run_time_are_refused() {
+    let (exec, audit) = executor(ExecConfig::default());
+    let guard = Guard::new(Policy::default());
+    let ctx = RequestContext::new(kopilot_core::safety::Identity::new("test"));
+    // What `xargs` reads comes from the cluster, and could be `--server=https://evil`.
+    for line in [
+        "kubectl get pods -o name | xargs kubectl get",
+        "kubectl get cm flags -o jsonpath={.data.args} | xargs -I{} kubectl get pods {}",
+    ] {
+        let cleared = guard
+            .authorize(
+                line,
+                &ctx,
+                &kopilot_core::safety::ApproveAll::new("approver"),
+            )
+            .await
+            .unwrap_or_else(|refusal| panic!("{line}: {refusal}"));
+        let err = exec
+            .run(cleared, &CancellationToken::new(), None)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Unparsed { ref why, .. } if why.contains("run time")),
+            "{line}: {err}"
+        );
+    }
+    assert!(
+        !audit
+            .events()
+            .iter()
+            .any(|e| matches!(e, AuditEvent::Execution { .. })),
+        "nothing ran"
+    );
 }

@@ -5,7 +5,7 @@ mod objects;
 mod rules;
 
 use crate::assess::{CommandAssessment, Exposure, concat};
-use crate::flags::{FlagTable, Scanned, command_word_candidates, scan};
+use crate::flags::{FlagTable, Scanned, command_word_candidates, scan, spelled_flags};
 use crate::policy::Policy;
 use crate::risk::Risk;
 use crate::shell::{SimpleCommand, Word};
@@ -607,4 +607,57 @@ fn verb_risk(
         ["plugin", "list"] => low("only lists plugins"),
         _ => high("is not a known kubectl command; kubectl plugins are treated as unknown"),
     }
+}
+
+/// Whether a long flag name points kubectl at another cluster, other credentials or another
+/// identity.
+pub(crate) fn is_connection_flag(name: &str) -> bool {
+    TARGET_OVERRIDE_FLAGS.contains(&name) || IMPERSONATION_FLAGS.contains(&name)
+}
+
+/// Every connection or identity flag a word of `args` (after the program) sets when read as a
+/// flag, wherever it stands (see [`spelled_flags`]), with the shorthands of every command path
+/// the words may have.
+pub(crate) fn spelled_connection_flags(args: &[Word], out: &mut Vec<String>) {
+    let mut verbs: Vec<&str> = vec![""];
+    for vi in command_word_candidates(args, &Table { verb: "" }, &root_bool) {
+        if let Some(verb) = args.get(vi) {
+            push_unique_str(&mut verbs, &verb.text);
+        }
+    }
+    let tables: Vec<Table<'_>> = verbs.iter().map(|verb| Table { verb }).collect();
+    let tables: Vec<&dyn FlagTable> = tables.iter().map(|t| t as &dyn FlagTable).collect();
+    spelled_flags(args, &tables, &root_bool, &mut |name| {
+        if is_connection_flag(name) && !out.iter().any(|f| f == name) {
+            out.push(name.to_owned());
+        }
+    });
+}
+
+fn push_unique_str<'a>(list: &mut Vec<&'a str>, item: &'a str) {
+    if !list.contains(&item) {
+        list.push(item);
+    }
+}
+
+/// The one reading of `args` (after the program) that kubectl can give them: the positions of
+/// the command path's words and the flags and positionals as scanned with that path's flags.
+/// `None` when cobra and pflag could read the command path more than one way.
+pub(crate) fn read_words(args: &[Word]) -> Option<(Vec<&Word>, Scanned<'_>)> {
+    let root = Table { verb: "" };
+    let verbs = command_word_candidates(args, &root, &root_bool);
+    if verbs.is_empty() {
+        let words: Vec<&Word> = args.iter().collect();
+        return Some((Vec::new(), scan(&words, &root)));
+    }
+    let mut readings = verbs.into_iter().flat_map(|vi| command_paths(args, vi));
+    let (path, rest) = readings.next()?;
+    if readings.next().is_some() {
+        return None;
+    }
+    let table = Table {
+        verb: path.first().map_or("", |w| w.text.as_str()),
+    };
+    let scanned = scan(&rest, &table);
+    Some((path, scanned))
 }
