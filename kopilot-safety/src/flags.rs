@@ -81,6 +81,10 @@ pub(crate) trait FlagTable {
     fn long_name(&self, short: char) -> Option<&'static str>;
     /// Whether the flag (by long name) takes a value from the next argument.
     fn takes_value(&self, long: &str) -> bool;
+    /// The flag's long name as the program reads it (kubectl reads `_` as `-`).
+    fn normalize<'n>(&self, long: &'n str) -> Cow<'n, str> {
+        Cow::Borrowed(long)
+    }
 }
 
 /// Scans `args` with pflag semantics: `--name=value`, `--name value` (when the flag takes a
@@ -96,16 +100,16 @@ pub(crate) fn scan<'a>(args: &[&'a Word], table: &dyn FlagTable) -> Scanned<'a> 
         }
         if let Some(long) = text.strip_prefix("--") {
             let (name, inline) = match long.split_once('=') {
-                Some((n, v)) => (n, Some(v)),
-                None => (long, None),
+                Some((n, v)) => (table.normalize(n), Some(v)),
+                None => (table.normalize(long), None),
             };
             let value = match inline {
                 Some(v) => Some(Cow::Owned(arg.tail(v))),
-                None if table.takes_value(name) => iter.next().map(Cow::Borrowed),
+                None if table.takes_value(&name) => iter.next().map(Cow::Borrowed),
                 None => None,
             };
             out.flags.push(Flag {
-                name: Cow::Borrowed(name),
+                name,
                 value,
                 word: arg,
             });
@@ -205,7 +209,7 @@ pub(crate) fn command_word_candidates(
 
 fn flag_consumes_next(text: &str, table: &dyn FlagTable) -> bool {
     if let Some(long) = text.strip_prefix("--") {
-        return !long.contains('=') && table.takes_value(long);
+        return !long.contains('=') && table.takes_value(&table.normalize(long));
     }
     let cluster: Vec<char> = text.chars().skip(1).collect();
     for (i, c) in cluster.iter().enumerate() {

@@ -107,7 +107,6 @@ const VERB_VALUE_FLAGS: &[&str] = &[
     "cpu-percent",
     "limits",
     "requests",
-    "containers",
     "to-revision",
     "revision",
     "pod-running-timeout",
@@ -160,7 +159,6 @@ const VERB_VALUE_FLAGS: &[&str] = &[
     "output-version",
     "attach-timeout",
     "custom-profile",
-    "server-print",
     "load-restrictor",
     "helm-command",
     "helm-api-versions",
@@ -168,6 +166,41 @@ const VERB_VALUE_FLAGS: &[&str] = &[
     "mount",
     "reorder",
     "network-name",
+    // Checked against every `kubectl ... --help` by tests/kubectl_flags_match_kubectl.rs.
+    "categories",
+    "verbs",
+    "namespaces",
+    "proxy-url",
+    "auth-provider",
+    "auth-provider-arg",
+    "exec-api-version",
+    "exec-arg",
+    "exec-command",
+    "exec-env",
+    "exec-interactive-mode",
+    "retries",
+    "aggregation-rule",
+    "non-resource-url",
+    "clusterip",
+    "tcp",
+    "external-name",
+    "node-port",
+    "custom",
+    "set-image",
+    "concurrency",
+    "types",
+    "override-type",
+    "annotations",
+    "keys",
+    "accept-hosts",
+    "accept-paths",
+    "api-prefix",
+    "keepalive",
+    "reject-methods",
+    "reject-paths",
+    "unix-socket",
+    "www",
+    "www-prefix",
 ];
 
 /// Flags whose presence points kubectl at another cluster or other credentials.
@@ -253,7 +286,11 @@ impl FlagTable for Table<'_> {
             'p' => "patch",
             'A' => "all-namespaces",
             'R' => "recursive",
+            'w' if self.verb == "proxy" => "www",
             'w' => "watch",
+            'P' if self.verb == "proxy" => "www-prefix",
+            'u' if self.verb == "proxy" => "unix-socket",
+            'r' if self.verb == "create" => "replicas",
             'L' => "label-columns",
             'i' => "stdin",
             't' => "tty",
@@ -264,10 +301,23 @@ impl FlagTable for Table<'_> {
     }
 
     fn takes_value(&self, long: &str) -> bool {
-        // `--raw` is a path for get/create/replace/delete, a boolean for `config view`.
+        // `--raw` is a path for get/create/replace/delete, a boolean for `config view`;
+        // `--containers` names containers for `set`, and is a boolean for `top pod`;
+        // `--prefix` is an environment prefix for `set env`, a boolean for `logs`.
         (long == "raw" && self.verb != "config")
+            || (long == "containers" && self.verb != "top")
+            || (long == "prefix" && self.verb != "logs")
             || ROOT_VALUE_FLAGS.contains(&long)
             || VERB_VALUE_FLAGS.contains(&long)
+    }
+
+    fn normalize<'n>(&self, long: &'n str) -> std::borrow::Cow<'n, str> {
+        // kubectl's flag sets read `_` in a long name as `-` (`--as_group` is `--as-group`).
+        if long.contains('_') {
+            std::borrow::Cow::Owned(long.replace('_', "-"))
+        } else {
+            std::borrow::Cow::Borrowed(long)
+        }
     }
 }
 
