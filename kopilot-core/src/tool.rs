@@ -48,7 +48,7 @@ pub struct ToolOutput {
     /// the last), for a tool that runs commands; the `tool_result` event carries it.
     pub exit: Option<Exit>,
     /// One line for a person following along (the command's first error line); the
-    /// `tool_result` event carries it. Without one, a failed call is summed up by the runtime.
+    /// `tool_result` event carries it. A refused or failed call is summed up by the runtime.
     pub summary: Option<String>,
 }
 

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use kopilot_core::llm::{ChatResponse, ScriptedModel, ScriptedReply};
 use kopilot_core::safety::ChannelApprover;
 use kopilot_core::testing::RecordingTool;
-use kopilot_core::{Budget, ErrorCode, EventKind, Kopilot, Limits, Status, TaskRequest};
+use kopilot_core::{Budget, ErrorCode, EventKind, Kopilot, Limits, Prices, Status, TaskRequest};
 use serde_json::json;
 use support::*;
 
@@ -320,4 +320,117 @@ fn invalid_limits_are_configuration_errors() {
     let ok = Limits::from_lookup(|k| (k == "SAFETY_MAX_CONCURRENT_TASKS").then(|| "9".to_owned()))
         .unwrap();
     assert_eq!(ok.max_concurrent_tasks, 9);
+}
+
+#[tokio::test]
+async fn the_dollar_budget_holds_only_where_prices_are_known() {
+    let script = || {
+        ScriptedModel::new("m")
+            .then(ScriptedReply::Respond(
+                ChatResponse::tool_calls(vec![kopilot_core::llm::ToolCall::new(
+                    "1",
+                    "run_kubectl",
+                    json!({"args": "get pods"}),
+                )])
+                .with_usage(800, 200),
+            ))
+            .then(ScriptedReply::Respond(
+                ChatResponse::text("done").with_usage(900, 100),
+            ))
+    };
+    let limits = Limits {
+        budget: Budget {
+            dollars: Some(0.01),
+            ..Limits::default().budget
+        },
+        ..Limits::default()
+    };
+    // $10 per million input tokens and $30 per million output: the first call costs $0.014.
+    let priced = Kopilot::builder()
+        .model(Arc::new(script()))
+        .skills(skills())
+        .tool(Arc::new(RecordingTool::new("run_kubectl", "kubectl", "ok")))
+        .limits(limits)
+        .prices(Prices {
+            input_per_million: 10.0,
+            output_per_million: 30.0,
+        })
+        .build()
+        .unwrap();
+    let result = priced
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ErrorCode::LimitDollars);
+    assert!(
+        error.message.contains("over its budget of $0.0100"),
+        "{error:?}"
+    );
+
+    let unpriced = Kopilot::builder()
+        .model(Arc::new(script()))
+        .skills(skills())
+        .tool(Arc::new(RecordingTool::new("run_kubectl", "kubectl", "ok")))
+        .limits(limits)
+        .build()
+        .unwrap();
+    let result = unpriced
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Succeeded, "{:?}", result.error);
+}
+
+#[tokio::test]
+async fn a_task_waiting_for_a_slot_is_queued() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .with_step_delay(Duration::from_secs(60))
+            .then_answer("late")
+            .then_answer("late"),
+    );
+    let kopilot = Kopilot::builder()
+        .model(model)
+        .skills(skills())
+        .limits(Limits {
+            max_concurrent_tasks: 1,
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let first = kopilot.submit(TaskRequest::new("x").skill("alpha"));
+    wait_for(&first, |e| matches!(e, EventKind::TaskStarted { .. })).await;
+    let second = kopilot.submit(TaskRequest::new("y").skill("alpha"));
+    wait_for(&second, |e| matches!(e, EventKind::Notification { .. })).await;
+    assert_eq!(first.status(), Status::Running);
+    assert_eq!(second.status(), Status::Queued);
+    second.cancel();
+    first.cancel();
+    assert_eq!(second.result().await.status, Status::Cancelled);
+    assert_eq!(first.result().await.status, Status::Cancelled);
+}
+
+#[tokio::test]
+async fn a_request_brings_its_own_budget() {
+    let model = ScriptedModel::new("m").then_call_tools(vec![
+        ("run_kubectl".into(), json!({"args": "get pods"})),
+        ("run_kubectl".into(), json!({"args": "get svc"})),
+    ]);
+    let tool = RecordingTool::new("run_kubectl", "kubectl", "ok");
+    let kopilot = Kopilot::builder()
+        .model(Arc::new(model))
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .build()
+        .unwrap();
+    let request = TaskRequest::new("x").skill("alpha").budget(Budget {
+        tool_calls: Some(1),
+        ..Budget::UNLIMITED
+    });
+    let result = kopilot.submit(request).result().await;
+    assert_eq!(result.status, Status::Failed);
+    assert_eq!(result.error.unwrap().code, ErrorCode::LimitToolCalls);
+    assert_eq!(tool.executed().len(), 1);
 }

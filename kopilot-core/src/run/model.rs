@@ -69,7 +69,7 @@ impl TaskRun {
             *sum = sum.plus(usage);
             *sum
         };
-        let budget = &self.inner.limits.budget;
+        let budget = &self.budget;
         let total = sum.total();
         if let Some(max) = budget.tokens
             && total > max

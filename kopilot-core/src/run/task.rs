@@ -22,7 +22,7 @@ use crate::names::agents::RUNTIME;
 use crate::request::TaskRequest;
 use crate::safety::Identity;
 use crate::store::TaskRecord;
-use crate::{ErrorCode, Finding};
+use crate::{Budget, ErrorCode, Finding};
 
 /// One task's state while it runs; every part of the runtime works on it.
 pub(crate) struct TaskRun {
@@ -30,6 +30,8 @@ pub(crate) struct TaskRun {
     pub(super) inner: Arc<Runtime>,
     id: String,
     pub(super) request: TaskRequest,
+    /// The runtime's budget with the request's own limits in place of its.
+    pub(super) budget: Budget,
     log: Arc<EventLog>,
     /// The caller's cancellation ([`TaskHandle::cancel`](crate::TaskHandle::cancel)).
     cancel: CancellationToken,
@@ -75,9 +77,14 @@ impl TaskRun {
         cancel: CancellationToken,
     ) -> Self {
         let run_token = cancel.child_token();
+        let budget = match &request.budget {
+            Some(own) => inner.limits.budget.overridden_by(own),
+            None => inner.limits.budget,
+        };
         Self {
             inner,
             id,
+            budget,
             request,
             log,
             cancel,
@@ -143,7 +150,10 @@ impl TaskRun {
                 },
             },
         );
-        let timeout = self.request.timeout.or(self.inner.limits.timeout());
+        let timeout = self
+            .request
+            .timeout
+            .or(self.budget.seconds.map(std::time::Duration::from_secs));
         // Cancellation wins over an answer that completes in the same poll (a tool that
         // noticed the cancel and returned at once must not turn into a normal ending).
         let outcome = tokio::select! {
@@ -256,7 +266,7 @@ impl TaskRun {
         scope: ToolScope<'_>,
     ) -> Step<Message> {
         let n = self.tool_calls.fetch_add(1, Ordering::SeqCst) + 1;
-        if let Some(max) = self.inner.limits.budget.tool_calls
+        if let Some(max) = self.budget.tool_calls
             && u64::try_from(n).unwrap_or(u64::MAX) > max
         {
             return Err(Stop::Limit(

@@ -178,10 +178,10 @@ impl Runtime {
             std::borrow::Cow::Owned(redacted) => redacted,
         };
         let content = redact(ran.content);
-        let failed = !ran.ok || ran.exit.is_some_and(|exit| !exit.success());
+        // A refusal is summed up by its first line; a tool that ran says its own summary.
         let summary = match ran.summary {
             Some(summary) => Some(summary_line(&redact(summary))),
-            None if failed => Some(summary_line(&content)).filter(|s| !s.is_empty()),
+            None if !ran.ok => Some(summary_line(&content)).filter(|s| !s.is_empty()),
             None => None,
         };
         let shown = truncate(content, self.limits.max_tool_output_bytes);
