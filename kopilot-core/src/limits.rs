@@ -1,7 +1,5 @@
 //! Per-task budgets and the runtime's concurrency limit.
 
-use std::time::Duration;
-
 use crate::Budget;
 use crate::error::{Error, Result};
 
@@ -61,11 +59,6 @@ impl Limits {
     /// Defaults with the process environment (see [`Limits::from_lookup`]).
     pub fn from_env() -> Result<Self> {
         Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// The time budget, `None` for no limit.
-    pub fn timeout(&self) -> Option<Duration> {
-        self.budget.seconds.map(Duration::from_secs)
     }
 
     pub(crate) fn check(&self) -> Result<()> {
