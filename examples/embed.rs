@@ -106,7 +106,7 @@ impl Approver for ShopOnly {
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = ScriptedModel::new("scripted-demo")
         // The supervisor hands the question to a specialist...
-        .then_call_tool("delegate", json!({"skill": "administration", "task": "Scale web in shop to 3 replicas."}))
+        .then_call_tool(kopilot_core::names::tools::DELEGATE, json!({"skill": "administration", "task": "Scale web in shop to 3 replicas."}))
         // ...which calls the custom tool...
         .then_call_tool("scale_deployment", json!({"name": "web", "namespace": "shop", "replicas": 3}))
         // ...and reports back; the supervisor writes the final answer.

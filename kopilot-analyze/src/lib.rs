@@ -169,17 +169,21 @@ pub struct AnalyzeRequest {
 /// JSON (`{"findings":[...],"summary":{...},"skipped":[...]}`), or `{"error": "..."}` for an
 /// unknown check id, so the model can correct itself.
 pub fn run_for_agent(snapshot: &ClusterSnapshot, request: &AnalyzeRequest) -> serde_json::Value {
-    match CheckSelection::parse(&request.checks) {
-        Ok(checks) => {
-            let options = AnalyzeOptions {
-                checks,
-                namespaces: request.namespaces.clone(),
-                pricing: Pricing::default(),
-            };
-            analyze(snapshot, &options).to_json()
-        }
+    match analyze_for_agent(snapshot, request) {
+        Ok(report) => report.to_json(),
         Err(e) => serde_json::json!({ "error": e.to_string() }),
     }
+}
+
+/// The agent's `analyze` tool, typed: the [`Report`] for `request`, or why a check id is
+/// unknown. [`run_for_agent`] is this as the JSON the model reads.
+pub fn analyze_for_agent(snapshot: &ClusterSnapshot, request: &AnalyzeRequest) -> Result<Report> {
+    let options = AnalyzeOptions {
+        checks: CheckSelection::parse(&request.checks)?,
+        namespaces: request.namespaces.clone(),
+        pricing: Pricing::default(),
+    };
+    Ok(analyze(snapshot, &options))
 }
 
 /// Where analyzers put their findings.

@@ -71,7 +71,10 @@ fn kopilot_with(limits: Limits, tool: RecordingTool) -> Kopilot {
         .audit(Arc::new(kopilot_core::safety::NullAuditSink))
         .limits(Limits {
             max_steps_per_agent: 50,
-            max_tool_calls: 10_000,
+            budget: kopilot_core::Budget {
+                tool_calls: Some(10_000),
+                ..Limits::default().budget
+            },
             ..limits
         })
         .build()
@@ -112,7 +115,7 @@ fn memory_per_queued_task(_: &mut Criterion) {
     rt.block_on(async {
         // One slot, held by a task whose tool never returns during the measurement.
         let stuck = RecordingTool::new("run_kubectl", "kubectl", "ok").with_delay(Duration::from_secs(3600));
-        let kopilot = kopilot_with(Limits { max_concurrent_tasks: 1, timeout: Duration::from_secs(7200), ..Limits::default() }, stuck);
+        let kopilot = kopilot_with(Limits { max_concurrent_tasks: 1, budget: kopilot_core::Budget { seconds: Some(7200), ..Limits::default().budget }, ..Limits::default() }, stuck);
         let blocker = kopilot.submit(TaskRequest::new("bench").skill("bench"));
         tokio::task::yield_now().await;
         let before = rss_bytes();

@@ -1,5 +1,7 @@
 //! The crate's error type.
 
+use crate::ErrorCode;
+
 /// Everything that can go wrong in `kopilot-core` outside a task (a task's own failures end
 /// up in its [`crate::TaskResult`]).
 #[derive(Debug, thiserror::Error)]
@@ -44,3 +46,57 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// The stable machine code of this error (`config.invalid`, `model.unavailable`, ...), the
+    /// same vocabulary as a task's [`Failure`](crate::Failure). The source chain stays
+    /// available through [`std::error::Error::source`].
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::Config(_) => ErrorCode::ConfigInvalid,
+            Self::InvalidEnv { .. } => ErrorCode::ConfigEnv,
+            Self::DuplicateTool(_) => ErrorCode::ConfigDuplicateTool,
+            Self::Store(_) => ErrorCode::StoreFailed,
+            Self::UnknownTask(_) => ErrorCode::TaskUnknown,
+            Self::Model(e) => model_code(e),
+            Self::Safety(_) => ErrorCode::SafetyFailed,
+            Self::Skills(_) => ErrorCode::SkillsInvalid,
+        }
+    }
+}
+
+/// A model error's code: `model.unavailable` when no model can be reached or used as
+/// configured (settings, credentials, the model's name, the connection), else `model.failed`.
+pub(crate) fn model_code(error: &crate::llm::Error) -> ErrorCode {
+    use crate::llm::Error as E;
+    match error {
+        E::Config { .. }
+        | E::Authentication { .. }
+        | E::ModelNotFound { .. }
+        | E::Connection { .. } => ErrorCode::ModelUnavailable,
+        _ => ErrorCode::ModelFailed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+    use crate::ErrorCode;
+
+    #[test]
+    fn every_error_has_its_code_and_keeps_its_source() {
+        assert_eq!(Error::Config("x".into()).code(), ErrorCode::ConfigInvalid);
+        assert_eq!(
+            Error::UnknownTask("t".into()).code().as_str(),
+            "task.unknown"
+        );
+        let model = Error::from(crate::llm::Error::Connection {
+            url: "http://127.0.0.1:9/v1".into(),
+            source: "refused".into(),
+        });
+        assert_eq!(model.code(), ErrorCode::ModelUnavailable);
+        // `transparent`: the model error's own source is this error's source.
+        let source = std::error::Error::source(&model).map(ToString::to_string);
+        assert_eq!(source.as_deref(), Some("refused"));
+    }
+}

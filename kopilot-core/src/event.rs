@@ -1,221 +1,87 @@
-//! The event protocol: everything a task does, as a stream of JSON-serialisable events.
-//!
-//! Producers (the runtime) and consumers (CLI, server, operator, MCP) meet here and nowhere
-//! else, so these types need only `serde`.
+//! The event protocol's types are `kopilot-protocol`'s (re-exported here and as
+//! [`crate::protocol`]); what the runtime adds is redaction: every event is redacted before
+//! anyone sees or stores it.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use time::OffsetDateTime;
 
-use crate::llm::Usage;
-use crate::safety::Risk;
+pub use kopilot_protocol::{Event, EventKind, Status, TaskResult};
 
-/// One event of a task's stream.
-///
-/// ```json
-/// {"task_id":"t-…","seq":4,"ts":"2026-11-22T10:00:01.2Z","agent":"cost_optimization",
-///  "event":{"type":"tool_call","call_id":"c-2","tool":"run_kubectl","args":{"args":"top pods -A"}}}
-/// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    /// The task.
-    pub task_id: String,
-    /// Position in the task's stream, from 1, strictly increasing.
-    pub seq: u64,
-    /// When it happened.
-    #[serde(with = "time::serde::rfc3339")]
-    pub ts: OffsetDateTime,
-    /// Which agent produced it: `supervisor`, a skill name, or `kopilot` for the runtime.
-    pub agent: String,
-    /// What happened.
-    pub event: EventKind,
-}
-
-impl Event {
-    /// Whether this is the terminal `response` event.
-    pub fn is_terminal(&self) -> bool {
-        matches!(self.event, EventKind::Response(_))
-    }
-}
-
-/// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum EventKind {
-    /// The task started running (after waiting in the queue, if it had to).
-    TaskStarted {
-        /// The prompt.
-        prompt: String,
-        /// The skill requested explicitly, if any.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        skill: Option<String>,
-        /// The session, if any.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        session_id: Option<String>,
-        /// The model, or `None` in offline mode.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        model: Option<String>,
-    },
-    /// The supervisor handed a sub-task to a skill.
-    Delegated {
-        /// The delegate call's id.
-        call_id: String,
-        /// The skill.
-        skill: String,
-        /// The sub-task.
-        task: String,
-    },
-    /// Text the model wrote alongside tool calls: its reasoning before acting.
-    Thinking {
-        /// The text.
-        text: String,
-    },
-    /// A piece of the answer as it streams.
-    Delta {
-        /// The new text.
-        text: String,
-    },
-    /// A tool call is about to be checked and run.
-    ToolCall {
-        /// The call id (unique within the task).
-        call_id: String,
-        /// The tool.
-        tool: String,
-        /// The arguments the model gave, with secret values redacted.
-        args: Value,
-    },
-    /// A command needs a human's approval.
-    ApprovalRequested {
-        /// The approval request id.
-        approval_id: String,
-        /// The tool call it belongs to.
-        call_id: String,
-        /// The command line, with secret values redacted (the approver is shown the exact
-        /// line through the [`Approver`](crate::safety::Approver)).
-        command: String,
-        /// Its risk.
-        risk: Risk,
-        /// Why it needs approval.
-        reasons: Vec<String>,
-    },
-    /// The approver answered.
-    ApprovalDecided {
-        /// The approval request id.
-        approval_id: String,
-        /// The tool call it belongs to.
-        call_id: String,
-        /// Whether it may run.
-        approved: bool,
-        /// Who decided.
-        decided_by: String,
-        /// Why.
-        #[serde(skip_serializing_if = "Option::is_none")]
-        reason: Option<String>,
-    },
-    /// A tool call finished (or was refused).
-    ToolResult {
-        /// The call id.
-        call_id: String,
-        /// The tool.
-        tool: String,
-        /// Whether it succeeded.
-        ok: bool,
-        /// What the model was given (after redaction and truncation).
-        output: String,
-        /// How long it took, including approval waits.
-        duration_ms: u64,
-    },
-    /// A reviewer's score of the answer.
-    Reflection {
-        /// 0 to 10.
-        score: u8,
-        /// What could be better.
-        critique: String,
-        /// Whether the supervisor re-plans because the score is below the threshold.
-        replan: bool,
-    },
-    /// Anything else worth telling a user (queued, a limit nearing, offline mode).
-    Notification {
-        /// The message.
-        message: String,
-    },
-    /// The terminal event: the task's result.
-    Response(TaskResult),
-}
-
-impl EventKind {
-    /// The event as it may be shown and stored: secret values the model or the user put in
-    /// a prompt, a tool's arguments, a command line or text are replaced by markers
-    /// ([`crate::safety::redact`]). Tool output is redacted where it is produced.
-    pub(crate) fn redacted(self) -> Self {
-        use crate::safety::redact::{redact, redact_command_line};
-        let text = |s: String| match redact(&s) {
-            std::borrow::Cow::Borrowed(_) => s,
-            std::borrow::Cow::Owned(r) => r,
-        };
-        match self {
-            Self::TaskStarted {
-                prompt,
-                skill,
-                session_id,
-                model,
-            } => Self::TaskStarted {
-                prompt: text(prompt),
-                skill,
-                session_id,
-                model,
-            },
-            Self::Delegated {
-                call_id,
-                skill,
-                task,
-            } => Self::Delegated {
-                call_id,
-                skill,
-                task: text(task),
-            },
-            Self::Thinking { text: t } => Self::Thinking { text: text(t) },
-            Self::ToolCall {
-                call_id,
-                tool,
-                args,
-            } => Self::ToolCall {
-                call_id,
-                tool,
-                args: redacted_args(args),
-            },
-            Self::ApprovalRequested {
-                approval_id,
-                call_id,
-                command,
-                risk,
-                reasons,
-            } => Self::ApprovalRequested {
-                approval_id,
-                call_id,
-                command: redact_command_line(&command).into_owned(),
-                risk,
-                reasons: reasons.into_iter().map(text).collect(),
-            },
-            Self::ApprovalDecided {
-                approval_id,
-                call_id,
-                approved,
-                decided_by,
-                reason,
-            } => Self::ApprovalDecided {
-                approval_id,
-                call_id,
-                approved,
-                decided_by,
-                reason: reason.map(text),
-            },
-            other @ (Self::Delta { .. }
-            | Self::ToolResult { .. }
-            | Self::Reflection { .. }
-            | Self::Notification { .. }
-            | Self::Response(_)) => other,
-        }
+/// The event as it may be shown and stored: secret values the model or the user put in a
+/// prompt, a tool's arguments, a command line or text are replaced by markers
+/// ([`crate::safety::redact`]). Tool output is redacted where it is produced.
+pub(crate) fn redacted(kind: EventKind) -> EventKind {
+    use crate::safety::redact::{redact, redact_command_line};
+    let text = |s: String| match redact(&s) {
+        std::borrow::Cow::Borrowed(_) => s,
+        std::borrow::Cow::Owned(r) => r,
+    };
+    match kind {
+        EventKind::TaskStarted {
+            prompt,
+            skill,
+            session_id,
+            model,
+        } => EventKind::TaskStarted {
+            prompt: text(prompt),
+            skill,
+            session_id,
+            model,
+        },
+        EventKind::Delegated {
+            call_id,
+            skill,
+            task,
+        } => EventKind::Delegated {
+            call_id,
+            skill,
+            task: text(task),
+        },
+        EventKind::Thinking { text: t } => EventKind::Thinking { text: text(t) },
+        EventKind::ToolCall {
+            call_id,
+            tool,
+            args,
+            commands,
+        } => EventKind::ToolCall {
+            call_id,
+            tool,
+            args: redacted_args(args),
+            commands: commands
+                .iter()
+                .map(|line| redact_command_line(line).into_owned())
+                .collect(),
+        },
+        EventKind::ApprovalRequested {
+            approval_id,
+            call_id,
+            command,
+            risk,
+            reasons,
+        } => EventKind::ApprovalRequested {
+            approval_id,
+            call_id,
+            command: redact_command_line(&command).into_owned(),
+            risk,
+            reasons: reasons.into_iter().map(text).collect(),
+        },
+        EventKind::ApprovalDecided {
+            approval_id,
+            call_id,
+            approved,
+            decided_by,
+            reason,
+        } => EventKind::ApprovalDecided {
+            approval_id,
+            call_id,
+            approved,
+            decided_by,
+            reason: reason.map(text),
+        },
+        other @ (EventKind::Delta { .. }
+        | EventKind::ToolResult { .. }
+        | EventKind::Reflection { .. }
+        | EventKind::Notification { .. }
+        | EventKind::Response(_)) => other,
     }
 }
 
@@ -248,60 +114,6 @@ fn redacted_args(args: Value) -> Value {
         ),
         other => other,
     }
-}
-
-/// How a task ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    /// It answered.
-    Succeeded,
-    /// It could not answer (model error, a limit reached, ...).
-    Failed,
-    /// Someone cancelled it.
-    Cancelled,
-    /// It was refused before it started (invalid request, unknown skill).
-    Rejected,
-    /// It was running when the process stopped (found after a restart).
-    Interrupted,
-}
-
-impl Status {
-    /// The snake_case name.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-            Self::Cancelled => "cancelled",
-            Self::Rejected => "rejected",
-            Self::Interrupted => "interrupted",
-        }
-    }
-}
-
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The result of a task: the payload of the terminal `response` event.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TaskResult {
-    /// How it ended.
-    pub status: Status,
-    /// The answer in markdown (empty when there is none).
-    pub answer: String,
-    /// Why it failed, was cancelled or rejected.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-    /// Structured findings gathered from analyzers, when any ran.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub findings: Vec<Value>,
-    /// Tokens used by every model call of the task.
-    pub usage: Usage,
-    /// Wall-clock time from start to end, in milliseconds (queue time excluded).
-    pub duration_ms: u64,
 }
 
 #[cfg(test)]

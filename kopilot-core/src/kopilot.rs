@@ -8,13 +8,15 @@ use time::OffsetDateTime;
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::Prices;
 use crate::error::{Error, Result};
-use crate::event::TaskResult;
+use crate::event::{Status, TaskResult};
 use crate::limits::Limits;
 use crate::llm::ChatModel;
 use crate::log::{EventLog, EventStream};
+use crate::names::tools::DELEGATE;
 use crate::request::TaskRequest;
-use crate::run::{DELEGATE_TOOL, Persist, Runtime, TaskRun, store_writer};
+use crate::run::{Persist, Runtime, TaskRun, store_writer};
 use crate::safety::{Approver, AuditSink, DenyAll, Guard, Policy, TracingAuditSink};
 use crate::skills::{SkillLoader, SkillRegistry};
 use crate::store::{MemoryStore, TaskStore};
@@ -151,6 +153,11 @@ impl TaskHandle {
         self.log.subscribe(from_seq)
     }
 
+    /// Where the task is now: `queued`, `running`, `waiting_for_approval`, or how it ended.
+    pub fn status(&self) -> Status {
+        self.log.status()
+    }
+
     /// Cancels the task: it stops within a second wherever it is (a model call, an approval
     /// wait, a running command) and ends with status `cancelled`.
     pub fn cancel(&self) {
@@ -183,6 +190,7 @@ pub struct KopilotBuilder {
     tools: Vec<Arc<dyn Tool>>,
     store: Option<Arc<dyn TaskStore>>,
     limits: Option<Limits>,
+    prices: Option<Prices>,
     reflect: bool,
     reflection_threshold: Option<u8>,
 }
@@ -244,6 +252,14 @@ impl KopilotBuilder {
         self
     }
 
+    /// The model's prices: with them, the dollar budget ([`Budget::dollars`](crate::Budget))
+    /// is enforced after each model call. Without them a dollar budget is not checked.
+    #[must_use]
+    pub fn prices(mut self, prices: Prices) -> Self {
+        self.prices = Some(prices);
+        self
+    }
+
     /// Reflect on every answer unless a request says otherwise (default off).
     #[must_use]
     pub fn reflection(mut self, on: bool) -> Self {
@@ -278,7 +294,7 @@ impl KopilotBuilder {
         let mut tool_order = Vec::new();
         for tool in self.tools {
             let name = tool.name().to_owned();
-            if name == DELEGATE_TOOL || tools.contains_key(&name) {
+            if name == DELEGATE || tools.contains_key(&name) {
                 return Err(Error::DuplicateTool(name));
             }
             tool_order.push(name.clone());
@@ -303,6 +319,7 @@ impl KopilotBuilder {
                 tool_order,
                 store,
                 limits,
+                prices: self.prices,
                 reflect_by_default: self.reflect,
                 reflection_threshold: threshold,
                 slots: Arc::new(Semaphore::new(limits.max_concurrent_tasks)),

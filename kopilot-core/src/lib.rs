@@ -12,10 +12,11 @@
 //!   only then does the tool *execute*, with [`ClearedCommand`](safety::ClearedCommand)s that
 //!   only the guard can make. Blocked and denied commands go back to the model as errors; a
 //!   denied command is never asked again in the same task.
-//! - **Budgets** ([`Limits`]): model turns per agent, tool calls, tokens and wall-clock time per
-//!   task; a task that reaches one fails with a reason naming it. [`TaskHandle::cancel`] stops a
-//!   task within a second wherever it is. At most `max_concurrent_tasks` run at once; the rest
-//!   wait in order.
+//! - **Budgets** ([`Limits`], with the protocol's [`Budget`]): model turns per agent, and per
+//!   task tool calls, tokens, wall-clock time and (where the model's [`Prices`] are known)
+//!   dollars; a task that reaches one fails with a `limit.*` [`ErrorCode`].
+//!   [`TaskHandle::cancel`] stops a task within a second wherever it is. At most
+//!   `max_concurrent_tasks` run at once; the rest wait in order.
 //! - **Reflection** (optional): a second model call scores the answer; below the threshold the
 //!   supervisor re-plans once. **Offline mode** (no model): route by keywords, run the chosen
 //!   skills' analyzers through the `analyze` tool, and answer from their findings.
@@ -39,7 +40,8 @@
 //! ```
 //!
 //! An embedder needs only this crate: it re-exports the leaf crates as [`llm`], [`safety`] and
-//! [`skills`]. Features: `providers` (default; the HTTP model providers), `sqlite` (default; the
+//! [`skills`], and the event protocol's types (`kopilot-protocol`) as [`protocol`], the most
+//! used of them also at the top. Features: `providers` (default; the HTTP model providers), `sqlite` (default; the
 //! SQLite store), `test-util` (`ScriptedModel` and the `testing` doubles).
 #![doc = ""]
 #![doc = include_str!("docs/events.md")]
@@ -55,6 +57,7 @@
 )]
 
 pub use kopilot_llm as llm;
+pub use kopilot_protocol as protocol;
 pub use kopilot_safety as safety;
 pub use kopilot_skills as skills;
 
@@ -77,6 +80,7 @@ mod tool;
 pub use error::{Error, Result};
 pub use event::{Event, EventKind, Status, TaskResult};
 pub use kopilot::{DEFAULT_REFLECTION_THRESHOLD, Kopilot, KopilotBuilder, TaskHandle};
+pub use kopilot_protocol::{Budget, ErrorCode, Exit, Failure, Finding, Prices, Usage, names};
 pub use limits::Limits;
 pub use log::EventStream;
 pub use request::TaskRequest;

@@ -1,21 +1,18 @@
 //! Per-task budgets and the runtime's concurrency limit.
 
-use std::time::Duration;
-
+use crate::Budget;
 use crate::error::{Error, Result};
 
-/// Budgets for one task. Reaching one ends the task with status `failed` and a reason that
-/// names the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Budgets for one task and the runtime's own limits. Reaching a budget ends the task with
+/// status `failed` and a `limit.*` code naming it.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Limits {
     /// Model turns per agent (a skill's own `max_steps` applies when it is lower).
     pub max_steps_per_agent: usize,
-    /// Tool calls per task, across all agents (default 50).
-    pub max_tool_calls: usize,
-    /// Tokens per task, input plus output, across all model calls (`None`: no limit).
-    pub max_tokens: Option<u64>,
-    /// Wall-clock time per task once it starts running (default 5 minutes).
-    pub timeout: Duration,
+    /// Per task: tokens (default: no limit), wall-clock seconds once it starts running
+    /// (default 300), tool calls across all agents (default 50), and dollars (only enforced
+    /// with the model's prices, [`KopilotBuilder::prices`](crate::KopilotBuilder::prices)).
+    pub budget: Budget,
     /// Tasks running at once; others wait in order (default 5).
     pub max_concurrent_tasks: usize,
     /// Bytes of one tool result the model sees (default 16 KiB).
@@ -28,9 +25,12 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_steps_per_agent: 10,
-            max_tool_calls: 50,
-            max_tokens: None,
-            timeout: Duration::from_secs(300),
+            budget: Budget {
+                tokens: None,
+                seconds: Some(300),
+                tool_calls: Some(50),
+                dollars: None,
+            },
             max_concurrent_tasks: 5,
             max_tool_output_bytes: 16 * 1024,
             max_session_turns: 10,
@@ -63,19 +63,29 @@ impl Limits {
 
     pub(crate) fn check(&self) -> Result<()> {
         let zero = [
-            ("max_steps_per_agent", self.max_steps_per_agent),
-            ("max_tool_calls", self.max_tool_calls),
-            ("max_concurrent_tasks", self.max_concurrent_tasks),
-            ("max_tool_output_bytes", self.max_tool_output_bytes),
+            ("max_steps_per_agent", Some(self.max_steps_per_agent)),
+            (
+                "budget.tool_calls",
+                self.budget
+                    .tool_calls
+                    .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            ),
+            ("max_concurrent_tasks", Some(self.max_concurrent_tasks)),
+            ("max_tool_output_bytes", Some(self.max_tool_output_bytes)),
         ];
         for (name, value) in zero {
-            if value == 0 {
+            if value == Some(0) {
                 return Err(Error::Config(format!("limit {name} must be above zero")));
             }
         }
-        if self.timeout.is_zero() {
+        if self.budget.seconds == Some(0) {
             return Err(Error::Config(
-                "the task timeout must be above zero".to_owned(),
+                "the task's time budget must be above zero".to_owned(),
+            ));
+        }
+        if self.budget.dollars.is_some_and(|d| d.is_nan() || d < 0.0) {
+            return Err(Error::Config(
+                "the task's dollar budget must be zero or more".to_owned(),
             ));
         }
         Ok(())

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use futures::Stream;
 use tokio::sync::watch;
 
-use crate::event::Event;
+use crate::event::{Event, EventKind, Status};
 
 /// A stream of a task's events; ends after the terminal `response` event.
 pub type EventStream = Pin<Box<dyn Stream<Item = Event> + Send>>;
@@ -77,6 +77,29 @@ impl EventLog {
                 }
             },
         ))
+    }
+
+    /// The task's status as its events so far tell it: `queued` until `task_started`,
+    /// `waiting_for_approval` while an `approval_requested` has no `approval_decided` yet,
+    /// the result's status once the `response` is in.
+    pub(crate) fn status(&self) -> Status {
+        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut status = Status::Queued;
+        let mut waiting = 0usize;
+        for event in events.iter() {
+            match &event.event {
+                EventKind::TaskStarted { .. } => status = Status::Running,
+                EventKind::ApprovalRequested { .. } => waiting += 1,
+                EventKind::ApprovalDecided { .. } => waiting = waiting.saturating_sub(1),
+                EventKind::Response(result) => return result.status,
+                _ => {}
+            }
+        }
+        if status == Status::Running && waiting > 0 {
+            Status::WaitingForApproval
+        } else {
+            status
+        }
     }
 
     fn is_finished(&self) -> bool {

@@ -1,7 +1,7 @@
 //! What a caller asks for.
 
 /// One prompt to run as a task.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct TaskRequest {
     /// The question or instruction, in plain words.
     pub prompt: String,
@@ -18,8 +18,12 @@ pub struct TaskRequest {
     pub offline: bool,
     /// Override the model turns per agent for this task.
     pub max_steps: Option<usize>,
-    /// Override the time limit for this task.
+    /// Override the time limit for this task (wins over `budget.seconds`, and allows
+    /// sub-second limits).
     pub timeout: Option<std::time::Duration>,
+    /// This task's own limits: each one it sets replaces the runtime's
+    /// ([`Limits::budget`](crate::Limits)); those it leaves out stay as they are.
+    pub budget: Option<crate::Budget>,
     /// The namespace the question is about: the agents are told to stay in it, and offline
     /// mode reports on it only.
     pub namespace: Option<String>,
@@ -79,6 +83,13 @@ impl TaskRequest {
             ),
             None => self.prompt.clone(),
         }
+    }
+
+    /// Sets this task's own budget: the limits it sets replace the runtime's.
+    #[must_use]
+    pub fn budget(mut self, budget: crate::Budget) -> Self {
+        self.budget = Some(budget);
+        self
     }
 
     /// Answers from the analyzers only.

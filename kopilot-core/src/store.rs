@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
 use crate::event::{Event, Status, TaskResult};
+use crate::{ErrorCode, Failure};
 
 /// A task as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,12 +174,11 @@ impl TaskStore for MemoryStore {
 
 /// The result recorded for a task found running after a restart.
 pub fn interrupted_result() -> TaskResult {
-    TaskResult {
-        status: Status::Interrupted,
-        answer: String::new(),
-        error: Some("the process stopped while this task was running".to_owned()),
-        findings: Vec::new(),
-        usage: crate::llm::Usage::default(),
-        duration_ms: 0,
-    }
+    TaskResult::failed(
+        Status::Interrupted,
+        Failure::new(
+            ErrorCode::Interrupted,
+            "the process stopped while this task was running",
+        ),
+    )
 }

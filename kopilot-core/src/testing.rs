@@ -13,6 +13,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use crate::Finding;
 use crate::llm::{ChatModel, ChatRequest, ChatStream, ScriptedModel};
 use crate::tool::{Plan, Tool, ToolContext, ToolError, ToolOutput};
 
@@ -23,7 +24,7 @@ pub struct RecordingTool {
     name: String,
     prefix: String,
     output: String,
-    findings: Vec<Value>,
+    findings: Vec<Finding>,
     delay: Option<Duration>,
     parameters: Value,
     state: Arc<RecordingState>,
@@ -68,9 +69,9 @@ impl RecordingTool {
         }
     }
 
-    /// Also returns these structured findings.
+    /// Also returns these findings.
     #[must_use]
-    pub fn with_findings(mut self, findings: Vec<Value>) -> Self {
+    pub fn with_findings(mut self, findings: Vec<Finding>) -> Self {
         self.findings = findings;
         self
     }
@@ -154,10 +155,7 @@ impl Tool for RecordingTool {
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         executed.extend(cleared.iter().map(|c| c.line().to_owned()));
-        Ok(ToolOutput {
-            content: self.output.clone(),
-            findings: self.findings.clone(),
-        })
+        Ok(ToolOutput::text(self.output.clone()).with_findings(self.findings.clone()))
     }
 }
 

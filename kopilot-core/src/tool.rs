@@ -10,6 +10,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use crate::safety::ClearedCommand;
+use crate::{Exit, Finding};
 
 /// What a tool would do, as command lines the guard can read.
 ///
@@ -37,12 +38,18 @@ impl Plan {
 }
 
 /// What a tool produced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ToolOutput {
     /// The text the model sees (the runtime truncates and wraps it).
     pub content: String,
-    /// Structured findings, if the tool produced any (collected into the task result).
-    pub findings: Vec<Value>,
+    /// The analyzers' findings, if the tool produced any (collected into the task result).
+    pub findings: Vec<Finding>,
+    /// How the command that decides the outcome ended (the first that did not succeed, else
+    /// the last), for a tool that runs commands; the `tool_result` event carries it.
+    pub exit: Option<Exit>,
+    /// One line for a person following along (the command's first error line); the
+    /// `tool_result` event carries it. A refused or failed call is summed up by the runtime.
+    pub summary: Option<String>,
 }
 
 impl ToolOutput {
@@ -51,7 +58,30 @@ impl ToolOutput {
         Self {
             content: content.into(),
             findings: Vec::new(),
+            exit: None,
+            summary: None,
         }
+    }
+
+    /// With these findings.
+    #[must_use]
+    pub fn with_findings(mut self, findings: Vec<Finding>) -> Self {
+        self.findings = findings;
+        self
+    }
+
+    /// With how its command ended.
+    #[must_use]
+    pub fn with_exit(mut self, exit: Exit) -> Self {
+        self.exit = Some(exit);
+        self
+    }
+
+    /// With a one-line summary.
+    #[must_use]
+    pub fn with_summary(mut self, summary: impl Into<String>) -> Self {
+        self.summary = Some(summary.into());
+        self
     }
 }
 

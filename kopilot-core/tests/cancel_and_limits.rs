@@ -9,7 +9,7 @@ use futures::StreamExt;
 use kopilot_core::llm::{ChatResponse, ScriptedModel, ScriptedReply};
 use kopilot_core::safety::ChannelApprover;
 use kopilot_core::testing::RecordingTool;
-use kopilot_core::{EventKind, Kopilot, Limits, Status, TaskRequest};
+use kopilot_core::{Budget, ErrorCode, EventKind, Kopilot, Limits, Prices, Status, TaskRequest};
 use serde_json::json;
 use support::*;
 
@@ -36,6 +36,7 @@ async fn cancel_during_a_model_call() {
         .unwrap();
     let task = kopilot.submit(TaskRequest::new("x").skill("alpha"));
     wait_for(&task, |e| matches!(e, EventKind::TaskStarted { .. })).await;
+    assert_eq!(task.status(), Status::Running);
     let at = Instant::now();
     task.cancel();
     let result = task.result().await;
@@ -63,9 +64,11 @@ async fn cancel_during_an_approval_wait_withdraws_the_request() {
     wait_for(&task, |e| matches!(e, EventKind::ApprovalRequested { .. })).await;
     tokio::time::sleep(Duration::from_millis(20)).await;
     assert_eq!(approver.pending().len(), 1);
+    assert_eq!(task.status(), Status::WaitingForApproval);
     let at = Instant::now();
     task.cancel();
     assert_eq!(task.result().await.status, Status::Cancelled);
+    assert_eq!(task.status(), Status::Cancelled);
     assert!(at.elapsed() < Duration::from_secs(1));
     assert!(approver.pending().is_empty());
     assert!(tool.executed().is_empty());
@@ -129,12 +132,14 @@ async fn the_step_limit_names_itself() {
     assert!(
         result
             .error
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .message
             .contains("used its 3 model turns"),
         "{:?}",
         result.error
     );
+    assert_eq!(result.error.unwrap().code, ErrorCode::LimitSteps);
 }
 
 #[tokio::test]
@@ -150,7 +155,10 @@ async fn the_tool_call_limit_names_itself() {
         .skills(skills())
         .tool(Arc::new(tool.clone()))
         .limits(Limits {
-            max_tool_calls: 2,
+            budget: Budget {
+                tool_calls: Some(2),
+                ..Limits::default().budget
+            },
             ..Limits::default()
         })
         .build()
@@ -163,12 +171,14 @@ async fn the_tool_call_limit_names_itself() {
     assert!(
         result
             .error
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .message
             .contains("more than 2 tool calls"),
         "{:?}",
         result.error
     );
+    assert_eq!(result.error.unwrap().code, ErrorCode::LimitToolCalls);
     assert_eq!(tool.executed().len(), 2);
 }
 
@@ -191,7 +201,10 @@ async fn the_token_limit_names_itself() {
         .skills(skills())
         .tool(Arc::new(RecordingTool::new("run_kubectl", "kubectl", "ok")))
         .limits(Limits {
-            max_tokens: Some(1500),
+            budget: Budget {
+                tokens: Some(1500),
+                ..Limits::default().budget
+            },
             ..Limits::default()
         })
         .build()
@@ -204,12 +217,14 @@ async fn the_token_limit_names_itself() {
     assert!(
         result
             .error
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .message
             .contains("2000 tokens, over its budget of 1500"),
         "{:?}",
         result.error
     );
+    assert_eq!(result.error.unwrap().code, ErrorCode::LimitTokens);
     assert_eq!(result.usage.total(), 2000);
 }
 
@@ -222,7 +237,10 @@ async fn the_time_limit_names_itself() {
         .model(Arc::new(model))
         .skills(skills())
         .limits(Limits {
-            timeout: Duration::from_secs(30),
+            budget: Budget {
+                seconds: Some(30),
+                ..Limits::default().budget
+            },
             ..Limits::default()
         })
         .build()
@@ -235,12 +253,14 @@ async fn the_time_limit_names_itself() {
     assert!(
         result
             .error
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .message
             .contains("time limit of 30.0 s"),
         "{:?}",
         result.error
     );
+    assert_eq!(result.error.unwrap().code, ErrorCode::LimitTime);
 }
 
 #[tokio::test]
@@ -262,12 +282,14 @@ async fn a_model_failure_fails_the_task_with_its_message() {
     assert!(
         result
             .error
-            .as_deref()
+            .as_ref()
             .unwrap()
+            .message
             .contains("the model failed"),
         "{:?}",
         result.error
     );
+    assert_eq!(result.error.unwrap().code, ErrorCode::ModelUnavailable);
 }
 
 #[test]
@@ -280,7 +302,10 @@ fn invalid_limits_are_configuration_errors() {
         assert!(
             Kopilot::builder()
                 .limits(Limits {
-                    max_tool_calls: 0,
+                    budget: Budget {
+                        tool_calls: Some(0),
+                        ..Limits::default().budget
+                    },
                     ..Limits::default()
                 })
                 .build()
@@ -295,4 +320,117 @@ fn invalid_limits_are_configuration_errors() {
     let ok = Limits::from_lookup(|k| (k == "SAFETY_MAX_CONCURRENT_TASKS").then(|| "9".to_owned()))
         .unwrap();
     assert_eq!(ok.max_concurrent_tasks, 9);
+}
+
+#[tokio::test]
+async fn the_dollar_budget_holds_only_where_prices_are_known() {
+    let script = || {
+        ScriptedModel::new("m")
+            .then(ScriptedReply::Respond(
+                ChatResponse::tool_calls(vec![kopilot_core::llm::ToolCall::new(
+                    "1",
+                    "run_kubectl",
+                    json!({"args": "get pods"}),
+                )])
+                .with_usage(800, 200),
+            ))
+            .then(ScriptedReply::Respond(
+                ChatResponse::text("done").with_usage(900, 100),
+            ))
+    };
+    let limits = Limits {
+        budget: Budget {
+            dollars: Some(0.01),
+            ..Limits::default().budget
+        },
+        ..Limits::default()
+    };
+    // $10 per million input tokens and $30 per million output: the first call costs $0.014.
+    let priced = Kopilot::builder()
+        .model(Arc::new(script()))
+        .skills(skills())
+        .tool(Arc::new(RecordingTool::new("run_kubectl", "kubectl", "ok")))
+        .limits(limits)
+        .prices(Prices {
+            input_per_million: 10.0,
+            output_per_million: 30.0,
+        })
+        .build()
+        .unwrap();
+    let result = priced
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Failed);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ErrorCode::LimitDollars);
+    assert!(
+        error.message.contains("over its budget of $0.0100"),
+        "{error:?}"
+    );
+
+    let unpriced = Kopilot::builder()
+        .model(Arc::new(script()))
+        .skills(skills())
+        .tool(Arc::new(RecordingTool::new("run_kubectl", "kubectl", "ok")))
+        .limits(limits)
+        .build()
+        .unwrap();
+    let result = unpriced
+        .submit(TaskRequest::new("x").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Succeeded, "{:?}", result.error);
+}
+
+#[tokio::test]
+async fn a_task_waiting_for_a_slot_is_queued() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .with_step_delay(Duration::from_secs(60))
+            .then_answer("late")
+            .then_answer("late"),
+    );
+    let kopilot = Kopilot::builder()
+        .model(model)
+        .skills(skills())
+        .limits(Limits {
+            max_concurrent_tasks: 1,
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let first = kopilot.submit(TaskRequest::new("x").skill("alpha"));
+    wait_for(&first, |e| matches!(e, EventKind::TaskStarted { .. })).await;
+    let second = kopilot.submit(TaskRequest::new("y").skill("alpha"));
+    wait_for(&second, |e| matches!(e, EventKind::Notification { .. })).await;
+    assert_eq!(first.status(), Status::Running);
+    assert_eq!(second.status(), Status::Queued);
+    second.cancel();
+    first.cancel();
+    assert_eq!(second.result().await.status, Status::Cancelled);
+    assert_eq!(first.result().await.status, Status::Cancelled);
+}
+
+#[tokio::test]
+async fn a_request_brings_its_own_budget() {
+    let model = ScriptedModel::new("m").then_call_tools(vec![
+        ("run_kubectl".into(), json!({"args": "get pods"})),
+        ("run_kubectl".into(), json!({"args": "get svc"})),
+    ]);
+    let tool = RecordingTool::new("run_kubectl", "kubectl", "ok");
+    let kopilot = Kopilot::builder()
+        .model(Arc::new(model))
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .build()
+        .unwrap();
+    let request = TaskRequest::new("x").skill("alpha").budget(Budget {
+        tool_calls: Some(1),
+        ..Budget::UNLIMITED
+    });
+    let result = kopilot.submit(request).result().await;
+    assert_eq!(result.status, Status::Failed);
+    assert_eq!(result.error.unwrap().code, ErrorCode::LimitToolCalls);
+    assert_eq!(tool.executed().len(), 1);
 }

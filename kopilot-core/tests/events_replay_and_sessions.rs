@@ -212,23 +212,26 @@ async fn a_session_sees_its_earlier_turns() {
 
 #[tokio::test]
 async fn offline_mode_routes_by_keywords_and_answers_from_findings() {
-    let finding = json!({
+    let finding = |value| serde_json::from_value::<kopilot_core::Finding>(value).unwrap();
+    let web = finding(json!({
         "check": "health.crashloop", "severity": "critical",
         "object": {"kind": "Deployment", "namespace": "shop", "name": "web"},
-        "message": "web is crashlooping (5 restarts)", "recommendation": "raise the memory limit",
+        "message": "web is crashlooping (5 restarts)", "evidence": {"restarts": 5},
+        "recommendation": "raise the memory limit",
         "command": "kubectl set resources deployment/web -n shop --limits=memory=512Mi"
-    });
+    }));
     let analyze = RecordingTool::new(
         "analyze",
         "kubectl get pods,deployments -A",
         "{\"findings\":[...]}",
     )
-    .with_findings(vec![finding, json!({
+    .with_findings(vec![web, finding(json!({
         "check": "health.crashloop", "severity": "high",
         "object": {"kind": "Pod", "namespace": "kube-system", "name": "coredns-1"},
-        "message": "coredns-1 is crashlooping", "recommendation": "look at its logs",
+        "message": "coredns-1 is crashlooping", "evidence": {},
+        "recommendation": "look at its logs",
         "command": "kubectl delete pod coredns-1 -n kube-system"
-    })])
+    }))])
         .with_parameters(json!({"type": "object", "properties": {"checks": {"type": "array", "items": {"type": "string"}}}}));
     let kopilot = Kopilot::builder()
         .skills(skills())
@@ -278,12 +281,9 @@ async fn offline_mode_without_an_analyze_tool_fails_clearly() {
     let kopilot = Kopilot::builder().skills(skills()).build().unwrap();
     let result = kopilot.submit(TaskRequest::new("anything")).result().await;
     assert_eq!(result.status, Status::Failed);
-    assert!(
-        result
-            .error
-            .unwrap()
-            .contains("no `analyze` tool is registered")
-    );
+    let error = result.error.unwrap();
+    assert!(error.message.contains("no `analyze` tool is registered"));
+    assert_eq!(error.code, kopilot_core::ErrorCode::AnalyzersUnavailable);
 }
 
 /// A model that calls the tool on the first turn and answers on the second, for any task.

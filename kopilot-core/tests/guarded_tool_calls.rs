@@ -10,7 +10,7 @@ use kopilot_core::llm::{
 };
 use kopilot_core::safety::{ApproveAll, AuditEvent, DenyAll, MemoryAuditSink};
 use kopilot_core::testing::RecordingTool;
-use kopilot_core::{Kopilot, Status, TaskRequest};
+use kopilot_core::{EventKind, Kopilot, Status, TaskRequest};
 use serde_json::json;
 use support::*;
 
@@ -118,6 +118,36 @@ async fn a_denied_mutation_is_not_run_and_not_asked_again() {
             "tool_result:error",
             "response:succeeded"
         ]
+    );
+    // The tool_call event shows the planned line; the tool_result says why, in one line.
+    let events = all_events(&task).await;
+    let planned: Vec<&Vec<String>> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            EventKind::ToolCall { commands, .. } => Some(commands),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(planned.len(), 2);
+    assert!(
+        planned
+            .iter()
+            .all(|c| c.as_slice() == ["kubectl delete pod web-1 -n shop"]),
+        "{planned:?}"
+    );
+    let summaries: Vec<Option<&str>> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            EventKind::ToolResult { summary, exit, .. } => {
+                assert_eq!(*exit, None, "nothing ran");
+                Some(summary.as_deref())
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        summaries[0].is_some_and(|s| s.starts_with("not run:") && !s.contains('\n')),
+        "{summaries:?}"
     );
     let second = tool_messages(&model, 2);
     assert!(

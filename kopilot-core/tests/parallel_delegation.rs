@@ -175,7 +175,9 @@ async fn an_unknown_skill_is_rejected() {
         .result()
         .await;
     assert_eq!(result.status, Status::Rejected);
-    assert!(result.error.unwrap().contains("alpha, beta"));
+    let error = result.error.unwrap();
+    assert!(error.message.contains("alpha, beta"));
+    assert_eq!(error.code, kopilot_core::ErrorCode::RejectedUnknownSkill);
 }
 
 #[tokio::test]

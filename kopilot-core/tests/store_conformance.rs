@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use kopilot_core::llm::Usage;
+use kopilot_core::protocol::{ObjectRef, Severity};
 use kopilot_core::safety::Risk;
 use kopilot_core::{
-    Error, Event, EventKind, MemoryStore, Status, TaskRecord, TaskResult, TaskStore,
-    interrupted_result,
+    Error, ErrorCode, Event, EventKind, Exit, Failure, Finding, MemoryStore, Status, TaskRecord,
+    TaskResult, TaskStore, interrupted_result,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -74,8 +75,18 @@ fn result(status: Status, answer: &str) -> TaskResult {
     TaskResult {
         status,
         answer: answer.to_owned(),
-        error: (status != Status::Succeeded).then(|| format!("{status}: reason")),
-        findings: vec![json!({"kind": "oom_killed", "pod": "shop/web-1", "restarts": 5})],
+        error: (status != Status::Succeeded)
+            .then(|| Failure::new(ErrorCode::ModelFailed, format!("{status}: reason"))),
+        findings: vec![Finding {
+            check: "health.oom_killed".to_owned(),
+            severity: Severity::High,
+            object: ObjectRef::new("Pod", Some("shop"), "web-1"),
+            message: "web-1 was OOMKilled".to_owned(),
+            evidence: json!({"restarts": 5}),
+            recommendation: "raise the memory limit".to_owned(),
+            command: None,
+            monthly_cost: Some(1.5),
+        }],
         usage: Usage {
             input_tokens: 1200,
             output_tokens: 340,
@@ -221,6 +232,7 @@ async fn every_kind_of_event_round_trips(store: Arc<dyn TaskStore>) {
             call_id: "c-2".to_owned(),
             tool: "run_kubectl".to_owned(),
             args: json!({"args": "get pods -n shop", "nested": {"n": [1, 2.5, null]}}),
+            commands: vec!["kubectl get pods -n shop".to_owned()],
         },
         EventKind::ApprovalRequested {
             approval_id: "a-1".to_owned(),
@@ -241,6 +253,8 @@ async fn every_kind_of_event_round_trips(store: Arc<dyn TaskStore>) {
             tool: "run_kubectl".to_owned(),
             ok: true,
             output: "NAME  READY  STATUS\nweb-1 0/1    CrashLoopBackOff".to_owned(),
+            exit: Some(Exit::Exited { code: 0 }),
+            summary: None,
             duration_ms: 87,
         },
         EventKind::Reflection {

@@ -443,6 +443,7 @@ fn results_by_call(events: &[kopilot_core::Event]) -> Vec<Outcome> {
                 call_id,
                 tool,
                 args,
+                ..
             } => outcomes.push((
                 call_id.clone(),
                 Outcome {

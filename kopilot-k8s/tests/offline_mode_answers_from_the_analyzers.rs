@@ -64,7 +64,7 @@ async fn offline_answer_on_the_demo_cluster_names_its_known_waste() {
         result.answer
     );
     assert!(
-        result.findings.iter().any(|f| f["check"] == "cost.idle"),
+        result.findings.iter().any(|f| f.check == "cost.idle"),
         "{:?}",
         result.findings
     );

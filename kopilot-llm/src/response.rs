@@ -10,21 +10,8 @@ use crate::message::{Message, ToolArguments, ToolCall};
 use crate::model::ChatStream;
 use crate::{Error, Result};
 
-/// Tokens used by one call.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Usage {
-    /// Prompt tokens (including cached ones where the provider counts them apart).
-    pub input_tokens: u64,
-    /// Generated tokens.
-    pub output_tokens: u64,
-}
-
-impl Usage {
-    /// Input plus output.
-    pub fn total(&self) -> u64 {
-        self.input_tokens.saturating_add(self.output_tokens)
-    }
-}
+/// Tokens used by one call: the protocol's type.
+pub use kopilot_protocol::Usage;
 
 /// Why the model stopped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -563,9 +563,9 @@ fn offline_on_the_demo_cluster_finds_its_known_cost_problems() {
     // The demo's cost problems (kopilot-fake/demo/README.md, "Known problems").
     let found = |check: &str, namespace: &str, name: &str| {
         result.findings.iter().any(|f| {
-            f["check"] == check
-                && f["object"]["namespace"] == namespace
-                && f["object"]["name"] == name
+            f.check == check
+                && f.object.namespace.as_deref() == Some(namespace)
+                && f.object.name == name
         })
     };
     for (check, namespace, name) in [
@@ -847,7 +847,7 @@ fn a_provider_that_is_down_fails_with_exit_1_naming_its_url() {
     json_run.expect_code(1);
     let result = json_run.result();
     assert_eq!(result.status, Status::Failed, "{result:?}");
-    let error = result.error.unwrap_or_default();
+    let error = result.error.map(|e| e.message).unwrap_or_default();
     assert!(
         error.contains(&address),
         "the error does not name {address}: {error}"

@@ -65,7 +65,7 @@ fn ask_on_the_demo_cluster_with_a_real_small_model_ends_with_a_well_formed_event
                 "exit 1 with status {:?}",
                 result.status
             );
-            let error = result.error.clone().unwrap_or_default();
+            let error = result.error.clone().map(|e| e.message).unwrap_or_default();
             assert!(
                 !error.trim().is_empty(),
                 "a failed task must say why: {result:?}"

@@ -4,6 +4,7 @@
 use super::finish::{Step, Stop};
 use super::task::TaskRun;
 use super::tool_call::ToolScope;
+use crate::ErrorCode;
 use crate::llm::{ChatRequest, Message, ToolSpec};
 use crate::prompts;
 
@@ -14,7 +15,10 @@ impl TaskRun {
         messages: &mut Vec<Message>,
     ) -> Step<String> {
         let Some(skill) = self.inner.skills.get(name) else {
-            return Err(Stop::Rejected(format!("unknown skill `{name}`")));
+            return Err(Stop::rejected(
+                ErrorCode::RejectedUnknownSkill,
+                format!("unknown skill `{name}`"),
+            ));
         };
         let system = format!("{}\n\n{}", skill.instructions(), prompts::AGENT_RULES);
         let tools: Vec<ToolSpec> = self
@@ -45,8 +49,9 @@ impl TaskRun {
                 request.messages.push(result);
             }
         }
-        Err(Stop::Limit(format!(
-            "the `{name}` agent used its {max_steps} model turns without answering"
-        )))
+        Err(Stop::Limit(
+            ErrorCode::LimitSteps,
+            format!("the `{name}` agent used its {max_steps} model turns without answering"),
+        ))
     }
 }

@@ -4,16 +4,30 @@
 use std::sync::PoisonError;
 use std::time::Instant;
 
-use super::RUNTIME;
 use super::task::TaskRun;
 use crate::event::{EventKind, Status, TaskResult};
+use crate::names::agents::RUNTIME;
+use crate::{ErrorCode, Failure};
 
 /// Why a task stopped early.
 pub(super) enum Stop {
     Cancelled,
-    Limit(String),
-    Failed(String),
-    Rejected(String),
+    /// A budget ran out: a `limit.*` code and what was reached.
+    Limit(ErrorCode, String),
+    Failed(Failure),
+    Rejected(Failure),
+}
+
+impl Stop {
+    /// The task failed with `code`.
+    pub(super) fn failed(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Failed(Failure::new(code, message))
+    }
+
+    /// The request was refused with `code`.
+    pub(super) fn rejected(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self::Rejected(Failure::new(code, message))
+    }
 }
 
 /// A step of a task: its value, or why the task stops.
@@ -26,15 +40,15 @@ impl TaskRun {
             Err(Stop::Cancelled) => (
                 Status::Cancelled,
                 String::new(),
-                Some("the task was cancelled".to_owned()),
+                Some(Failure::new(ErrorCode::Cancelled, "the task was cancelled")),
             ),
-            Err(Stop::Limit(reason)) => (
+            Err(Stop::Limit(code, reason)) => (
                 Status::Failed,
                 String::new(),
-                Some(format!("limit reached: {reason}")),
+                Some(Failure::new(code, format!("limit reached: {reason}"))),
             ),
-            Err(Stop::Failed(reason)) => (Status::Failed, String::new(), Some(reason)),
-            Err(Stop::Rejected(reason)) => (Status::Rejected, String::new(), Some(reason)),
+            Err(Stop::Failed(failure)) => (Status::Failed, String::new(), Some(failure)),
+            Err(Stop::Rejected(failure)) => (Status::Rejected, String::new(), Some(failure)),
         };
         let result = TaskResult {
             status,

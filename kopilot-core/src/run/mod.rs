@@ -28,12 +28,3 @@ mod tool_call;
 pub(crate) use persist::{Persist, store_writer};
 pub(crate) use runtime::Runtime;
 pub(crate) use task::TaskRun;
-
-/// The supervisor's routing tool.
-pub(crate) const DELEGATE_TOOL: &str = "delegate";
-/// The agent name of the supervisor's events.
-pub(crate) const SUPERVISOR: &str = "supervisor";
-/// The agent name of the runtime's own events.
-pub(crate) const RUNTIME: &str = "kopilot";
-/// The tool offline mode calls.
-pub(crate) const ANALYZE_TOOL: &str = "analyze";

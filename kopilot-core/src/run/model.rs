@@ -7,6 +7,8 @@ use futures::StreamExt;
 
 use super::finish::{Step, Stop};
 use super::task::TaskRun;
+use crate::ErrorCode;
+use crate::error::model_code;
 use crate::event::EventKind;
 use crate::llm::{ChatRequest, ChatResponse, ResponseCollector, StreamEvent, Usage};
 
@@ -26,9 +28,13 @@ impl TaskRun {
         request: &ChatRequest,
     ) -> Step<ChatResponse> {
         let Some(model) = &self.inner.model else {
-            return Err(Stop::Failed("no model is configured".to_owned()));
+            return Err(Stop::failed(
+                ErrorCode::ModelUnavailable,
+                "no model is configured",
+            ));
         };
-        let failed = |e: crate::llm::Error| Stop::Failed(format!("the model failed: {e}"));
+        let failed =
+            |e: crate::llm::Error| Stop::failed(model_code(&e), format!("the model failed: {e}"));
         let mut stream = model.chat_stream(request).await.map_err(failed)?;
         let mut collector = ResponseCollector::new();
         while let Some(event) = stream.next().await {
@@ -58,17 +64,30 @@ impl TaskRun {
 
     pub(super) fn count_usage(&self, usage: Option<Usage>) -> Step<()> {
         let Some(usage) = usage else { return Ok(()) };
-        let total = {
+        let sum = {
             let mut sum = self.usage.lock().unwrap_or_else(PoisonError::into_inner);
-            sum.input_tokens = sum.input_tokens.saturating_add(usage.input_tokens);
-            sum.output_tokens = sum.output_tokens.saturating_add(usage.output_tokens);
-            sum.total()
+            *sum = sum.plus(usage);
+            *sum
         };
-        match self.inner.limits.max_tokens {
-            Some(max) if total > max => Err(Stop::Limit(format!(
-                "the task used {total} tokens, over its budget of {max}"
-            ))),
-            _ => Ok(()),
+        let budget = &self.budget;
+        let total = sum.total();
+        if let Some(max) = budget.tokens
+            && total > max
+        {
+            return Err(Stop::Limit(
+                ErrorCode::LimitTokens,
+                format!("the task used {total} tokens, over its budget of {max}"),
+            ));
         }
+        if let (Some(max), Some(prices)) = (budget.dollars, &self.inner.prices) {
+            let cost = sum.cost(prices);
+            if cost > max {
+                return Err(Stop::Limit(
+                    ErrorCode::LimitDollars,
+                    format!("the task's model calls cost ${cost:.4}, over its budget of ${max:.4}"),
+                ));
+            }
+        }
+        Ok(())
     }
 }

@@ -3,14 +3,16 @@
 
 use std::sync::PoisonError;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::finish::{Step, Stop};
 use super::task::TaskRun;
 use super::tool_call::ToolScope;
-use super::{ANALYZE_TOOL, RUNTIME};
 use crate::event::EventKind;
 use crate::llm::{Message, ToolCall};
+use crate::names::agents::RUNTIME;
+use crate::names::tools::ANALYZE as ANALYZE_TOOL;
+use crate::{ErrorCode, Finding};
 
 impl TaskRun {
     /// Offline mode: route by keywords, run the skills' analyzers, answer from their findings.
@@ -60,9 +62,12 @@ impl TaskRun {
             },
         );
         if !self.inner.tools.contains_key(ANALYZE_TOOL) {
-            return Err(Stop::Failed(format!(
-                "{why} and no `{ANALYZE_TOOL}` tool is registered, so there is nothing to answer from"
-            )));
+            return Err(Stop::failed(
+                ErrorCode::AnalyzersUnavailable,
+                format!(
+                    "{why} and no `{ANALYZE_TOOL}` tool is registered, so there is nothing to answer from"
+                ),
+            ));
         }
         let args = match &self.request.namespace {
             Some(ns) => json!({ "checks": checks, "namespaces": [ns] }),
@@ -81,11 +86,12 @@ impl TaskRun {
             ..
         } = &message
         {
-            return Err(Stop::Failed(format!(
-                "the analyzers could not run: {content}"
-            )));
+            return Err(Stop::failed(
+                ErrorCode::AnalyzersFailed,
+                format!("the analyzers could not run: {content}"),
+            ));
         }
-        let findings: Vec<Value> = self
+        let findings: Vec<Finding> = self
             .findings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)

@@ -1,12 +1,12 @@
 //! Reflection: a second model call scores the answer; below the threshold the agents answer
 //! once more with the reviewer's critique.
 
-use super::SUPERVISOR;
 use super::finish::Step;
 use super::task::TaskRun;
 use super::text::{excerpt, parse_review};
 use crate::event::EventKind;
 use crate::llm::{ChatRequest, Message};
+use crate::names::agents::SUPERVISOR;
 use crate::prompts;
 
 impl TaskRun {

@@ -10,7 +10,8 @@ use time::OffsetDateTime;
 use tokio::sync::{Semaphore, mpsc};
 
 use super::persist::Persist;
-use crate::event::{Event, EventKind};
+use crate::Prices;
+use crate::event::{Event, EventKind, redacted};
 use crate::limits::Limits;
 use crate::llm::ChatModel;
 use crate::log::EventLog;
@@ -31,6 +32,8 @@ pub(crate) struct Runtime {
     pub(crate) tool_order: Vec<String>,
     pub(crate) store: Arc<dyn TaskStore>,
     pub(crate) limits: Limits,
+    /// The model's prices, when known: the dollar budget is enforced only with them.
+    pub(crate) prices: Option<Prices>,
     pub(crate) reflect_by_default: bool,
     pub(crate) reflection_threshold: u8,
     /// One permit per task allowed to run at once.
@@ -58,7 +61,7 @@ impl Runtime {
                 seq,
                 ts: OffsetDateTime::now_utc(),
                 agent: agent.to_owned(),
-                event: kind.redacted(),
+                event: redacted(kind),
             },
             |event| {
                 let _ = self.persist.send(Persist::Append(event.clone()));

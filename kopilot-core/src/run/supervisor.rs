@@ -10,9 +10,12 @@ use serde_json::{Value, json};
 use super::finish::{Step, Stop};
 use super::task::TaskRun;
 use super::text::tool_message;
-use super::{DELEGATE_TOOL, SUPERVISOR};
+use super::tool_call::Ran;
+use crate::ErrorCode;
 use crate::event::EventKind;
 use crate::llm::{ChatRequest, Message, ToolCall, ToolSpec};
+use crate::names::agents::SUPERVISOR;
+use crate::names::tools::DELEGATE;
 use crate::prompts;
 
 impl TaskRun {
@@ -32,7 +35,7 @@ impl TaskRun {
         }
         let names: Vec<&str> = catalogue.iter().map(|c| c.name.as_str()).collect();
         let delegate = ToolSpec::new(
-            DELEGATE_TOOL,
+            DELEGATE,
             "Hand a self-contained task to a specialist and get its answer back. Several calls in one turn run in parallel.",
             json!({
                 "type": "object",
@@ -65,16 +68,17 @@ impl TaskRun {
                 request.messages.push(result?);
             }
         }
-        Err(Stop::Limit(format!(
-            "the supervisor used its {max_steps} model turns without answering"
-        )))
+        Err(Stop::Limit(
+            ErrorCode::LimitSteps,
+            format!("the supervisor used its {max_steps} model turns without answering"),
+        ))
     }
 
     async fn delegate(&self, call: &ToolCall) -> Step<Message> {
         let call_id = self.call_id();
-        if call.name != DELEGATE_TOOL {
+        if call.name != DELEGATE {
             let msg = format!(
-                "unknown tool `{}`: the supervisor has only `{DELEGATE_TOOL}`",
+                "unknown tool `{}`: the supervisor has only `{DELEGATE}`",
                 call.name
             );
             return Ok(self.delegation_result(&call_id, call, false, msg, Instant::now()));
@@ -124,9 +128,17 @@ impl TaskRun {
         started: Instant,
     ) -> Message {
         let events = self.call_events(SUPERVISOR, call_id);
-        let shown = self
-            .inner
-            .tool_result(&events, &call.name, ok, content, started);
+        let ran = if ok {
+            Ran {
+                ok,
+                content,
+                exit: None,
+                summary: None,
+            }
+        } else {
+            Ran::refused(content)
+        };
+        let shown = self.inner.tool_result(&events, &call.name, ran, started);
         tool_message(call, ok, &shown)
     }
 }

@@ -7,11 +7,9 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
-use serde_json::Value;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use super::RUNTIME;
 use super::finish::{Step, Stop};
 use super::persist::Persist;
 use super::runtime::Runtime;
@@ -20,9 +18,11 @@ use super::tool_call::{CallContext, CallEvents, ToolScope};
 use crate::event::{EventKind, Status, TaskResult};
 use crate::llm::{Message, ToolCall, Usage};
 use crate::log::EventLog;
+use crate::names::agents::RUNTIME;
 use crate::request::TaskRequest;
 use crate::safety::Identity;
 use crate::store::TaskRecord;
+use crate::{Budget, ErrorCode, Finding};
 
 /// One task's state while it runs; every part of the runtime works on it.
 pub(crate) struct TaskRun {
@@ -30,6 +30,8 @@ pub(crate) struct TaskRun {
     pub(super) inner: Arc<Runtime>,
     id: String,
     pub(super) request: TaskRequest,
+    /// The runtime's budget with the request's own limits in place of its.
+    pub(super) budget: Budget,
     log: Arc<EventLog>,
     /// The caller's cancellation ([`TaskHandle::cancel`](crate::TaskHandle::cancel)).
     cancel: CancellationToken,
@@ -41,9 +43,20 @@ pub(crate) struct TaskRun {
     tool_calls: AtomicUsize,
     next_call: AtomicU64,
     /// The findings of every tool call, in order, for the result.
-    pub(super) findings: Mutex<Vec<Value>>,
+    pub(super) findings: Mutex<Vec<Finding>>,
     /// Command lines denied in this task: never asked again.
     denied: Mutex<HashSet<String>>,
+}
+
+/// Waits for the time budget to run out (forever without one) and returns it.
+async fn time_limit(timeout: Option<std::time::Duration>) -> std::time::Duration {
+    match timeout {
+        Some(timeout) => {
+            tokio::time::sleep(timeout).await;
+            timeout
+        }
+        None => std::future::pending().await,
+    }
 }
 
 /// Decrements the running-task gauge however the task ends.
@@ -64,9 +77,14 @@ impl TaskRun {
         cancel: CancellationToken,
     ) -> Self {
         let run_token = cancel.child_token();
+        let budget = match &request.budget {
+            Some(own) => inner.limits.budget.overridden_by(own),
+            None => inner.limits.budget,
+        };
         Self {
             inner,
             id,
+            budget,
             request,
             log,
             cancel,
@@ -110,7 +128,7 @@ impl TaskRun {
             tokio::select! {
                 permit = slots.acquire_owned() => match permit {
                     Ok(permit) => permit,
-                    Err(_) => return self.finish(Instant::now(), Err(Stop::Failed("the runtime is shutting down".to_owned()))),
+                    Err(_) => return self.finish(Instant::now(), Err(Stop::failed(ErrorCode::RuntimeShutdown, "the runtime is shutting down"))),
                 },
                 () = self.cancel.cancelled() => return self.finish(Instant::now(), Err(Stop::Cancelled)),
             }
@@ -132,14 +150,17 @@ impl TaskRun {
                 },
             },
         );
-        let timeout = self.request.timeout.unwrap_or(self.inner.limits.timeout);
+        let timeout = self
+            .request
+            .timeout
+            .or(self.budget.seconds.map(std::time::Duration::from_secs));
         // Cancellation wins over an answer that completes in the same poll (a tool that
         // noticed the cancel and returned at once must not turn into a normal ending).
         let outcome = tokio::select! {
             biased;
             () = self.cancel.cancelled() => Err(Stop::Cancelled),
             outcome = self.drive(offline) => outcome,
-            () = tokio::time::sleep(timeout) => Err(Stop::Limit(format!(
+            timeout = time_limit(timeout) => Err(Stop::Limit(ErrorCode::LimitTime, format!(
                 "the task reached its time limit of {}", human_duration(timeout)
             ))),
         };
@@ -158,15 +179,21 @@ impl TaskRun {
 
     async fn drive(&self, offline: bool) -> Step<String> {
         if self.request.prompt.trim().is_empty() {
-            return Err(Stop::Rejected("the prompt is empty".to_owned()));
+            return Err(Stop::rejected(
+                ErrorCode::RejectedEmptyPrompt,
+                "the prompt is empty",
+            ));
         }
         if let Some(skill) = &self.request.skill
             && self.inner.skills.get(skill).is_none()
         {
-            return Err(Stop::Rejected(format!(
-                "unknown skill `{skill}`; enabled skills: {}",
-                self.inner.skills.names().join(", ")
-            )));
+            return Err(Stop::rejected(
+                ErrorCode::RejectedUnknownSkill,
+                format!(
+                    "unknown skill `{skill}`; enabled skills: {}",
+                    self.inner.skills.names().join(", ")
+                ),
+            ));
         }
         if offline {
             return self.offline().await;
@@ -239,11 +266,13 @@ impl TaskRun {
         scope: ToolScope<'_>,
     ) -> Step<Message> {
         let n = self.tool_calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let max = self.inner.limits.max_tool_calls;
-        if n > max {
-            return Err(Stop::Limit(format!(
-                "the task made more than {max} tool calls"
-            )));
+        if let Some(max) = self.budget.tool_calls
+            && u64::try_from(n).unwrap_or(u64::MAX) > max
+        {
+            return Err(Stop::Limit(
+                ErrorCode::LimitToolCalls,
+                format!("the task made more than {max} tool calls"),
+            ));
         }
         let call_id = self.call_id();
         let ctx = CallContext {

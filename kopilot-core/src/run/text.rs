@@ -3,7 +3,9 @@
 
 use std::fmt::Write as _;
 
+use crate::Finding;
 use crate::llm::{Message, ToolCall};
+use crate::protocol::Severity;
 use crate::safety::{Decision, Guard};
 use serde_json::Value;
 
@@ -39,6 +41,12 @@ pub(super) fn tool_message(call: &ToolCall, ok: bool, shown: &str) -> Message {
     } else {
         Message::tool_error(call, wrapped)
     }
+}
+
+/// The first non-blank line of `text`, cut to 140 characters: a tool result's summary.
+pub(super) fn summary_line(text: &str) -> String {
+    let first = text.lines().map(str::trim).find(|l| !l.is_empty());
+    excerpt(first.unwrap_or_default(), 140)
 }
 
 pub(super) fn excerpt(text: &str, max_chars: usize) -> String {
@@ -81,7 +89,7 @@ pub(super) fn parse_review(text: &str) -> Option<(u8, String)> {
 pub(super) fn render_offline_answer(
     skills: &[String],
     checks: &[String],
-    findings: &[Value],
+    findings: &[Finding],
     guard: &Guard,
 ) -> String {
     let mut out = String::from(
@@ -101,52 +109,34 @@ pub(super) fn render_offline_answer(
         out.push_str("No problems found.\n");
         return out;
     }
-    let text = |v: &Value, key: &str| {
-        v.get(key)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
     let mut total_cost = 0.0;
-    for severity in ["critical", "high", "medium", "low", "info"] {
-        let group: Vec<&Value> = findings
-            .iter()
-            .filter(|f| text(f, "severity") == severity)
-            .collect();
+    for severity in Severity::ALL {
+        let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
         if group.is_empty() {
             continue;
         }
-        let _ = writeln!(out, "### {} ({})\n", capitalise(severity), group.len());
+        let _ = writeln!(
+            out,
+            "### {} ({})\n",
+            capitalise(severity.as_str()),
+            group.len()
+        );
         for f in group {
-            let object = f.get("object").cloned().unwrap_or(Value::Null);
-            let ns = text(&object, "namespace");
-            let where_ = if ns.is_empty() {
-                format!("{}/{}", text(&object, "kind"), text(&object, "name"))
-            } else {
-                format!(
-                    "{}/{} in `{ns}`",
-                    text(&object, "kind"),
-                    text(&object, "name")
-                )
+            let object = &f.object;
+            let where_ = match object.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+                Some(ns) => format!("{}/{} in `{ns}`", object.kind, object.name),
+                None => format!("{}/{}", object.kind, object.name),
             };
-            let _ = writeln!(
-                out,
-                "- **{}** `{}`: {}",
-                where_,
-                text(f, "check"),
-                text(f, "message")
-            );
-            let recommendation = text(f, "recommendation");
-            if !recommendation.is_empty() {
-                let _ = writeln!(out, "  - Recommendation: {recommendation}");
+            let _ = writeln!(out, "- **{where_}** `{}`: {}", f.check, f.message);
+            if !f.recommendation.is_empty() {
+                let _ = writeln!(out, "  - Recommendation: {}", f.recommendation);
             }
-            if let Some(cost) = f.get("monthly_cost").and_then(Value::as_f64) {
+            if let Some(cost) = f.monthly_cost {
                 total_cost += cost;
                 let _ = writeln!(out, "  - Estimated waste: ${cost:.2}/month");
             }
-            let command = text(f, "command");
-            if !command.is_empty() {
-                let _ = writeln!(out, "  - Fix ({}): `{command}`", fix_gate(guard, &command));
+            if let Some(command) = f.command.as_deref().filter(|c| !c.is_empty()) {
+                let _ = writeln!(out, "  - Fix ({}): `{command}`", fix_gate(guard, command));
             }
         }
         out.push('\n');

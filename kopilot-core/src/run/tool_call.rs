@@ -1,8 +1,9 @@
 //! The guarded tool call: the one way a tool runs. The arguments are checked against the tool's
-//! schema, its plan passes line by line through `Guard::check`, the [`Approver`] and
-//! `Guard::resolve`, and only cleared commands are executed; the output is redacted and
-//! truncated. It emits `tool_call`, `approval_requested`/`approval_decided` and `tool_result`,
-//! and the guard audits every assessment and decision.
+//! schema and the tool plans its command lines; the `tool_call` event shows them; each passes
+//! through `Guard::check`, the [`Approver`] and `Guard::resolve`, and only cleared commands are
+//! executed; the output is redacted and truncated. It emits `tool_call`,
+//! `approval_requested`/`approval_decided` and `tool_result`, and the guard audits every
+//! assessment and decision.
 //!
 //! It knows nothing of agents or budgets: it takes a [`CallContext`] (who asks, for which task,
 //! what may be called, how to stop it) and a tool name with arguments, so it can serve callers
@@ -11,20 +12,21 @@
 //! [`Approver`]: crate::safety::Approver
 
 use std::collections::HashSet;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::runtime::Runtime;
-use super::text::{excerpt, truncate};
+use super::text::{excerpt, summary_line, truncate};
 use crate::event::EventKind;
 use crate::llm::ToolArguments;
 use crate::log::EventLog;
 use crate::safety::{ClearedCommand, Identity, Refusal, RequestContext, Verdict};
 use crate::schema;
-use crate::tool::{ToolContext, ToolOutput};
+use crate::tool::{Plan, Tool, ToolContext, ToolOutput};
+use crate::{Exit, Finding};
 
 /// Where a call's events go and whom they name: the task's log, the agent, the call.
 pub(crate) struct CallEvents<'a> {
@@ -82,7 +84,34 @@ pub(crate) struct CallOutcome {
     /// truncated.
     pub(crate) output: String,
     /// What the tool found, if it ran.
-    pub(crate) findings: Vec<Value>,
+    pub(crate) findings: Vec<Finding>,
+}
+
+/// A call whose tool exists, may be called, has valid arguments and made its plan.
+struct Planned<'a> {
+    tool: Arc<dyn Tool>,
+    args: &'a Value,
+    plan: Plan,
+}
+
+/// What a `tool_result` event reports, before redaction and truncation.
+pub(crate) struct Ran {
+    pub(crate) ok: bool,
+    pub(crate) content: String,
+    pub(crate) exit: Option<Exit>,
+    pub(crate) summary: Option<String>,
+}
+
+impl Ran {
+    /// A call that did not run (or failed itself): `why`, for the model.
+    pub(crate) fn refused(why: String) -> Self {
+        Self {
+            ok: false,
+            content: why,
+            exit: None,
+            summary: None,
+        }
+    }
 }
 
 impl Runtime {
@@ -98,19 +127,36 @@ impl Runtime {
             ToolArguments::Valid(v) => v.clone(),
             ToolArguments::Invalid { raw, .. } => Value::String(raw.clone()),
         };
+        let planned = self.plan(ctx, tool, args);
         ctx.events.emit(
             self,
             EventKind::ToolCall {
                 call_id: ctx.events.call_id.to_owned(),
                 tool: tool.to_owned(),
                 args: shown_args,
+                commands: planned
+                    .as_ref()
+                    .map(|p| p.plan.commands.clone())
+                    .unwrap_or_default(),
             },
         );
-        let (ok, content, findings) = match self.run_tool(ctx, tool, args).await {
-            Ok(output) => (true, output.content, output.findings),
-            Err(message) => (false, message, Vec::new()),
+        let (ran, findings) = match planned {
+            Ok(planned) => match self.run_planned(ctx, planned).await {
+                Ok(output) => (
+                    Ran {
+                        ok: true,
+                        content: output.content,
+                        exit: output.exit,
+                        summary: output.summary,
+                    },
+                    output.findings,
+                ),
+                Err(message) => (Ran::refused(message), Vec::new()),
+            },
+            Err(message) => (Ran::refused(message), Vec::new()),
         };
-        let output = self.tool_result(&ctx.events, tool, ok, content, started);
+        let ok = ran.ok;
+        let output = self.tool_result(&ctx.events, tool, ran, started);
         CallOutcome {
             ok,
             output,
@@ -123,14 +169,20 @@ impl Runtime {
         &self,
         events: &CallEvents<'_>,
         tool: &str,
-        ok: bool,
-        content: String,
+        ran: Ran,
         started: Instant,
     ) -> String {
         // Every tool redacts its own output; this second line also covers tools that forget.
-        let content = match crate::safety::redact::redact(&content) {
-            std::borrow::Cow::Borrowed(_) => content,
+        let redact = |text: String| match crate::safety::redact::redact(&text) {
+            std::borrow::Cow::Borrowed(_) => text,
             std::borrow::Cow::Owned(redacted) => redacted,
+        };
+        let content = redact(ran.content);
+        // A refusal is summed up by its first line; a tool that ran says its own summary.
+        let summary = match ran.summary {
+            Some(summary) => Some(summary_line(&redact(summary))),
+            None if !ran.ok => Some(summary_line(&content)).filter(|s| !s.is_empty()),
+            None => None,
         };
         let shown = truncate(content, self.limits.max_tool_output_bytes);
         events.emit(
@@ -138,20 +190,24 @@ impl Runtime {
             EventKind::ToolResult {
                 call_id: events.call_id.to_owned(),
                 tool: tool.to_owned(),
-                ok,
+                ok: ran.ok,
                 output: shown.clone(),
+                exit: ran.exit,
+                summary,
                 duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             },
         );
         shown
     }
 
-    async fn run_tool(
+    /// Finds the tool, checks that the caller may use it and that the arguments fit its
+    /// schema, and has it plan its command lines. Nothing runs yet.
+    fn plan<'a>(
         &self,
         ctx: &CallContext<'_>,
         name: &str,
-        args: &ToolArguments,
-    ) -> Result<ToolOutput, String> {
+        args: &'a ToolArguments,
+    ) -> Result<Planned<'a>, String> {
         let Some(tool) = self.tools.get(name) else {
             return Err(format!(
                 "unknown tool `{name}`; available tools: {}",
@@ -180,6 +236,21 @@ impl Runtime {
             ));
         }
         let plan = tool.plan(args).map_err(|e| e.message)?;
+        Ok(Planned {
+            tool: Arc::clone(tool),
+            args,
+            plan,
+        })
+    }
+
+    /// Clears each planned line (the guard, and the approver when needed), then runs the tool
+    /// with the cleared commands.
+    async fn run_planned(
+        &self,
+        ctx: &CallContext<'_>,
+        planned: Planned<'_>,
+    ) -> Result<ToolOutput, String> {
+        let Planned { tool, args, plan } = planned;
         let mut cleared = Vec::with_capacity(plan.commands.len());
         for line in &plan.commands {
             cleared.push(self.clear(ctx, line).await?);

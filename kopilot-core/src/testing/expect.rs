@@ -267,7 +267,8 @@ impl fmt::Display for Expected {
 /// #         event(2, "supervisor", EventKind::Delegated { call_id: "c-1".into(),
 /// #             skill: "troubleshooting".into(), task: "look".into() }),
 /// #         event(3, "troubleshooting", EventKind::ToolCall { call_id: "c-2".into(),
-/// #             tool: "run_kubectl".into(), args: serde_json::json!({"args": "get pods"}) }),
+/// #             tool: "run_kubectl".into(), args: serde_json::json!({"args": "get pods"}),
+/// #             commands: vec!["kubectl get pods".into()] }),
 /// #         event(4, "troubleshooting", EventKind::Delta { text: "All fine".into() }),
 /// #         event(5, "kopilot", EventKind::Response(result)),
 /// #     ]
@@ -514,7 +515,12 @@ fn summary(event: &Event) -> String {
         }
         EventKind::Notification { message } => format!("{:?}", short(message)),
         EventKind::Response(result) => match &result.error {
-            Some(error) => format!("{}: {:?}", result.status, short(error)),
+            Some(error) => format!(
+                "{} {}: {:?}",
+                result.status,
+                error.code,
+                short(&error.message)
+            ),
             None => result.status.to_string(),
         },
     };

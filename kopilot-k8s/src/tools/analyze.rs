@@ -4,12 +4,12 @@ use std::path::PathBuf;
 
 use async_trait::async_trait;
 use kopilot_core::safety::{ClearedCommand, quote_argv};
-use kopilot_core::{Plan, Tool, ToolContext, ToolError, ToolOutput};
+use kopilot_core::{Plan, Tool, ToolContext, ToolError, ToolOutput, names};
 use serde_json::{Value, json};
 
 use crate::redact::redact;
 use kopilot_analyze::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope};
-use kopilot_analyze::{AnalyzeRequest, run_for_agent};
+use kopilot_analyze::{AnalyzeRequest, analyze_for_agent};
 
 /// The resource lists a snapshot reads, as the guard sees them.
 const READS: &str = "nodes,pods,deployments,statefulsets,daemonsets,replicasets,jobs,cronjobs,\
@@ -42,7 +42,7 @@ impl AnalyzeTool {
 #[async_trait]
 impl Tool for AnalyzeTool {
     fn name(&self) -> &'static str {
-        "analyze"
+        names::tools::ANALYZE
     }
 
     fn description(&self) -> &'static str {
@@ -108,19 +108,10 @@ impl Tool for AnalyzeTool {
                 .map_err(|e| ToolError::new(format!("could not read the cluster: {e}")))?,
             () = ctx.cancel.cancelled() => return Err(ToolError::new("cancelled")),
         };
-        let report = run_for_agent(&snapshot, &request);
-        if let Some(error) = report.get("error").and_then(Value::as_str) {
-            return Err(ToolError::new(error));
-        }
-        let findings = report
-            .get("findings")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let report =
+            analyze_for_agent(&snapshot, &request).map_err(|e| ToolError::new(e.to_string()))?;
         // The findings are redacted where they are made; text redaction stays the second line.
-        Ok(ToolOutput {
-            content: redact(&report.to_string()).into_owned(),
-            findings,
-        })
+        let content = redact(&report.to_json().to_string()).into_owned();
+        Ok(ToolOutput::text(content).with_findings(report.findings))
     }
 }

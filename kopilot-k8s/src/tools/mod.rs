@@ -34,7 +34,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use kopilot_core::safety::redact::redact_value;
 use kopilot_core::safety::{AuditSink, ClearedCommand, Exposure, quote_argv};
-use kopilot_core::{KopilotBuilder, Plan, Tool, ToolContext, ToolError, ToolOutput};
+use kopilot_core::{Exit, KopilotBuilder, Plan, Tool, ToolContext, ToolError, ToolOutput};
 use serde_json::Value;
 
 use crate::exec::{Ending, ExecConfig, ExecOutput, Executor, check_connection_flags};
@@ -162,6 +162,8 @@ impl Tool for K8sTool {
         );
         let mut content = String::new();
         let mut check = output::Check::None;
+        // The command that decides the outcome: the first that did not succeed, else the last.
+        let mut deciding: Option<(Exit, String)> = None;
         for (i, command) in cleared.into_iter().enumerate() {
             let step = steps.get(i).unwrap_or(&text);
             let line = command.line().to_owned();
@@ -185,8 +187,18 @@ impl Tool for K8sTool {
                 content.push('\n');
             }
             render(&out, &mut content);
+            if deciding.as_ref().is_none_or(|(exit, _)| exit.success()) {
+                deciding = Some((exit_of(out.ending), first_line(&out.stderr, &out.stdout)));
+            }
         }
-        Ok(ToolOutput::text(redact(&content).into_owned()))
+        let mut result = ToolOutput::text(redact(&content).into_owned());
+        if let Some((exit, line)) = deciding {
+            result = result.with_exit(exit);
+            if !exit.success() && !line.is_empty() {
+                result = result.with_summary(redact(&line).into_owned());
+            }
+        }
+        Ok(result)
     }
 }
 
@@ -251,7 +263,31 @@ impl K8sTool {
     }
 }
 
+/// The protocol's name for how a command ended.
+fn exit_of(ending: Ending) -> Exit {
+    match ending {
+        Ending::Exited(code) => Exit::Exited { code },
+        Ending::Signalled => Exit::Signalled,
+        Ending::TimedOut => Exit::TimedOut,
+        Ending::Cancelled => Exit::Cancelled,
+    }
+}
+
+/// The first non-blank line of a command's error output, else of its output: why it failed,
+/// in one line.
+fn first_line(stderr: &str, stdout: &str) -> String {
+    [stderr, stdout]
+        .iter()
+        .flat_map(|text| text.lines())
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 /// Output for the model: stdout, then stderr and how it ended when that says something.
+/// The `tool_result` event also carries how it ended and why as fields ([`exit_of`],
+/// [`first_line`]); these markers are for the model.
 fn render(output: &ExecOutput, content: &mut String) {
     content.push_str(&output.stdout);
     if !output.stderr.is_empty() {

@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use kopilot_core::ToolError;
+use kopilot_core::names::tools;
 
 use super::args;
 
@@ -43,13 +44,13 @@ impl ToolKind {
     /// The tool name.
     pub fn name(self) -> &'static str {
         match self {
-            Self::RunKubectl => "run_kubectl",
-            Self::RunHelm => "run_helm",
-            Self::GetLogs => "get_logs",
-            Self::GetEvents => "get_events",
-            Self::ReadResource => "read_resource",
-            Self::GetMetrics => "get_metrics",
-            Self::RunShell => "run_shell",
+            Self::RunKubectl => tools::RUN_KUBECTL,
+            Self::RunHelm => tools::RUN_HELM,
+            Self::GetLogs => tools::GET_LOGS,
+            Self::GetEvents => tools::GET_EVENTS,
+            Self::ReadResource => tools::READ_RESOURCE,
+            Self::GetMetrics => tools::GET_METRICS,
+            Self::RunShell => tools::RUN_SHELL,
         }
     }
 

@@ -285,3 +285,66 @@ async fn canary_never_reaches_tool_output_or_audit() {
     );
     cluster.stop().await;
 }
+
+#[test]
+fn how_a_command_ended_is_said_in_fields() {
+    assert_eq!(exit_of(Ending::Exited(0)), Exit::Exited { code: 0 });
+    assert_eq!(exit_of(Ending::Exited(2)), Exit::Exited { code: 2 });
+    assert_eq!(exit_of(Ending::TimedOut), Exit::TimedOut);
+    assert_eq!(exit_of(Ending::Signalled), Exit::Signalled);
+    assert_eq!(exit_of(Ending::Cancelled), Exit::Cancelled);
+    assert_eq!(
+        first_line("\n  Error from server (NotFound): x\nmore\n", "table"),
+        "Error from server (NotFound): x"
+    );
+    assert_eq!(first_line("", "\nonly stdout\n"), "only stdout");
+    assert_eq!(first_line(" \n", ""), "");
+}
+
+#[tokio::test]
+#[ignore = "needs kubectl"]
+async fn a_failing_command_reports_its_exit_and_first_error_line() {
+    require_kubectl();
+    let cluster = FakeCluster::builder()
+        .seed_yaml(canary_seed())
+        .start()
+        .await
+        .unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let kubeconfig = home.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    let exec = ExecConfig {
+        kubeconfig: Some(kubeconfig),
+        home: Some(home.path().to_owned()),
+        ..ExecConfig::default()
+    };
+    let (kubectl, _) = tool(ToolKind::RunKubectl, exec);
+    let guard = Guard::new(Policy::default());
+    let run = |args: Value| {
+        let plan = kubectl.plan(&args).unwrap();
+        let cleared = plan
+            .commands
+            .iter()
+            .map(|line| {
+                match guard.check(
+                    line,
+                    &RequestContext::new(kopilot_core::safety::Identity::new("test")),
+                ) {
+                    Verdict::Allowed(command) => command,
+                    other => panic!("{line} was not allowed: {other:?}"),
+                }
+            })
+            .collect::<Vec<_>>();
+        let kubectl = &kubectl;
+        async move { kubectl.execute(&args, cleared, &ctx()).await.unwrap() }
+    };
+    let missing = run(json!({"args": ["get", "deployment", "nope", "-n", "shop"]})).await;
+    assert_eq!(missing.exit, Some(Exit::Exited { code: 1 }), "{missing:?}");
+    let summary = missing.summary.unwrap_or_default();
+    assert!(summary.contains("NotFound"), "{summary}");
+    assert!(!summary.contains('\n'));
+    let found = run(json!({"args": ["get", "pods", "-n", "shop"]})).await;
+    assert_eq!(found.exit, Some(Exit::Exited { code: 0 }), "{found:?}");
+    assert_eq!(found.summary, None);
+    cluster.stop().await;
+}

@@ -51,7 +51,10 @@ impl Reply {
 
     /// Kopilot's supervisor's `delegate(skill, task)` call.
     pub fn delegate(skill: &str, task: &str) -> Self {
-        Self::tool_call("delegate", json!({"skill": skill, "task": task}))
+        Self::tool_call(
+            kopilot_protocol::names::tools::DELEGATE,
+            json!({"skill": skill, "task": task}),
+        )
     }
 
     /// An HTTP error with OpenAI's error body (`{"error": {"message", "type", "param",

@@ -361,11 +361,22 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     // The history must hold the whole task before the process ends.
     kopilot.flush().await;
     cluster.stop().await;
-    Ok(if result.status == Status::Succeeded {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(exit_code(result.status))
+}
+
+/// The exit status for how a task ended: 0 answered, 1 anything else (a live status cannot
+/// end `ask`, which waits for the result, but would also be 1).
+fn exit_code(status: Status) -> ExitCode {
+    match status {
+        Status::Succeeded => ExitCode::SUCCESS,
+        Status::Failed
+        | Status::Cancelled
+        | Status::Interrupted
+        | Status::Rejected
+        | Status::Queued
+        | Status::Running
+        | Status::WaitingForApproval => ExitCode::from(1),
+    }
 }
 
 #[cfg(test)]

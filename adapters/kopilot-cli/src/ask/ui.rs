@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use futures::StreamExt as _;
+use kopilot_core::names::{agents, tools};
 use kopilot_core::safety::{
     ApprovalDecision, ApprovalRequest, AuditSink, Guard, Identity, RequestContext, quote_argv,
 };
-use kopilot_core::{Event, EventKind, Status, TaskHandle, TaskResult};
+use kopilot_core::{Event, EventKind, Exit, Status, TaskHandle, TaskResult};
 use kopilot_k8s::exec::{ExecConfig, Executor};
 use kopilot_k8s::preview::preview_for;
 use owo_colors::OwoColorize as _;
@@ -148,7 +149,7 @@ impl Renderer {
         let out_tty = std::io::stdout().is_terminal();
         Self {
             output,
-            answer_agent: skill.unwrap_or_else(|| "supervisor".to_owned()),
+            answer_agent: skill.unwrap_or_else(|| agents::SUPERVISOR.to_owned()),
             interactive,
             live: out_tty && output == Output::Text,
             colors: Colors {
@@ -309,6 +310,7 @@ impl Renderer {
                 call_id,
                 tool,
                 args,
+                ..
             } => {
                 if is_answer_agent && self.live && !self.streamed.is_empty() {
                     self.end_streamed();
@@ -356,18 +358,19 @@ impl Renderer {
                 call_id,
                 tool,
                 ok,
-                output,
+                exit,
+                summary,
                 duration_ms,
+                ..
             } => {
                 let shown = self.calls.remove(call_id).unwrap_or_else(|| tool.clone());
-                let secs = Duration::from_millis(*duration_ms).as_secs_f64();
-                let mark = if *ok { "✓" } else { "✗" };
-                // Escaped before it is cut: a newline in a command shows instead of ending it.
-                let shown = escape::line(&shown);
-                let mut line = format!("  {mark} {} · {secs:.1}s", one_line(&shown, 110));
-                if !ok {
-                    let _ = write!(line, " · {}", failure_summary(output));
-                }
+                let line = tool_line(
+                    &shown,
+                    Duration::from_millis(*duration_ms),
+                    *ok,
+                    *exit,
+                    summary.as_deref(),
+                );
                 let line = self.dim(&line);
                 self.note(&line);
                 self.set_status(format!("{agent} is thinking"));
@@ -534,8 +537,8 @@ fn write_out(text: &str) {
 /// A tool call as a person would type it.
 fn describe_call(tool: &str, args: &Value) -> String {
     let program = match tool {
-        "run_kubectl" => Some("kubectl"),
-        "run_helm" => Some("helm"),
+        tools::RUN_KUBECTL => Some("kubectl"),
+        tools::RUN_HELM => Some("helm"),
         _ => None,
     };
     if let Some(program) = program {
@@ -553,7 +556,7 @@ fn describe_call(tool: &str, args: &Value) -> String {
             _ => {}
         }
     }
-    if tool == "run_shell"
+    if tool == tools::RUN_SHELL
         && let Some(command) = args.get("command").and_then(Value::as_str)
     {
         return command.to_owned();
@@ -565,23 +568,35 @@ fn describe_call(tool: &str, args: &Value) -> String {
     }
 }
 
-/// Why a tool call failed, in one line: how the command ended (`exit code 1`) when the
-/// output says, and the first line of its error output (else of its output).
-fn failure_summary(output: &str) -> String {
-    let last = output.lines().rev().find(|l| !l.trim().is_empty());
-    let ending = last
-        .map(str::trim)
-        .and_then(|l| l.strip_prefix('[')?.strip_suffix(']'));
-    let detail = output
-        .split_once("[stderr]\n")
-        .map_or(output, |(_, stderr)| stderr);
-    let first = detail.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let detail = one_line(first, 140);
-    match ending {
-        Some(ending) if !detail.starts_with('[') => format!("{ending} · {detail}"),
-        Some(ending) => ending.to_owned(),
-        None => detail,
+/// One finished tool call: ✓ or ✗, the call as a person would type it, how long it took, and
+/// for a failure how the command ended and why (the event's `exit` and `summary`).
+fn tool_line(
+    shown: &str,
+    took: Duration,
+    ok: bool,
+    exit: Option<Exit>,
+    summary: Option<&str>,
+) -> String {
+    let failed = !ok || exit.is_some_and(|exit| !exit.success());
+    let mark = if failed { "✗" } else { "✓" };
+    // Escaped before it is cut: a newline in a command shows instead of ending it.
+    let shown = escape::line(shown);
+    let mut line = format!(
+        "  {mark} {} · {:.1}s",
+        one_line(&shown, 110),
+        took.as_secs_f64()
+    );
+    if failed {
+        let why = [
+            exit.filter(|exit| !exit.success())
+                .map(|exit| exit.to_string()),
+            summary.map(|s| one_line(s, 140)),
+        ];
+        for part in why.into_iter().flatten() {
+            let _ = write!(line, " · {part}");
+        }
     }
+    line
 }
 
 /// The first line of `text`, cut to `max` characters.
@@ -681,7 +696,11 @@ pub(crate) fn replay(renderer: &mut Renderer, events: &[Event]) -> Option<Status
 
 #[cfg(test)]
 mod tests {
-    use super::{describe_call, failure_summary, one_line};
+    use std::time::Duration;
+
+    use kopilot_core::Exit;
+
+    use super::{describe_call, one_line, tool_line};
     use serde_json::json;
 
     #[test]
@@ -706,17 +725,47 @@ mod tests {
 
     #[test]
     fn failures_say_how_the_command_ended_and_why() {
+        let took = Duration::from_millis(250);
         assert_eq!(
-            failure_summary(
-                "[stderr]\nError from server (NotFound): deployments.apps \"x\" not found\n[exit code 1]\n"
+            tool_line(
+                "kubectl get deploy x",
+                took,
+                true,
+                Some(Exit::Exited { code: 1 }),
+                Some("Error from server (NotFound): deployments.apps \"x\" not found"),
             ),
-            "exit code 1 · Error from server (NotFound): deployments.apps \"x\" not found"
+            "  ✗ kubectl get deploy x · 0.2s · exit code 1 · Error from server (NotFound): deployments.apps \"x\" not found"
         );
         assert_eq!(
-            failure_summary("not run: denied by ann: no"),
-            "not run: denied by ann: no"
+            tool_line(
+                "kubectl delete pod web",
+                took,
+                false,
+                None,
+                Some("not run: denied by ann: no")
+            ),
+            "  ✗ kubectl delete pod web · 0.2s · not run: denied by ann: no"
         );
-        assert_eq!(failure_summary("[cancelled]\n"), "cancelled");
+        assert_eq!(
+            tool_line(
+                "kubectl get pods -w",
+                took,
+                true,
+                Some(Exit::Cancelled),
+                None
+            ),
+            "  ✗ kubectl get pods -w · 0.2s · cancelled"
+        );
+        assert_eq!(
+            tool_line(
+                "kubectl get pods",
+                took,
+                true,
+                Some(Exit::Exited { code: 0 }),
+                None
+            ),
+            "  ✓ kubectl get pods · 0.2s"
+        );
     }
 
     #[test]
