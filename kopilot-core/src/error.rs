@@ -29,6 +29,15 @@ pub enum Error {
     #[error("no task with id `{0}`")]
     UnknownTask(String),
 
+    /// A task that has already ended was asked to change (cancelled, say).
+    #[error("the task `{id}` has already ended ({status})")]
+    TaskEnded {
+        /// The task.
+        id: String,
+        /// How it ended.
+        status: crate::event::Status,
+    },
+
     /// The model failed.
     #[error(transparent)]
     Model(#[from] crate::llm::Error),

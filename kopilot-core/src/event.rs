@@ -250,10 +250,17 @@ fn redacted_args(args: Value) -> Value {
     }
 }
 
-/// How a task ended.
+/// Where a task is in its life: one of three live states, then how it ended. A
+/// [`TaskResult`] always holds a finished one ([`Status::is_finished`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Submitted, and waiting for one of the slots that bound how many tasks run at once.
+    Queued,
+    /// Running.
+    Running,
+    /// Running, and at least one of its commands waits for a human's approval.
+    WaitingForApproval,
     /// It answered.
     Succeeded,
     /// It could not answer (model error, a limit reached, ...).
@@ -270,12 +277,42 @@ impl Status {
     /// The snake_case name.
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::WaitingForApproval => "waiting_for_approval",
             Self::Succeeded => "succeeded",
             Self::Failed => "failed",
             Self::Cancelled => "cancelled",
             Self::Rejected => "rejected",
             Self::Interrupted => "interrupted",
         }
+    }
+}
+
+impl Status {
+    /// Every status, in the order of a task's life.
+    pub const ALL: [Self; 8] = [
+        Self::Queued,
+        Self::Running,
+        Self::WaitingForApproval,
+        Self::Succeeded,
+        Self::Failed,
+        Self::Cancelled,
+        Self::Rejected,
+        Self::Interrupted,
+    ];
+
+    /// Whether the task has ended (it can no longer change).
+    pub const fn is_finished(self) -> bool {
+        !matches!(
+            self,
+            Self::Queued | Self::Running | Self::WaitingForApproval
+        )
+    }
+
+    /// The status named `name` (its snake_case name, as [`Status::as_str`] gives it).
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 

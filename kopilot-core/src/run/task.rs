@@ -44,6 +44,8 @@ pub(crate) struct TaskRun {
     pub(super) findings: Mutex<Vec<Value>>,
     /// Command lines denied in this task: never asked again.
     denied: Mutex<HashSet<String>>,
+    /// When it was submitted.
+    created_at: OffsetDateTime,
 }
 
 /// Decrements the running-task gauge however the task ends.
@@ -76,6 +78,7 @@ impl TaskRun {
             next_call: AtomicU64::new(0),
             findings: Mutex::new(Vec::new()),
             denied: Mutex::new(HashSet::new()),
+            created_at: OffsetDateTime::now_utc(),
         }
     }
 
@@ -83,17 +86,22 @@ impl TaskRun {
         self.inner.emit(&self.log, &self.id, agent, kind);
     }
 
-    pub(crate) async fn run(self) -> TaskResult {
-        let _ = self.inner.persist.send(Persist::Create(TaskRecord {
+    /// The task's record as the store and the task service keep it, without a result.
+    pub(crate) fn record(&self) -> TaskRecord {
+        TaskRecord {
             id: self.id.clone(),
             // Stored as shown: secret values in the prompt are redacted.
             prompt: crate::safety::redact::redact(&self.request.prompt).into_owned(),
             skill: self.request.skill.clone(),
             session_id: self.request.session_id.clone(),
             requester: self.request.requester.clone(),
-            created_at: OffsetDateTime::now_utc(),
+            created_at: self.created_at,
             result: None,
-        }));
+        }
+    }
+
+    pub(crate) async fn run(self) -> TaskResult {
+        let _ = self.inner.persist.send(Persist::Create(self.record()));
         let slots = Arc::clone(&self.inner.slots);
         let permit = if let Ok(permit) = slots.clone().try_acquire_owned() {
             permit
