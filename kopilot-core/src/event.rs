@@ -251,7 +251,7 @@ fn redacted_args(args: Value) -> Value {
 }
 
 /// Where a task is in its life: one of three live states, then how it ended. A
-/// [`TaskResult`] always holds a finished one ([`Status::is_finished`]).
+/// [`TaskResult`] always holds a terminal one ([`Status::is_terminal`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -302,17 +302,12 @@ impl Status {
         Self::Interrupted,
     ];
 
-    /// Whether the task has ended (it can no longer change).
-    pub const fn is_finished(self) -> bool {
+    /// Whether the task has ended: nothing follows a terminal status.
+    pub const fn is_terminal(self) -> bool {
         !matches!(
             self,
             Self::Queued | Self::Running | Self::WaitingForApproval
         )
-    }
-
-    /// The status named `name` (its snake_case name, as [`Status::as_str`] gives it).
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 

@@ -123,7 +123,7 @@ impl LiveTask {
     fn info(&self) -> TaskInfo {
         let status = self.handle.status();
         TaskInfo {
-            result: if status.is_finished() {
+            result: if status.is_terminal() {
                 self.handle.finished_result()
             } else {
                 None
@@ -174,10 +174,10 @@ impl Kopilot {
         // live ones are only in memory, and a stored task without a result shows as
         // interrupted.
         let stored_query = TaskQuery {
-            status: query.status.filter(|s| s.is_finished()),
+            status: query.status.filter(|s| s.is_terminal()),
             ..query.clone()
         };
-        if query.status.is_none_or(Status::is_finished) {
+        if query.status.is_none_or(Status::is_terminal) {
             for record in self.inner.store.query(&stored_query).await? {
                 let info = TaskInfo::from_record(record);
                 if info.matches(query) && !list.iter().any(|t| t.id == info.id) {
@@ -217,7 +217,7 @@ impl Kopilot {
     /// task has that id.
     pub async fn cancel(&self, id: &str) -> Result<()> {
         if let Some(handle) = self.inner.live.handle(id)
-            && !handle.status().is_finished()
+            && !handle.status().is_terminal()
         {
             handle.cancel();
             return Ok(());
