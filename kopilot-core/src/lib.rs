@@ -80,7 +80,7 @@ pub use event::{Event, EventKind, Status, TaskResult};
 pub use kopilot::{DEFAULT_REFLECTION_THRESHOLD, Kopilot, KopilotBuilder, TaskHandle};
 pub use limits::Limits;
 pub use log::EventStream;
-pub use request::TaskRequest;
+pub use request::{DirectCall, TaskRequest};
 pub use service::TaskInfo;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;

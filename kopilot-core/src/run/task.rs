@@ -16,11 +16,11 @@ use super::finish::{Step, Stop};
 use super::persist::Persist;
 use super::runtime::Runtime;
 use super::text::{human_duration, tool_message};
-use super::tool_call::{CallContext, CallEvents, ToolScope};
+use super::tool_call::{CallContext, CallEvents, CallOutcome, ToolScope};
 use crate::event::{EventKind, Status, TaskResult};
-use crate::llm::{Message, ToolCall, Usage};
+use crate::llm::{Message, ToolArguments, ToolCall, Usage};
 use crate::log::EventLog;
-use crate::request::TaskRequest;
+use crate::request::{DirectCall, TaskRequest};
 use crate::safety::Identity;
 use crate::store::TaskRecord;
 
@@ -176,6 +176,9 @@ impl TaskRun {
                 self.inner.skills.names().join(", ")
             )));
         }
+        if let Some(call) = &self.request.call {
+            return self.direct_call(call).await;
+        }
         if offline {
             return self.offline().await;
         }
@@ -224,6 +227,35 @@ impl TaskRun {
         messages
     }
 
+    /// The work of a [`TaskRequest::tool_call`]: one guarded call, made by the runtime for
+    /// the requester; the tool's output is the answer.
+    async fn direct_call(&self, call: &DirectCall) -> Step<String> {
+        if !self.inner.tools.contains_key(&call.tool) {
+            return Err(Stop::Rejected(format!(
+                "unknown tool `{}`; available tools: {}",
+                call.tool,
+                self.inner.tool_order.join(", ")
+            )));
+        }
+        let outcome = self
+            .guarded_call(
+                RUNTIME,
+                &ToolCall {
+                    id: self.call_id(),
+                    name: call.tool.clone(),
+                    arguments: ToolArguments::Valid(call.args.clone()),
+                    provider_data: None,
+                },
+                ToolScope::Any,
+            )
+            .await?;
+        if outcome.ok {
+            Ok(outcome.output)
+        } else {
+            Err(Stop::Failed(outcome.output))
+        }
+    }
+
     pub(super) fn call_id(&self) -> String {
         format!("c-{}", self.next_call.fetch_add(1, Ordering::Relaxed) + 1)
     }
@@ -246,6 +278,17 @@ impl TaskRun {
         call: &ToolCall,
         scope: ToolScope<'_>,
     ) -> Step<Message> {
+        let outcome = self.guarded_call(agent, call, scope).await?;
+        Ok(tool_message(call, outcome.ok, &outcome.output))
+    }
+
+    /// One guarded tool call counted against the task's budget; its findings join the task's.
+    async fn guarded_call(
+        &self,
+        agent: &str,
+        call: &ToolCall,
+        scope: ToolScope<'_>,
+    ) -> Step<CallOutcome> {
         let n = self.tool_calls.fetch_add(1, Ordering::SeqCst) + 1;
         let max = self.inner.limits.max_tool_calls;
         if n > max {
@@ -268,7 +311,7 @@ impl TaskRun {
         self.findings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .extend(outcome.findings);
-        Ok(tool_message(call, outcome.ok, &outcome.output))
+            .extend(outcome.findings.iter().cloned());
+        Ok(outcome)
     }
 }
