@@ -31,6 +31,15 @@ pub enum Error {
     #[error("no task with id `{0}`")]
     UnknownTask(String),
 
+    /// A task that has already ended was asked to change (cancelled, say).
+    #[error("the task `{id}` has already ended ({status})")]
+    TaskEnded {
+        /// The task.
+        id: String,
+        /// How it ended.
+        status: crate::event::Status,
+    },
+
     /// The model failed.
     #[error(transparent)]
     Model(#[from] crate::llm::Error),
@@ -58,6 +67,7 @@ impl Error {
             Self::DuplicateTool(_) => ErrorCode::ConfigDuplicateTool,
             Self::Store(_) => ErrorCode::StoreFailed,
             Self::UnknownTask(_) => ErrorCode::TaskUnknown,
+            Self::TaskEnded { .. } => ErrorCode::TaskEnded,
             Self::Model(e) => model_code(e),
             Self::Safety(_) => ErrorCode::SafetyFailed,
             Self::Skills(_) => ErrorCode::SkillsInvalid,

@@ -87,7 +87,7 @@ pub(crate) fn redacted(kind: EventKind) -> EventKind {
 
 /// A tool's arguments with secret values redacted: a list of strings is read as an argv, a
 /// string as a command line, anything else is walked.
-fn redacted_args(args: Value) -> Value {
+pub(crate) fn redacted_args(args: Value) -> Value {
     use crate::safety::redact::{redact_argv, redact_command_line};
     match args {
         Value::String(line) => Value::String(redact_command_line(&line).into_owned()),

@@ -17,7 +17,10 @@ use crate::log::{EventLog, EventStream};
 use crate::names::tools::DELEGATE;
 use crate::request::TaskRequest;
 use crate::run::{Persist, Runtime, TaskRun, store_writer};
-use crate::safety::{Approver, AuditSink, DenyAll, Guard, Policy, TracingAuditSink};
+use crate::safety::{
+    Approver, AuditSink, ChannelApprover, DenyAll, Guard, Policy, TracingAuditSink,
+};
+use crate::service::LiveTasks;
 use crate::skills::{SkillLoader, SkillRegistry};
 use crate::store::{MemoryStore, TaskStore};
 use crate::tool::Tool;
@@ -80,16 +83,19 @@ impl Kopilot {
             Arc::clone(&log),
             cancel.clone(),
         );
-        tokio::spawn(async move {
-            let result = task.run().await;
-            let _ = result_tx.send(Some(result));
-        });
-        TaskHandle {
+        let handle = TaskHandle {
             id,
             log,
             cancel,
             result: result_rx,
-        }
+        };
+        // Held before it starts, so the task service knows it from the first moment.
+        self.inner.live.insert(handle.clone(), task.record());
+        tokio::spawn(async move {
+            let result = task.run().await;
+            let _ = result_tx.send(Some(result));
+        });
+        handle
     }
 
     /// Waits until every task record and event produced so far is in the store (they are
@@ -158,6 +164,11 @@ impl TaskHandle {
         self.log.status()
     }
 
+    /// The result, if the task has ended.
+    pub fn finished_result(&self) -> Option<TaskResult> {
+        self.result.borrow().clone()
+    }
+
     /// Cancels the task: it stops within a second wherever it is (a model call, an approval
     /// wait, a running command) and ends with status `cancelled`.
     pub fn cancel(&self) {
@@ -193,6 +204,7 @@ pub struct KopilotBuilder {
     prices: Option<Prices>,
     reflect: bool,
     reflection_threshold: Option<u8>,
+    desk: Option<ChannelApprover>,
 }
 
 impl KopilotBuilder {
@@ -217,10 +229,21 @@ impl KopilotBuilder {
         self
     }
 
-    /// Who answers approval requests (default: deny everything).
+    /// Who answers approval requests (default: deny everything). Replaces an approval desk.
     #[must_use]
     pub fn approver(mut self, approver: Arc<dyn Approver>) -> Self {
         self.approver = Some(approver);
+        self.desk = None;
+        self
+    }
+
+    /// Approvals are answered by id through the task service ([`Kopilot::approvals`],
+    /// [`Kopilot::answer_approval`]): `desk` becomes the approver, and its four-eyes setting
+    /// applies to every answer. Replaces an approver set before.
+    #[must_use]
+    pub fn approval_desk(mut self, desk: ChannelApprover) -> Self {
+        self.approver = Some(Arc::new(desk.clone()));
+        self.desk = Some(desk);
         self
     }
 
@@ -306,7 +329,8 @@ impl KopilotBuilder {
             .store
             .unwrap_or_else(|| Arc::new(MemoryStore::default()));
         let (persist, rx) = mpsc::unbounded_channel();
-        tokio::spawn(store_writer(Arc::clone(&store), rx));
+        let live = Arc::new(LiveTasks::default());
+        tokio::spawn(store_writer(Arc::clone(&store), Arc::clone(&live), rx));
         Ok(Kopilot {
             inner: Arc::new(Runtime {
                 model: self.model,
@@ -325,6 +349,8 @@ impl KopilotBuilder {
                 slots: Arc::new(Semaphore::new(limits.max_concurrent_tasks)),
                 running: AtomicUsize::new(0),
                 persist,
+                live,
+                desk: self.desk,
             }),
         })
     }

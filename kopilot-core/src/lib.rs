@@ -70,6 +70,7 @@ mod prompts;
 mod request;
 mod run;
 pub mod schema;
+mod service;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod store;
@@ -83,8 +84,9 @@ pub use kopilot::{DEFAULT_REFLECTION_THRESHOLD, Kopilot, KopilotBuilder, TaskHan
 pub use kopilot_protocol::{Budget, ErrorCode, Exit, Failure, Finding, Prices, Usage, names};
 pub use limits::Limits;
 pub use log::EventStream;
-pub use request::TaskRequest;
+pub use request::{DirectCall, TaskRequest};
+pub use service::TaskInfo;
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
-pub use store::{MemoryStore, TaskRecord, TaskStore, interrupted_result};
+pub use store::{MemoryStore, TaskQuery, TaskRecord, TaskStore, interrupted_result};
 pub use tool::{Plan, Tool, ToolContext, ToolError, ToolOutput};

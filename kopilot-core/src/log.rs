@@ -16,6 +16,41 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Event> + Send>>;
 pub(crate) struct EventLog {
     events: Mutex<Vec<Event>>,
     len: watch::Sender<usize>,
+    /// Where the task is, as its events so far say ([`LiveStatus`]).
+    status: Mutex<LiveStatus>,
+}
+
+/// A task's status folded from its events: queued until `task_started`, waiting for approval
+/// while more approvals were requested than decided, finished at the `response`. Any reader of
+/// the events (the store's too) can fold the same way, so every adapter sees the same status.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct LiveStatus {
+    started: bool,
+    waiting: usize,
+    finished: Option<Status>,
+}
+
+impl LiveStatus {
+    /// Takes one more event into account.
+    pub(crate) fn push(&mut self, event: &EventKind) {
+        match event {
+            EventKind::TaskStarted { .. } => self.started = true,
+            EventKind::ApprovalRequested { .. } => self.waiting += 1,
+            EventKind::ApprovalDecided { .. } => self.waiting = self.waiting.saturating_sub(1),
+            EventKind::Response(result) => self.finished = Some(result.status),
+            _ => {}
+        }
+    }
+
+    /// The status the events so far give.
+    pub(crate) fn status(self) -> Status {
+        match self.finished {
+            Some(status) => status,
+            None if !self.started => Status::Queued,
+            None if self.waiting > 0 => Status::WaitingForApproval,
+            None => Status::Running,
+        }
+    }
 }
 
 impl EventLog {
@@ -24,6 +59,7 @@ impl EventLog {
         Arc::new(Self {
             events: Mutex::new(Vec::new()),
             len,
+            status: Mutex::new(LiveStatus::default()),
         })
     }
 
@@ -39,11 +75,23 @@ impl EventLog {
         let mut events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
         let event = make(events.len() as u64 + 1);
         before_publish(&event);
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(&event.event);
         events.push(event.clone());
         let len = events.len();
         drop(events);
         self.len.send_replace(len);
         event
+    }
+
+    /// Where the task is, as its events so far say.
+    pub(crate) fn status(&self) -> Status {
+        self.status
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .status()
     }
 
     fn get(&self, index: usize) -> Option<Event> {
@@ -77,29 +125,6 @@ impl EventLog {
                 }
             },
         ))
-    }
-
-    /// The task's status as its events so far tell it: `queued` until `task_started`,
-    /// `waiting_for_approval` while an `approval_requested` has no `approval_decided` yet,
-    /// the result's status once the `response` is in.
-    pub(crate) fn status(&self) -> Status {
-        let events = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut status = Status::Queued;
-        let mut waiting = 0usize;
-        for event in events.iter() {
-            match &event.event {
-                EventKind::TaskStarted { .. } => status = Status::Running,
-                EventKind::ApprovalRequested { .. } => waiting += 1,
-                EventKind::ApprovalDecided { .. } => waiting = waiting.saturating_sub(1),
-                EventKind::Response(result) => return result.status,
-                _ => {}
-            }
-        }
-        if status == Status::Running && waiting > 0 {
-            Status::WaitingForApproval
-        } else {
-            status
-        }
     }
 
     fn is_finished(&self) -> bool {

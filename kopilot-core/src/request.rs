@@ -27,6 +27,19 @@ pub struct TaskRequest {
     /// The namespace the question is about: the agents are told to stay in it, and offline
     /// mode reports on it only.
     pub namespace: Option<String>,
+    /// Run this one tool instead of asking a model ([`TaskRequest::tool_call`]).
+    pub call: Option<DirectCall>,
+}
+
+/// One tool with its arguments, run as a whole task without a model: the way an adapter (the
+/// MCP server's `run_kubectl`, say) runs a tool for its caller under the same guard, approvals,
+/// events, audit and history as an agent's call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectCall {
+    /// The tool's name.
+    pub tool: String,
+    /// Its arguments (checked against the tool's schema like a model's).
+    pub args: serde_json::Value,
 }
 
 impl TaskRequest {
@@ -90,6 +103,21 @@ impl TaskRequest {
     pub fn budget(mut self, budget: crate::Budget) -> Self {
         self.budget = Some(budget);
         self
+    }
+
+    /// A task whose work is one guarded call of `tool` with `args`, by `requester`'s rights
+    /// (the requester is the caller the adapter authenticated). Its events are those of an
+    /// agent's tool call between `task_started` and `response`; it succeeds with the tool's
+    /// output as the answer, fails when the tool fails or a command is blocked or denied, and
+    /// is rejected when no tool has that name.
+    pub fn tool_call(tool: impl Into<String>, args: serde_json::Value) -> Self {
+        let tool = tool.into();
+        Self {
+            // What the history shows: the call with secret values in its arguments redacted.
+            prompt: format!("{tool} {}", crate::event::redacted_args(args.clone())),
+            call: Some(DirectCall { tool, args }),
+            ..Self::new("")
+        }
     }
 
     /// Answers from the analyzers only.

@@ -39,6 +39,74 @@ impl TaskRecord {
     }
 }
 
+/// Which tasks to list: every filter given must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskQuery {
+    /// Only tasks with this status.
+    pub status: Option<Status>,
+    /// Only tasks of this session.
+    pub session_id: Option<String>,
+    /// Only tasks this requester asked.
+    pub requester: Option<String>,
+    /// At most this many, the newest.
+    pub limit: usize,
+}
+
+impl Default for TaskQuery {
+    fn default() -> Self {
+        Self {
+            status: None,
+            session_id: None,
+            requester: None,
+            limit: 50,
+        }
+    }
+}
+
+impl TaskQuery {
+    /// The newest `limit` tasks, unfiltered.
+    pub fn newest(limit: usize) -> Self {
+        Self {
+            limit,
+            ..Self::default()
+        }
+    }
+
+    /// Only tasks with `status`.
+    #[must_use]
+    pub fn status(mut self, status: Status) -> Self {
+        self.status = Some(status);
+        self
+    }
+
+    /// Only tasks of `session_id`.
+    #[must_use]
+    pub fn session(mut self, session_id: impl Into<String>) -> Self {
+        self.session_id = Some(session_id.into());
+        self
+    }
+
+    /// Only tasks `requester` asked.
+    #[must_use]
+    pub fn requester(mut self, requester: impl Into<String>) -> Self {
+        self.requester = Some(requester.into());
+        self
+    }
+
+    /// Whether a stored task matches (a task without a result has no status to match).
+    pub fn matches(&self, task: &TaskRecord) -> bool {
+        self.status.is_none_or(|s| task.status() == Some(s))
+            && self
+                .session_id
+                .as_deref()
+                .is_none_or(|s| task.session_id.as_deref() == Some(s))
+            && self
+                .requester
+                .as_deref()
+                .is_none_or(|r| task.requester == r)
+    }
+}
+
 /// Stores tasks, their events and their results. Implementations must keep events in `seq`
 /// order per task and must survive concurrent calls.
 #[async_trait]
@@ -53,6 +121,17 @@ pub trait TaskStore: Send + Sync {
     async fn task(&self, task_id: &str) -> Result<Option<TaskRecord>>;
     /// The most recent tasks, newest first.
     async fn tasks(&self, limit: usize) -> Result<Vec<TaskRecord>>;
+    /// The most recent tasks that match `query`, newest first. The default reads every task
+    /// through [`TaskStore::tasks`] and filters; a store that can filter itself should.
+    async fn query(&self, query: &TaskQuery) -> Result<Vec<TaskRecord>> {
+        Ok(self
+            .tasks(usize::MAX)
+            .await?
+            .into_iter()
+            .filter(|t| query.matches(t))
+            .take(query.limit)
+            .collect())
+    }
     /// A task's events with `seq >= from_seq`, in order.
     async fn events(&self, task_id: &str, from_seq: u64) -> Result<Vec<Event>>;
     /// The last `limit` finished tasks of a session, oldest first.

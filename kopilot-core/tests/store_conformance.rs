@@ -7,8 +7,8 @@ use kopilot_core::llm::Usage;
 use kopilot_core::protocol::{ObjectRef, Severity};
 use kopilot_core::safety::Risk;
 use kopilot_core::{
-    Error, ErrorCode, Event, EventKind, Exit, Failure, Finding, MemoryStore, Status, TaskRecord,
-    TaskResult, TaskStore, interrupted_result,
+    Error, ErrorCode, Event, EventKind, Exit, Failure, Finding, MemoryStore, Status, TaskQuery,
+    TaskRecord, TaskResult, TaskStore, interrupted_result,
 };
 use serde_json::json;
 use time::OffsetDateTime;
@@ -36,6 +36,7 @@ macro_rules! conformance {
                 finish_records_the_result,
                 finishing_an_unknown_task_is_unknown_task,
                 tasks_lists_newest_first_up_to_the_limit,
+                query_filters_by_status_session_and_requester,
                 session_lists_its_last_finished_tasks_oldest_first,
                 mark_interrupted_marks_only_unfinished_tasks,
                 concurrent_appends_keep_each_tasks_order,
@@ -351,6 +352,70 @@ async fn tasks_lists_newest_first_up_to_the_limit(store: Arc<dyn TaskStore>) {
     );
     assert_eq!(ids(&store.tasks(usize::MAX).await.unwrap()).len(), 5);
     assert!(store.tasks(0).await.unwrap().is_empty());
+}
+
+async fn query_filters_by_status_session_and_requester(store: Arc<dyn TaskStore>) {
+    for (id, session, requester) in [
+        ("t-1", Some("s-1"), "alice@example.com"),
+        ("t-2", Some("s-1"), "bob"),
+        ("t-3", None, "bob"),
+        ("t-4", Some("s-1"), "bob"),
+        ("t-5", Some("s-2"), "bob"),
+    ] {
+        let mut task = record(id, session);
+        task.requester = requester.to_owned();
+        store.create(&task).await.unwrap();
+    }
+    for (id, status) in [
+        ("t-1", Status::Failed),
+        ("t-2", Status::Succeeded),
+        ("t-3", Status::Succeeded),
+        ("t-5", Status::Succeeded),
+    ] {
+        store.finish(id, &result(status, "")).await.unwrap();
+    }
+    let query = |q: TaskQuery| {
+        let store = Arc::clone(&store);
+        async move { store.query(&q).await.unwrap() }
+    };
+    assert_eq!(
+        ids(&query(TaskQuery::newest(10)).await),
+        ["t-5", "t-4", "t-3", "t-2", "t-1"]
+    );
+    assert_eq!(
+        ids(&query(TaskQuery::newest(10).status(Status::Succeeded)).await),
+        ["t-5", "t-3", "t-2"]
+    );
+    assert_eq!(
+        ids(&query(TaskQuery::newest(10).session("s-1")).await),
+        ["t-4", "t-2", "t-1"]
+    );
+    assert_eq!(
+        ids(&query(
+            TaskQuery::newest(10)
+                .session("s-1")
+                .requester("bob")
+                .status(Status::Succeeded)
+        )
+        .await),
+        ["t-2"]
+    );
+    assert_eq!(
+        ids(&query(TaskQuery::newest(2).requester("bob")).await),
+        ["t-5", "t-4"],
+        "the limit counts matching tasks, newest first"
+    );
+    // A task without a result has no status: it matches no status filter.
+    assert!(
+        query(TaskQuery::newest(10).status(Status::Running))
+            .await
+            .is_empty()
+    );
+    assert!(
+        query(TaskQuery::newest(10).requester("mallory"))
+            .await
+            .is_empty()
+    );
 }
 
 async fn session_lists_its_last_finished_tasks_oldest_first(store: Arc<dyn TaskStore>) {

@@ -47,6 +47,11 @@ pub enum ErrorCode {
     RejectedEmptyPrompt,
     /// `rejected.unknown_skill`: the request names a skill that is not enabled.
     RejectedUnknownSkill,
+    /// `rejected.unknown_tool`: a direct tool call names a tool that is not registered.
+    RejectedUnknownTool,
+    /// `tool.failed`: a direct tool call failed (the tool's error, or a command blocked or
+    /// not approved; the message says which).
+    ToolFailed,
     /// `cancelled`: someone cancelled the task.
     Cancelled,
     /// `interrupted`: the process stopped while the task was running.
@@ -63,6 +68,8 @@ pub enum ErrorCode {
     StoreFailed,
     /// `task.unknown`: no task has this id.
     TaskUnknown,
+    /// `task.ended`: the task has already ended (it cannot be cancelled, say).
+    TaskEnded,
     /// `safety.failed`: the safety layer failed (policy, audit).
     SafetyFailed,
     /// `skills.invalid`: skills could not be loaded.
@@ -97,6 +104,8 @@ impl ErrorCode {
         ErrorCode::AnalyzersFailed,
         ErrorCode::RejectedEmptyPrompt,
         ErrorCode::RejectedUnknownSkill,
+        ErrorCode::RejectedUnknownTool,
+        ErrorCode::ToolFailed,
         ErrorCode::Cancelled,
         ErrorCode::Interrupted,
         ErrorCode::RuntimeShutdown,
@@ -105,6 +114,7 @@ impl ErrorCode {
         ErrorCode::ConfigDuplicateTool,
         ErrorCode::StoreFailed,
         ErrorCode::TaskUnknown,
+        ErrorCode::TaskEnded,
         ErrorCode::SafetyFailed,
         ErrorCode::SkillsInvalid,
         ErrorCode::AuthMissing,
@@ -129,6 +139,8 @@ impl ErrorCode {
             Self::AnalyzersFailed => "analyzers.failed",
             Self::RejectedEmptyPrompt => "rejected.empty_prompt",
             Self::RejectedUnknownSkill => "rejected.unknown_skill",
+            Self::RejectedUnknownTool => "rejected.unknown_tool",
+            Self::ToolFailed => "tool.failed",
             Self::Cancelled => "cancelled",
             Self::Interrupted => "interrupted",
             Self::RuntimeShutdown => "runtime.shutdown",
@@ -137,6 +149,7 @@ impl ErrorCode {
             Self::ConfigDuplicateTool => "config.duplicate_tool",
             Self::StoreFailed => "store.failed",
             Self::TaskUnknown => "task.unknown",
+            Self::TaskEnded => "task.ended",
             Self::SafetyFailed => "safety.failed",
             Self::SkillsInvalid => "skills.invalid",
             Self::AuthMissing => "auth.missing",

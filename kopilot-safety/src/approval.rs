@@ -61,6 +61,11 @@ pub struct ApprovalRequest {
     pub risk: Risk,
     /// Why it needs approval.
     pub reasons: Vec<String>,
+    /// SHA-256 of the exact argv pipeline that will run
+    /// ([`argv_sha256`](crate::audit::argv_sha256)), as the audit log records it when it
+    /// runs; `None` for a line with shell syntax, which is never run as a pipeline.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub argv_sha256: Option<String>,
     /// Who asked (the user behind the task).
     pub requester: Identity,
     /// The task the command belongs to, if any.

@@ -308,6 +308,10 @@ impl Guard {
                     command: assessment.command.clone(),
                     risk: assessment.risk,
                     reasons: assessment.reasons.clone(),
+                    argv_sha256: assessment
+                        .pipeline
+                        .as_deref()
+                        .map(crate::audit::argv_sha256),
                     requester: ctx.requester.clone(),
                     task_id: ctx.task_id.clone(),
                     created_at: now,

@@ -15,7 +15,8 @@ use crate::event::{Event, EventKind, redacted};
 use crate::limits::Limits;
 use crate::llm::ChatModel;
 use crate::log::EventLog;
-use crate::safety::{Approver, Guard};
+use crate::safety::{Approver, ChannelApprover, Guard};
+use crate::service::LiveTasks;
 use crate::skills::SkillRegistry;
 use crate::store::TaskStore;
 use crate::tool::Tool;
@@ -42,6 +43,11 @@ pub(crate) struct Runtime {
     pub(crate) running: AtomicUsize,
     /// The store writer's queue.
     pub(crate) persist: mpsc::UnboundedSender<Persist>,
+    /// The tasks held in memory, by id (the task service's view of running tasks).
+    pub(crate) live: Arc<LiveTasks>,
+    /// Where pending approvals can be listed and answered by id, when the builder was given
+    /// one (it is then also the approver).
+    pub(crate) desk: Option<ChannelApprover>,
 }
 
 impl Runtime {

@@ -14,12 +14,12 @@ use super::finish::{Step, Stop};
 use super::persist::Persist;
 use super::runtime::Runtime;
 use super::text::{human_duration, tool_message};
-use super::tool_call::{CallContext, CallEvents, ToolScope};
+use super::tool_call::{CallContext, CallEvents, CallOutcome, ToolScope};
 use crate::event::{EventKind, Status, TaskResult};
-use crate::llm::{Message, ToolCall, Usage};
+use crate::llm::{Message, ToolArguments, ToolCall, Usage};
 use crate::log::EventLog;
 use crate::names::agents::RUNTIME;
-use crate::request::TaskRequest;
+use crate::request::{DirectCall, TaskRequest};
 use crate::safety::Identity;
 use crate::store::TaskRecord;
 use crate::{Budget, ErrorCode, Finding};
@@ -46,6 +46,8 @@ pub(crate) struct TaskRun {
     pub(super) findings: Mutex<Vec<Finding>>,
     /// Command lines denied in this task: never asked again.
     denied: Mutex<HashSet<String>>,
+    /// When it was submitted.
+    created_at: OffsetDateTime,
 }
 
 /// Waits for the time budget to run out (forever without one) and returns it.
@@ -94,6 +96,7 @@ impl TaskRun {
             next_call: AtomicU64::new(0),
             findings: Mutex::new(Vec::new()),
             denied: Mutex::new(HashSet::new()),
+            created_at: OffsetDateTime::now_utc(),
         }
     }
 
@@ -101,17 +104,22 @@ impl TaskRun {
         self.inner.emit(&self.log, &self.id, agent, kind);
     }
 
-    pub(crate) async fn run(self) -> TaskResult {
-        let _ = self.inner.persist.send(Persist::Create(TaskRecord {
+    /// The task's record as the store and the task service keep it, without a result.
+    pub(crate) fn record(&self) -> TaskRecord {
+        TaskRecord {
             id: self.id.clone(),
             // Stored as shown: secret values in the prompt are redacted.
             prompt: crate::safety::redact::redact(&self.request.prompt).into_owned(),
             skill: self.request.skill.clone(),
             session_id: self.request.session_id.clone(),
             requester: self.request.requester.clone(),
-            created_at: OffsetDateTime::now_utc(),
+            created_at: self.created_at,
             result: None,
-        }));
+        }
+    }
+
+    pub(crate) async fn run(self) -> TaskResult {
+        let _ = self.inner.persist.send(Persist::Create(self.record()));
         let slots = Arc::clone(&self.inner.slots);
         let permit = if let Ok(permit) = slots.clone().try_acquire_owned() {
             permit
@@ -195,6 +203,9 @@ impl TaskRun {
                 ),
             ));
         }
+        if let Some(call) = &self.request.call {
+            return self.direct_call(call).await;
+        }
         if offline {
             return self.offline().await;
         }
@@ -243,6 +254,38 @@ impl TaskRun {
         messages
     }
 
+    /// The work of a [`TaskRequest::tool_call`]: one guarded call, made by the runtime for
+    /// the requester; the tool's output is the answer.
+    async fn direct_call(&self, call: &DirectCall) -> Step<String> {
+        if !self.inner.tools.contains_key(&call.tool) {
+            return Err(Stop::rejected(
+                ErrorCode::RejectedUnknownTool,
+                format!(
+                    "unknown tool `{}`; available tools: {}",
+                    call.tool,
+                    self.inner.tool_order.join(", ")
+                ),
+            ));
+        }
+        let outcome = self
+            .guarded_call(
+                RUNTIME,
+                &ToolCall {
+                    id: self.call_id(),
+                    name: call.tool.clone(),
+                    arguments: ToolArguments::Valid(call.args.clone()),
+                    provider_data: None,
+                },
+                ToolScope::Any,
+            )
+            .await?;
+        if outcome.ok {
+            Ok(outcome.output)
+        } else {
+            Err(Stop::failed(ErrorCode::ToolFailed, outcome.output))
+        }
+    }
+
     pub(super) fn call_id(&self) -> String {
         format!("c-{}", self.next_call.fetch_add(1, Ordering::Relaxed) + 1)
     }
@@ -265,6 +308,17 @@ impl TaskRun {
         call: &ToolCall,
         scope: ToolScope<'_>,
     ) -> Step<Message> {
+        let outcome = self.guarded_call(agent, call, scope).await?;
+        Ok(tool_message(call, outcome.ok, &outcome.output))
+    }
+
+    /// One guarded tool call counted against the task's budget; its findings join the task's.
+    async fn guarded_call(
+        &self,
+        agent: &str,
+        call: &ToolCall,
+        scope: ToolScope<'_>,
+    ) -> Step<CallOutcome> {
         let n = self.tool_calls.fetch_add(1, Ordering::SeqCst) + 1;
         if let Some(max) = self.budget.tool_calls
             && u64::try_from(n).unwrap_or(u64::MAX) > max
@@ -289,7 +343,7 @@ impl TaskRun {
         self.findings
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .extend(outcome.findings);
-        Ok(tool_message(call, outcome.ok, &outcome.output))
+            .extend(outcome.findings.iter().cloned());
+        Ok(outcome)
     }
 }

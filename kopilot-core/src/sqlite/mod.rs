@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::error::{Error, Result};
 use crate::event::{Event, Status, TaskResult};
-use crate::store::{TaskRecord, TaskStore, interrupted_result};
+use crate::store::{TaskQuery, TaskRecord, TaskStore, interrupted_result};
 use writer::{Command, Read, Reply, TaskRow, Write};
 
 /// How many commands may wait for the thread before senders wait too.
@@ -226,6 +226,21 @@ impl TaskStore for SqliteStore {
         let rows = self
             .call(|reply| Command::Read(Read::Tasks { limit, reply }))
             .await?;
+        self.to_records(rows)
+    }
+
+    async fn query(&self, query: &TaskQuery) -> Result<Vec<TaskRecord>> {
+        let limit = to_sql_int(query.limit);
+        let read = |reply| {
+            Command::Read(Read::Query {
+                status: query.status.map(Status::as_str),
+                session_id: query.session_id.clone(),
+                requester: query.requester.clone(),
+                limit,
+                reply,
+            })
+        };
+        let rows = self.call(read).await?;
         self.to_records(rows)
     }
 

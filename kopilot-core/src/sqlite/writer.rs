@@ -72,6 +72,13 @@ pub(super) enum Read {
         limit: i64,
         reply: Reply<Vec<TaskRow>>,
     },
+    Query {
+        status: Option<&'static str>,
+        session_id: Option<String>,
+        requester: Option<String>,
+        limit: i64,
+        reply: Reply<Vec<TaskRow>>,
+    },
     Events {
         task_id: String,
         from_seq: i64,
@@ -257,6 +264,29 @@ fn answer(conn: &Connection, label: &str, read: Read) {
             let found = conn
                 .prepare_cached("SELECT record, result FROM tasks ORDER BY n DESC LIMIT ?1")
                 .and_then(|mut stmt| stmt.query_map([limit], task_row)?.collect())
+                .map_err(fail("cannot list tasks".to_owned()));
+            let _gone = reply.send(found);
+        }
+        Read::Query {
+            status,
+            session_id,
+            requester,
+            limit,
+            reply,
+        } => {
+            // The requester is read from the stored record: no column of its own (yet).
+            let found = conn
+                .prepare_cached(
+                    "SELECT record, result FROM tasks
+                     WHERE (?1 IS NULL OR status = ?1)
+                       AND (?2 IS NULL OR session_id = ?2)
+                       AND (?3 IS NULL OR json_extract(record, '$.requester') = ?3)
+                     ORDER BY n DESC LIMIT ?4",
+                )
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![status, session_id, requester, limit], task_row)?
+                        .collect()
+                })
                 .map_err(fail("cannot list tasks".to_owned()));
             let _gone = reply.send(found);
         }
