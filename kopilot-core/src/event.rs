@@ -57,12 +57,32 @@ pub(crate) fn redacted(kind: EventKind) -> EventKind {
             command,
             risk,
             reasons,
+            preview,
         } => EventKind::ApprovalRequested {
             approval_id,
             call_id,
             command: redact_command_line(&command).into_owned(),
             risk,
             reasons: reasons.into_iter().map(text).collect(),
+            // The previewer redacts by structure; this is the second line, by shape.
+            preview: preview.map(|p| crate::protocol::ChangePreview {
+                command: redact_command_line(&p.command).into_owned(),
+                ran: p
+                    .ran
+                    .iter()
+                    .map(|line| redact_command_line(line).into_owned())
+                    .collect(),
+                changes: p
+                    .changes
+                    .into_iter()
+                    .map(|c| crate::protocol::ObjectChange {
+                        diff: text(c.diff),
+                        ..c
+                    })
+                    .collect(),
+                failure: p.failure.map(text),
+                notes: p.notes.into_iter().map(text).collect(),
+            }),
         },
         EventKind::ApprovalDecided {
             approval_id,

@@ -15,6 +15,7 @@ use crate::limits::Limits;
 use crate::llm::ChatModel;
 use crate::log::{EventLog, EventStream};
 use crate::names::tools::DELEGATE;
+use crate::preview::ChangePreviewer;
 use crate::request::TaskRequest;
 use crate::run::{Persist, Runtime, TaskRun, store_writer};
 use crate::safety::{
@@ -205,6 +206,7 @@ pub struct KopilotBuilder {
     reflect: bool,
     reflection_threshold: Option<u8>,
     desk: Option<ChannelApprover>,
+    previewer: Option<Arc<dyn ChangePreviewer>>,
 }
 
 impl KopilotBuilder {
@@ -244,6 +246,14 @@ impl KopilotBuilder {
     pub fn approval_desk(mut self, desk: ChannelApprover) -> Self {
         self.approver = Some(Arc::new(desk.clone()));
         self.desk = Some(desk);
+        self
+    }
+
+    /// Shows approvers what a command would change (default: no previews). The runtime calls
+    /// it before asking, and the preview travels with the approval request and its event.
+    #[must_use]
+    pub fn previewer(mut self, previewer: Arc<dyn ChangePreviewer>) -> Self {
+        self.previewer = Some(previewer);
         self
     }
 
@@ -351,6 +361,7 @@ impl KopilotBuilder {
                 persist,
                 live,
                 desk: self.desk,
+                previewer: self.previewer,
             }),
         })
     }

@@ -66,6 +66,7 @@ mod event;
 mod kopilot;
 mod limits;
 mod log;
+pub mod preview;
 mod prompts;
 mod request;
 mod run;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use kopilot_core::llm::Usage;
-use kopilot_core::protocol::{ObjectRef, Severity};
+use kopilot_core::protocol::{ChangeAction, ChangePreview, ObjectChange, ObjectRef, Severity};
 use kopilot_core::safety::Risk;
 use kopilot_core::{
     Error, ErrorCode, Event, EventKind, Exit, Failure, Finding, MemoryStore, Status, TaskQuery,
@@ -241,6 +241,20 @@ async fn every_kind_of_event_round_trips(store: Arc<dyn TaskStore>) {
             command: "kubectl delete pod web-1 -n shop".to_owned(),
             risk: Risk::High,
             reasons: vec!["deletes a resource".to_owned()],
+            preview: Some(ChangePreview {
+                command: "kubectl delete pod web-1 -n shop".to_owned(),
+                ran: vec!["kubectl get pod web-1 -n shop -o json".to_owned()],
+                changes: vec![ObjectChange {
+                    api_version: "v1".to_owned(),
+                    kind: "Pod".to_owned(),
+                    namespace: Some("shop".to_owned()),
+                    name: "web-1".to_owned(),
+                    action: ChangeAction::Delete,
+                    diff: "-apiVersion: v1\n-kind: Pod\n".to_owned(),
+                }],
+                failure: None,
+                notes: vec!["«ünïcode» note".to_owned()],
+            }),
         },
         EventKind::ApprovalDecided {
             approval_id: "a-1".to_owned(),

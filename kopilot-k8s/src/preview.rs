@@ -40,7 +40,8 @@ mod argv;
 mod diff;
 mod objects;
 
-use std::fmt;
+use kopilot_core::preview::ChangePreviewer;
+pub use kopilot_core::protocol::{ChangeAction, ChangePreview, ObjectChange};
 
 use kopilot_core::safety::{
     Assessment, Decision, Guard, RequestContext, Risk, Verdict, quote_argv,
@@ -57,96 +58,32 @@ use objects::Identity;
 /// name the real one).
 pub const PREVIEW_REQUESTER: &str = "kopilot change preview";
 
-/// What a command would change; see the [module documentation](self).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChangePreview {
-    /// The command previewed (redacted).
-    pub command: String,
-    /// The commands run to build the preview, in order (redacted).
-    pub ran: Vec<String>,
-    /// What would happen to each object, in the order the dry run returned them.
-    pub changes: Vec<ObjectChange>,
-    /// When the dry run itself failed: what kubectl said (redacted). The command would most
-    /// likely fail the same way.
-    pub failure: Option<String>,
-    /// Caveats about how the preview was made.
-    pub notes: Vec<String>,
+/// The runtime's [`ChangePreviewer`] for `kubectl` mutations: [`preview_for`] through its
+/// executor, with the runtime's guard. [`register`](crate::tools::register) installs one.
+#[derive(Clone)]
+pub struct KubectlPreviewer {
+    exec: Executor,
 }
 
-/// What would happen to one object.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectChange {
-    /// `apps/v1`, `v1`, ….
-    pub api_version: String,
-    /// `Deployment`, `Secret`, ….
-    pub kind: String,
-    /// The namespace, for namespaced objects.
-    pub namespace: Option<String>,
-    /// The object's name.
-    pub name: String,
-    /// Created, changed, unchanged or deleted.
-    pub action: ChangeAction,
-    /// Unified-style diff of the object as YAML (hunks headed `@@ -a,b +c,d @@`, lines starting
-    /// with ` `, `-` or `+`), redacted; empty when nothing changes.
-    pub diff: String,
-}
-
-/// What happens to an object.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ChangeAction {
-    /// It does not exist yet and would be created.
-    Create,
-    /// It exists and would change.
-    Update,
-    /// It exists and would stay as it is.
-    NoChange,
-    /// It exists and would be deleted.
-    Delete,
-}
-
-impl ChangeAction {
-    /// A word for people: `create`, `update`, `unchanged`, `delete`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Create => "create",
-            Self::Update => "update",
-            Self::NoChange => "unchanged",
-            Self::Delete => "delete",
-        }
+impl KubectlPreviewer {
+    /// A previewer running its dry runs and reads through `exec`.
+    pub fn new(exec: Executor) -> Self {
+        Self { exec }
     }
 }
 
-impl fmt::Display for ChangePreview {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "Preview of `{}`:", self.command)?;
-        if let Some(failure) = &self.failure {
-            writeln!(
-                f,
-                "the server rejected the dry run:\n{}",
-                failure.trim_end()
-            )?;
-        }
-        if self.failure.is_none() && self.changes.is_empty() {
-            writeln!(f, "no objects would be touched")?;
-        }
-        for change in &self.changes {
-            let place = change
-                .namespace
-                .as_deref()
-                .map_or_else(String::new, |ns| format!(" -n {ns}"));
-            writeln!(
-                f,
-                "{} {} {}{place}",
-                change.action.as_str(),
-                change.kind,
-                change.name
-            )?;
-            f.write_str(&change.diff)?;
-        }
-        for note in &self.notes {
-            writeln!(f, "note: {note}")?;
-        }
-        Ok(())
+#[async_trait::async_trait]
+impl ChangePreviewer for KubectlPreviewer {
+    async fn preview(
+        &self,
+        guard: &Guard,
+        command: &str,
+        ctx: &RequestContext,
+        cancel: &CancellationToken,
+    ) -> std::result::Result<Option<ChangePreview>, String> {
+        preview_for(&self.exec, guard, command, ctx, cancel)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 

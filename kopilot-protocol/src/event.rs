@@ -123,6 +123,10 @@ pub enum EventKind {
         risk: Risk,
         /// Why it needs approval.
         reasons: Vec<String>,
+        /// What it would change, when the runtime has a previewer and the command is one it
+        /// can preview (a server-side dry run and a redacted diff).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        preview: Option<crate::ChangePreview>,
     },
     /// The approver answered.
     ApprovalDecided {

@@ -3,7 +3,8 @@
 //! The types every side of Kopilot meets at: the events of a task's stream ([`Event`],
 //! [`EventKind`]), the one [`Status`] of a task's life, its [`TaskResult`] with a coded
 //! [`Failure`] ([`ErrorCode`]), the analyzers' [`Finding`]s, the guard's [`Risk`] and
-//! [`Decision`], [`Usage`] and [`Budget`], and the tool and agent [`names`].
+//! [`Decision`], the [`ChangePreview`] an approver is shown, [`Usage`] and [`Budget`], and the
+//! tool and agent [`names`].
 //!
 //! They are plain serde types: this crate needs `serde`, `serde_json` (tool arguments and a
 //! finding's evidence are arbitrary JSON) and `time`, and nothing else. The runtime
@@ -43,6 +44,7 @@ mod code;
 mod event;
 mod finding;
 pub mod names;
+mod preview;
 mod risk;
 mod status;
 
@@ -50,5 +52,6 @@ pub use budget::{Budget, Prices, Usage};
 pub use code::{ErrorCode, Failure};
 pub use event::{Event, EventKind, Exit, TaskResult};
 pub use finding::{Finding, ObjectRef, Severity};
+pub use preview::{ChangeAction, ChangePreview, ObjectChange};
 pub use risk::{Decision, Risk};
 pub use status::{Status, UnknownStatus};

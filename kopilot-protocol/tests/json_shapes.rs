@@ -2,8 +2,8 @@
 //! and `kopilot ask --output json` prints them: a test failing here is a wire-format change.
 
 use kopilot_protocol::{
-    ErrorCode, Event, EventKind, Exit, Failure, Finding, ObjectRef, Risk, Severity, Status,
-    TaskResult, Usage,
+    ChangeAction, ChangePreview, ErrorCode, Event, EventKind, Exit, Failure, Finding, ObjectChange,
+    ObjectRef, Risk, Severity, Status, TaskResult, Usage,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -85,6 +85,7 @@ fn approval_requested() {
                 command: "kubectl scale deploy web -n shop --replicas=3".to_owned(),
                 risk: Risk::Medium,
                 reasons: vec!["scale changes the cluster".to_owned()],
+                preview: None,
             },
         ),
         &json!({
@@ -92,6 +93,53 @@ fn approval_requested() {
             "event": {"type": "approval_requested", "approval_id": "a-1", "call_id": "c-3",
                       "command": "kubectl scale deploy web -n shop --replicas=3", "risk": "medium",
                       "reasons": ["scale changes the cluster"]}
+        }),
+    );
+}
+
+#[test]
+fn approval_requested_with_a_change_preview() {
+    let preview = ChangePreview {
+        command: "kubectl scale deploy web -n shop --replicas=3".to_owned(),
+        ran: vec![
+            "kubectl scale deploy web -n shop --replicas=3 --dry-run=server -o yaml".to_owned(),
+        ],
+        changes: vec![ObjectChange {
+            api_version: "apps/v1".to_owned(),
+            kind: "Deployment".to_owned(),
+            namespace: Some("shop".to_owned()),
+            name: "web".to_owned(),
+            action: ChangeAction::NoChange,
+            diff: String::new(),
+        }],
+        failure: None,
+        notes: vec!["scale prints the object as it was".to_owned()],
+    };
+    pinned(
+        &event(
+            6,
+            "administration",
+            EventKind::ApprovalRequested {
+                approval_id: "a-1".to_owned(),
+                call_id: "c-3".to_owned(),
+                command: "kubectl scale deploy web -n shop --replicas=3".to_owned(),
+                risk: Risk::Medium,
+                reasons: vec!["scale changes the cluster".to_owned()],
+                preview: Some(preview),
+            },
+        ),
+        &json!({
+            "task_id": "t-1", "seq": 6, "ts": "2026-11-22T10:00:01.2Z", "agent": "administration",
+            "event": {"type": "approval_requested", "approval_id": "a-1", "call_id": "c-3",
+                      "command": "kubectl scale deploy web -n shop --replicas=3", "risk": "medium",
+                      "reasons": ["scale changes the cluster"],
+                      "preview": {
+                          "command": "kubectl scale deploy web -n shop --replicas=3",
+                          "ran": ["kubectl scale deploy web -n shop --replicas=3 --dry-run=server -o yaml"],
+                          "changes": [{"api_version": "apps/v1", "kind": "Deployment",
+                                       "namespace": "shop", "name": "web",
+                                       "action": "unchanged", "diff": ""}],
+                          "notes": ["scale prints the object as it was"]}}
         }),
     );
 }

@@ -66,6 +66,10 @@ pub struct ApprovalRequest {
     /// runs; `None` for a line with shell syntax, which is never run as a pipeline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub argv_sha256: Option<String>,
+    /// What the command would change, when the runtime could preview it (set by the runtime
+    /// before the approver sees the request; the guard does not make it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<Box<kopilot_protocol::ChangePreview>>,
     /// Who asked (the user behind the task).
     pub requester: Identity,
     /// The task the command belongs to, if any.

@@ -312,6 +312,7 @@ impl Guard {
                         .pipeline
                         .as_deref()
                         .map(crate::audit::argv_sha256),
+                    preview: None,
                     requester: ctx.requester.clone(),
                     task_id: ctx.task_id.clone(),
                     created_at: now,

@@ -15,6 +15,7 @@ use crate::event::{Event, EventKind, redacted};
 use crate::limits::Limits;
 use crate::llm::ChatModel;
 use crate::log::EventLog;
+use crate::preview::ChangePreviewer;
 use crate::safety::{Approver, ChannelApprover, Guard};
 use crate::service::LiveTasks;
 use crate::skills::SkillRegistry;
@@ -48,6 +49,8 @@ pub(crate) struct Runtime {
     /// Where pending approvals can be listed and answered by id, when the builder was given
     /// one (it is then also the approver).
     pub(crate) desk: Option<ChannelApprover>,
+    /// Shows the approver what a command would change, when the builder was given one.
+    pub(crate) previewer: Option<Arc<dyn ChangePreviewer>>,
 }
 
 impl Runtime {

@@ -23,6 +23,7 @@ use super::text::{excerpt, summary_line, truncate};
 use crate::event::EventKind;
 use crate::llm::ToolArguments;
 use crate::log::EventLog;
+use crate::protocol::ChangePreview;
 use crate::safety::{ClearedCommand, Identity, Refusal, RequestContext, Verdict};
 use crate::schema;
 use crate::tool::{Plan, Tool, ToolContext, ToolOutput};
@@ -266,6 +267,35 @@ impl Runtime {
             .map_err(|e| e.message)
     }
 
+    /// What `line` would change, from the runtime's previewer (if it has one), for the
+    /// approval request: the preview's own commands pass the same guard, under the requester's
+    /// name marked as a preview, and stop with the call or after [`PREVIEW_TIMEOUT`].
+    ///
+    /// [`PREVIEW_TIMEOUT`]: crate::preview::PREVIEW_TIMEOUT
+    async fn preview(&self, ctx: &CallContext<'_>, line: &str) -> Option<ChangePreview> {
+        let previewer = self.previewer.as_ref()?;
+        let preview_ctx = RequestContext {
+            requester: Identity::new(format!("{} (change preview)", ctx.requester)),
+            task_id: Some(ctx.events.task_id.to_owned()),
+        };
+        let cancel = ctx.cancel.child_token();
+        let run = previewer.preview(&self.guard, line, &preview_ctx, &cancel);
+        match tokio::time::timeout(crate::preview::PREVIEW_TIMEOUT, run).await {
+            Ok(Ok(preview)) => preview,
+            Ok(Err(why)) => Some(crate::preview::unavailable(line, &why)),
+            Err(_) => {
+                cancel.cancel();
+                Some(crate::preview::unavailable(
+                    line,
+                    &format!(
+                        "the dry run took longer than {} s",
+                        crate::preview::PREVIEW_TIMEOUT.as_secs()
+                    ),
+                ))
+            }
+        }
+    }
+
     /// Passes one planned command line through the guard and, when needed, the approver.
     async fn clear(&self, ctx: &CallContext<'_>, line: &str) -> Result<ClearedCommand, String> {
         if ctx
@@ -290,7 +320,8 @@ impl Runtime {
                 assessment.reasons.join("; ")
             )),
             Verdict::NeedsApproval(ticket) => {
-                let request = ticket.request().clone();
+                let mut request = ticket.request().clone();
+                request.preview = self.preview(ctx, line).await.map(Box::new);
                 ctx.events.emit(
                     self,
                     EventKind::ApprovalRequested {
@@ -299,6 +330,7 @@ impl Runtime {
                         command: request.command.clone(),
                         risk: request.risk,
                         reasons: request.reasons.clone(),
+                        preview: request.preview.as_deref().cloned(),
                     },
                 );
                 let decision = self.approver.decide(&request).await;

@@ -89,10 +89,15 @@ pub fn register(
     config: &K8sConfig,
     audit: Arc<dyn AuditSink>,
 ) -> KopilotBuilder {
-    for tool in tools(config, audit) {
+    for tool in tools(config, Arc::clone(&audit)) {
         builder = builder.tool(tool);
     }
-    builder
+    // Approvers see what a kubectl change would do: a server-side dry run on the same cluster.
+    let mut exec = config.exec.clone();
+    exec.run_shell = false;
+    builder.previewer(Arc::new(crate::preview::KubectlPreviewer::new(
+        Executor::new(exec, audit),
+    )))
 }
 
 #[async_trait]

@@ -350,14 +350,8 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
         request = request.namespace(namespace.clone());
     }
     let handle = kopilot.submit(request);
-    let previewer = ui::Previewer::new(
-        &cluster.exec,
-        kopilot.guard().clone(),
-        Arc::clone(&audit),
-        user.clone(),
-    );
     let mut renderer = Renderer::live(args.output, args.skill.clone(), interactive);
-    let result = ui::drive(&handle, &mut renderer, asks, previewer).await;
+    let result = ui::drive(&handle, &mut renderer, asks).await;
     // The history must hold the whole task before the process ends.
     kopilot.flush().await;
     cluster.stop().await;

@@ -13,22 +13,16 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{IsTerminal as _, Write as _};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 use futures::StreamExt as _;
 use kopilot_core::names::{agents, tools};
-use kopilot_core::safety::{
-    ApprovalDecision, ApprovalRequest, AuditSink, Guard, Identity, RequestContext, quote_argv,
-};
+use kopilot_core::safety::{ApprovalDecision, quote_argv};
 use kopilot_core::{Event, EventKind, Exit, Status, TaskHandle, TaskResult};
-use kopilot_k8s::exec::{ExecConfig, Executor};
-use kopilot_k8s::preview::preview_for;
 use owo_colors::OwoColorize as _;
 use serde_json::Value;
 use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use super::approver::Ask;
 use super::markdown::MarkdownLines;
@@ -63,47 +57,6 @@ macro_rules! say_inline {
 }
 
 const SPINNER: [&str; 10] = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
-
-/// Shows "what would change" for a command waiting for approval: a server-side dry run,
-/// itself guarded (see `kopilot_k8s::preview`).
-pub(crate) struct Previewer {
-    executor: Executor,
-    guard: Guard,
-    user: String,
-}
-
-impl Previewer {
-    pub(crate) fn new(
-        exec: &ExecConfig,
-        guard: Guard,
-        audit: Arc<dyn AuditSink>,
-        user: String,
-    ) -> Self {
-        Self {
-            executor: Executor::new(exec.clone(), audit),
-            guard,
-            user,
-        }
-    }
-
-    async fn preview(&self, request: &ApprovalRequest) -> Option<String> {
-        let ctx = RequestContext {
-            requester: Identity::new(format!("{} (change preview)", self.user)),
-            task_id: request.task_id.clone(),
-        };
-        let cancel = CancellationToken::new();
-        let run = preview_for(&self.executor, &self.guard, &request.command, &ctx, &cancel);
-        match tokio::time::timeout(Duration::from_secs(20), run).await {
-            Ok(Ok(Some(preview))) => Some(preview.to_string()),
-            Ok(Ok(None)) => None,
-            Ok(Err(err)) => Some(format!("(no preview: {err})")),
-            Err(_) => {
-                cancel.cancel();
-                Some("(no preview: the dry run took longer than 20 s)".to_owned())
-            }
-        }
-    }
-}
 
 /// Renders a task's events.
 pub(crate) struct Renderer {
@@ -442,7 +395,7 @@ impl Renderer {
 
     /// Puts one approval request to the person at the terminal. Returns whether Ctrl-C ended
     /// the prompt (the request is denied; the caller treats it like any other Ctrl-C).
-    async fn ask(&mut self, ask: Ask, previewer: &Previewer, interrupts: &mut Interrupts) -> bool {
+    async fn ask(&mut self, ask: Ask, interrupts: &mut Interrupts) -> bool {
         let Ask {
             request,
             by,
@@ -463,10 +416,8 @@ impl Renderer {
         ) {
             say!("{line}");
         }
-        self.set_status("Previewing the change (server-side dry run)");
-        let preview = previewer.preview(&request).await;
-        self.clear_spinner();
-        if let Some(preview) = preview {
+        // The runtime previewed the change (a server-side dry run) before it asked.
+        if let Some(preview) = request.preview.as_ref().map(ToString::to_string) {
             say!("  what would change:");
             // The dry run's output comes from the cluster.
             for line in preview.lines() {
@@ -616,7 +567,6 @@ pub(crate) async fn drive(
     handle: &TaskHandle,
     renderer: &mut Renderer,
     mut asks: mpsc::Receiver<Ask>,
-    previewer: Previewer,
 ) -> TaskResult {
     let mut interrupts = match Interrupts::listen() {
         Ok(interrupts) => Some(interrupts),
@@ -645,7 +595,7 @@ pub(crate) async fn drive(
             },
             Some(ask) = asks.recv() => {
                 if let Some(interrupts) = &mut interrupts {
-                    if renderer.ask(ask, &previewer, interrupts).await {
+                    if renderer.ask(ask, interrupts).await {
                         interrupted(&mut cancelling, handle, renderer);
                     }
                 } else {
