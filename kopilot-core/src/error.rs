@@ -69,6 +69,8 @@ impl Error {
             Self::UnknownTask(_) => ErrorCode::TaskUnknown,
             Self::TaskEnded { .. } => ErrorCode::TaskEnded,
             Self::Model(e) => model_code(e),
+            Self::Safety(crate::safety::Error::FourEyes(_)) => ErrorCode::ApprovalFourEyes,
+            Self::Safety(crate::safety::Error::UnknownApproval(_)) => ErrorCode::ApprovalUnknown,
             Self::Safety(_) => ErrorCode::SafetyFailed,
             Self::Skills(_) => ErrorCode::SkillsInvalid,
         }

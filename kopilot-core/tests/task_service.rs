@@ -139,6 +139,10 @@ async fn tasks_are_followed_cancelled_approved_and_replayed_by_id() {
         "{own:?}"
     );
     assert_eq!(
+        own.unwrap_err().code(),
+        kopilot_core::ErrorCode::ApprovalFourEyes
+    );
+    assert_eq!(
         kopilot.task(&scale).await.unwrap().status,
         Status::WaitingForApproval
     );
@@ -159,6 +163,10 @@ async fn tasks_are_followed_cancelled_approved_and_replayed_by_id() {
             )))
         ),
         "an answered request cannot be answered twice: {again:?}"
+    );
+    assert_eq!(
+        again.unwrap_err().code(),
+        kopilot_core::ErrorCode::ApprovalUnknown
     );
 
     // The slow analysis is running; cancel it by id.

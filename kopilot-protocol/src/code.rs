@@ -84,6 +84,9 @@ pub enum ErrorCode {
     ApprovalExpired,
     /// `approval.denied`: the approver said no.
     ApprovalDenied,
+    /// `approval.unknown`: no approval request is pending under this id (never made, already
+    /// answered, or expired).
+    ApprovalUnknown,
     /// `unspecified`: a failure recorded before failures carried codes.
     Unspecified,
     /// A code this version does not know (a newer peer's, or an adapter's own).
@@ -122,6 +125,7 @@ impl ErrorCode {
         ErrorCode::ApprovalFourEyes,
         ErrorCode::ApprovalExpired,
         ErrorCode::ApprovalDenied,
+        ErrorCode::ApprovalUnknown,
         ErrorCode::Unspecified,
     ];
 
@@ -157,6 +161,7 @@ impl ErrorCode {
             Self::ApprovalFourEyes => "approval.four_eyes",
             Self::ApprovalExpired => "approval.expired",
             Self::ApprovalDenied => "approval.denied",
+            Self::ApprovalUnknown => "approval.unknown",
             Self::Unspecified => "unspecified",
             Self::Other(code) => code,
         }
