@@ -50,7 +50,9 @@ pub struct TaskInfo {
 impl TaskInfo {
     fn from_record(record: TaskRecord) -> Self {
         // A stored task without a result is one that was running when its process stopped:
-        // it is shown as interrupted, as the store marks it at the next start.
+        // it is shown as interrupted, as the store marks it at the next start. (A task that
+        // another live process sharing the store runs shows so too: live statuses are not
+        // stored yet.)
         let status = record.status().unwrap_or(Status::Interrupted);
         Self {
             id: record.id,
@@ -192,7 +194,9 @@ impl Kopilot {
 
     /// A task's events with `seq >= from_seq` (from 1; 0 means from the start), then, while it
     /// runs, the live tail; the stream ends after the `response` event. An ended task is
-    /// replayed from the store, also one that ran in an earlier process.
+    /// replayed from the store, also one that ran in an earlier process; a stored task that
+    /// never ended (its process stopped, or another process sharing the store runs it)
+    /// replays what the store holds and ends there.
     ///
     /// # Errors
     /// [`Error::UnknownTask`] when neither memory nor the store knows the task;
