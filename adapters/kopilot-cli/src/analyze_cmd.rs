@@ -211,6 +211,13 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         if ns.trim().is_empty() {
             return Err(UsageError("--namespace: an empty namespace name".to_owned()).into());
         }
+        if !is_namespace_name(ns) {
+            return Err(UsageError(format!(
+                "--namespace: {ns:?} is not a namespace name (lowercase letters, digits and '-', \
+                 starting and ending with a letter or digit, at most 63 characters)"
+            ))
+            .into());
+        }
     }
     let live = args.snapshots.is_empty();
     if !live && (args.kubeconfig.is_some() || args.context.is_some()) {
@@ -251,6 +258,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
         anyhow::Ok(snapshot)
     })?;
+    check_namespaces_exist(&snapshot, &args.namespaces)?;
     let options = AnalyzeOptions {
         checks,
         namespaces: args.namespaces,
@@ -358,4 +366,51 @@ async fn load_live(args: &AnalyzeArgs) -> anyhow::Result<ClusterSnapshot> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Whether `name` can name a namespace: an RFC 1123 label, as the API server requires.
+fn is_namespace_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// A namespace asked for with `-n` that the cluster does not have is an error, not an empty
+/// report (which `--fail-on` would pass). Only a live cluster whose namespaces could be listed
+/// can tell; snapshot files need not hold Namespace objects.
+fn check_namespaces_exist(snapshot: &ClusterSnapshot, wanted: &[String]) -> anyhow::Result<()> {
+    let live = matches!(
+        snapshot.source,
+        kopilot_analyze::snapshot::SnapshotSource::Live { .. }
+    );
+    if !live || snapshot.skipped.iter().any(|s| s.resource == "namespaces") {
+        return Ok(());
+    }
+    let known: Vec<&str> = snapshot
+        .namespaces
+        .iter()
+        .filter_map(|ns| ns.metadata.name.as_deref())
+        .collect();
+    let missing: Vec<&str> = wanted
+        .iter()
+        .map(String::as_str)
+        .filter(|ns| !known.contains(ns))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "no namespace {} in the cluster (it has: {})",
+        missing
+            .iter()
+            .map(|ns| format!("`{ns}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        known.join(", ")
+    )
 }

@@ -263,6 +263,35 @@ fn live_cluster_with_a_forbidden_resource() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["summary"]["namespaces"], serde_json::json!(["data"]));
     assert_eq!(v["summary"]["by_check"]["cost.orphaned_pvc"], 2);
+    // A namespace the cluster does not have is an error, not an empty report that
+    // `--fail-on` would pass; a name no namespace can have is a usage error.
+    let o = kopilot(&[
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "-n",
+        "nope",
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("no namespace `nope` in the cluster (it has: ")
+            && stderr(&o).contains("data"),
+        "{}",
+        stderr(&o)
+    );
+    let o = kopilot(&[
+        "--kubeconfig",
+        kubeconfig.to_str().unwrap(),
+        "-n",
+        "bad ns!",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is not a namespace name"),
+        "{}",
+        stderr(&o)
+    );
     drop(cluster);
 }
 
