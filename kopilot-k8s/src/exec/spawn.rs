@@ -320,10 +320,8 @@ impl Drop for Abandoned<'_> {
         }
         // The direct children die with their handles (`kill_on_drop`); the rest of the
         // group is killed here, synchronously, since there is no runtime to wait on.
-        if let Some(pgid) = self.pgid
-            && let Some(mut kill) = kill_group_command(pgid)
-        {
-            let _ = kill.status();
+        if let Some(pgid) = self.pgid {
+            kill_group(pgid);
         }
         record(
             self.executor,
@@ -338,25 +336,9 @@ impl Drop for Abandoned<'_> {
     }
 }
 
-/// `kill -KILL -- -PGID`, silent and with an empty environment; `None` without a `kill`.
-fn kill_group_command(pgid: u32) -> Option<std::process::Command> {
-    let kill = ["/bin/kill", "/usr/bin/kill"]
-        .into_iter()
-        .map(Path::new)
-        .find(|path| is_executable(path))?;
-    let mut command = std::process::Command::new(kill);
-    command
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .env_clear()
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    Some(command)
-}
-
 async fn kill_all(group: Option<u32>, children: &mut [Child]) {
     if let Some(pgid) = group {
-        kill_group(pgid).await;
+        kill_group(pgid);
     }
     for child in children.iter_mut() {
         let _ = child.start_kill();
@@ -364,14 +346,18 @@ async fn kill_all(group: Option<u32>, children: &mut [Child]) {
     }
 }
 
-async fn kill_group(pgid: u32) {
-    let Some(kill) = kill_group_command(pgid) else {
-        tracing::warn!("no kill program found; only the direct children will be killed");
+/// Sends SIGKILL to the process group `pgid` (children and grandchildren alike) with one
+/// system call: no `kill` program to find (distroless images have none) and nothing to wait
+/// for, so it is also safe in `Drop`. A group that is already gone is not an error; 0 (which
+/// would mean our own group) is never signalled.
+fn kill_group(pgid: u32) {
+    use rustix::process::{Pid, Signal, kill_process_group};
+    let Some(pid) = i32::try_from(pgid).ok().and_then(Pid::from_raw) else {
         return;
     };
-    let status = Command::from(kill).status().await;
-    if let Err(error) = status {
-        tracing::warn!(%error, pgid, "could not kill the process group");
+    match kill_process_group(pid, Signal::KILL) {
+        Ok(()) | Err(rustix::io::Errno::SRCH) => {}
+        Err(error) => tracing::warn!(%error, pgid, "could not kill the process group"),
     }
 }
 
