@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
-use kopilot_core::{SqliteStore, TaskRecord, TaskStore as _};
+use kopilot_core::{SqliteStore, Status, TaskQuery, TaskRecord, TaskStore as _};
 use time::format_description::well_known::Rfc3339;
 
 use crate::UsageError;
@@ -20,6 +20,7 @@ Examples:
   kopilot history                     # the 20 most recent tasks
   kopilot history --limit 100 --json  # for scripts
   kopilot history --session q4-costs  # one conversation
+  kopilot history --status failed     # what went wrong lately
   kopilot history show t-19a8f        # replay a task (a unique prefix of its id is enough)
   kopilot history show t-19a8f -o json | jq -c .event";
 
@@ -32,9 +33,13 @@ pub(crate) struct HistoryArgs {
     /// How many tasks to list, newest first.
     #[arg(long, value_name = "N", default_value_t = 20)]
     limit: usize,
-    /// Only the tasks of this session (oldest first).
+    /// Only the tasks of this session (oldest first, finished ones).
     #[arg(long, value_name = "ID")]
     session: Option<String>,
+    /// Only the tasks that ended so: succeeded, failed, cancelled, interrupted or rejected
+    /// (newest first, also within a session).
+    #[arg(long, value_name = "STATUS", value_parser = parse_status)]
+    status: Option<Status>,
     /// Print the tasks as a JSON array.
     #[arg(long)]
     json: bool,
@@ -90,9 +95,14 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn list(store: &SqliteStore, args: &HistoryArgs) -> anyhow::Result<ExitCode> {
-    let tasks = match &args.session {
-        Some(session) => store.session(session, args.limit).await?,
-        None => store.tasks(args.limit).await?,
+    let tasks = match (&args.session, args.status) {
+        (session, Some(status)) => {
+            let mut query = TaskQuery::newest(args.limit).status(status);
+            query.session_id.clone_from(session);
+            store.query(&query).await?
+        }
+        (Some(session), None) => store.session(session, args.limit).await?,
+        (None, None) => store.tasks(args.limit).await?,
     };
     let mut stdout = std::io::stdout().lock();
     if args.json {
@@ -184,4 +194,17 @@ async fn show_task(store: &SqliteStore, args: &ShowArgs) -> anyhow::Result<ExitC
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A status a stored task can have: how it ended (the history holds no live tasks).
+fn parse_status(name: &str) -> Result<Status, String> {
+    let ended: Vec<&str> = Status::ALL
+        .into_iter()
+        .filter(|s| s.is_terminal())
+        .map(Status::as_str)
+        .collect();
+    match name.parse::<Status>() {
+        Ok(status) if status.is_terminal() => Ok(status),
+        _ => Err(format!("expected one of: {}", ended.join(", "))),
+    }
 }

@@ -230,6 +230,31 @@ fn read_question_is_delegated_runs_kubectl_get_and_the_answer_quotes_its_output(
     let replayed = replay.expect_code(0).events();
     assert_eq!(replayed[0].task_id, task_id);
     assert_eq!(replayed.result(), result);
+
+    // Filtered by how tasks ended.
+    let succeeded = scenario
+        .kopilot(&["history", "--status", "succeeded", "--json"])
+        .run(RUN_LIMIT);
+    assert!(
+        succeeded.expect_code(0).stdout.contains(&task_id),
+        "{}",
+        succeeded.stdout
+    );
+    let failed = scenario
+        .kopilot(&["history", "--status", "failed", "--json"])
+        .run(RUN_LIMIT);
+    assert_eq!(failed.expect_code(0).stdout.trim(), "[]");
+    let bogus = scenario
+        .kopilot(&["history", "--status", "running"])
+        .run(RUN_LIMIT);
+    assert!(
+        bogus
+            .expect_code(2)
+            .stderr
+            .contains("succeeded, failed, cancelled"),
+        "{}",
+        bogus.stderr
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
