@@ -896,6 +896,27 @@ fn usage_errors_exit_2_and_say_what_was_wrong() {
         "{}",
         bad_skill.stderr
     );
+    // A question that is not text is the caller's mistake, not a failure of ours.
+    let mut not_text = std::process::Command::new(support::process::binary())
+        .args(["ask", "-"])
+        .env_clear()
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = not_text.stdin.take().unwrap();
+        stdin.write_all(b"why is \xff\xfe crashlooping?").unwrap();
+    }
+    let out = not_text.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("not UTF-8 text (invalid byte at offset 7)"),
+        "{stderr}"
+    );
     let bad_provider = Scenario::new().env("LLM_PROVIDER", "skynet");
     let out = bad_provider.ask(&["--demo", "hi"]).run(RUN_LIMIT);
     assert!(

@@ -189,12 +189,17 @@ fn read_prompt(arg: Option<&str>) -> anyhow::Result<String> {
                 )
                 .into());
             }
-            let mut text = String::new();
+            let mut bytes = Vec::new();
             stdin
                 .lock()
-                .read_to_string(&mut text)
+                .read_to_end(&mut bytes)
                 .context("could not read the question from standard input")?;
-            text
+            String::from_utf8(bytes).map_err(|e| {
+                UsageError(format!(
+                    "the question on standard input is not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ))
+            })?
         }
     };
     let prompt = prompt.trim();
