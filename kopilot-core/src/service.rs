@@ -67,15 +67,11 @@ impl TaskInfo {
     }
 
     fn matches(&self, query: &TaskQuery) -> bool {
-        query.status.is_none_or(|s| s == self.status)
-            && query
-                .session_id
-                .as_deref()
-                .is_none_or(|s| self.session_id.as_deref() == Some(s))
-            && query
-                .requester
-                .as_deref()
-                .is_none_or(|r| self.requester == r)
+        query.admits(
+            Some(self.status),
+            self.session_id.as_deref(),
+            &self.requester,
+        )
     }
 }
 

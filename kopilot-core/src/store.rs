@@ -95,15 +95,22 @@ impl TaskQuery {
 
     /// Whether a stored task matches (a task without a result has no status to match).
     pub fn matches(&self, task: &TaskRecord) -> bool {
-        self.status.is_none_or(|s| task.status() == Some(s))
+        self.admits(task.status(), task.session_id.as_deref(), &task.requester)
+    }
+
+    /// Whether a task with this status, session and requester matches.
+    pub(crate) fn admits(
+        &self,
+        status: Option<Status>,
+        session_id: Option<&str>,
+        requester: &str,
+    ) -> bool {
+        self.status.is_none_or(|s| status == Some(s))
             && self
                 .session_id
                 .as_deref()
-                .is_none_or(|s| task.session_id.as_deref() == Some(s))
-            && self
-                .requester
-                .as_deref()
-                .is_none_or(|r| task.requester == r)
+                .is_none_or(|s| session_id == Some(s))
+            && self.requester.as_deref().is_none_or(|r| requester == r)
     }
 }
 
