@@ -144,7 +144,8 @@ pub trait TaskStore: Send + Sync {
     /// The last `limit` finished tasks of a session, oldest first.
     async fn session(&self, session_id: &str, limit: usize) -> Result<Vec<TaskRecord>>;
     /// Marks every task without a result as [`Status::Interrupted`] (call at start-up, before
-    /// running anything). Returns how many were marked.
+    /// running anything), except the tasks other live processes that share the store are
+    /// running (a file store knows them). Returns how many were marked.
     async fn mark_interrupted(&self) -> Result<usize>;
 }
 

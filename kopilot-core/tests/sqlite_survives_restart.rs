@@ -196,6 +196,58 @@ async fn running_tasks_are_interrupted_after_reopen() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tasks_another_open_store_runs_are_not_interrupted_until_it_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.db");
+    // Another process's store (each open store holds its own claim, as a process would).
+    let running = SqliteStore::open(&path).unwrap();
+    running.create(&record("t-elsewhere")).await.unwrap();
+    running.append(&delta("t-elsewhere", 1)).await.unwrap();
+
+    let starting = SqliteStore::open(&path).unwrap();
+    assert_eq!(starting.mark_interrupted().await.unwrap(), 0);
+    assert_eq!(
+        starting
+            .task("t-elsewhere")
+            .await
+            .unwrap()
+            .and_then(|t| t.result),
+        None,
+        "a running task was given a result"
+    );
+    // Its finish still lands.
+    running
+        .finish("t-elsewhere", &succeeded("done"))
+        .await
+        .unwrap();
+    running.create(&record("t-abandoned")).await.unwrap();
+    running.close().await.unwrap();
+
+    // Gone without finishing t-abandoned: the next start marks it, and only it.
+    assert_eq!(starting.mark_interrupted().await.unwrap(), 1);
+    let statuses: Vec<(String, Option<Status>)> = starting
+        .tasks(10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|t| (t.id.clone(), t.status()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            ("t-abandoned".to_owned(), Some(Status::Interrupted)),
+            ("t-elsewhere".to_owned(), Some(Status::Succeeded)),
+        ]
+    );
+    starting.close().await.unwrap();
+    // No claim is left behind by stores that closed.
+    let claims = std::fs::read_dir(dir.path().join("tasks.db.owners"))
+        .unwrap()
+        .count();
+    assert_eq!(claims, 0);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_appends_from_many_tasks_keep_seq_order_on_disk() {
     const TASKS: usize = 32;

@@ -87,6 +87,7 @@ pub(crate) fn run(args: HistoryArgs) -> anyhow::Result<ExitCode> {
             }
             return Ok(ExitCode::SUCCESS);
         };
+        State::mark_interrupted(&store).await?;
         match args.command {
             Some(HistoryCommand::Show(show)) => show_task(&store, &show).await,
             None => list(&store, &args).await,

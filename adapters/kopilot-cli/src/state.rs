@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use kopilot_core::SqliteStore;
 use kopilot_core::safety::JsonlAuditSink;
+use kopilot_core::{SqliteStore, TaskStore as _};
 
 use crate::UsageError;
 
@@ -87,6 +87,16 @@ impl State {
             return Ok(None);
         }
         Self::open_store_in(&dir).map(Some)
+    }
+
+    /// Marks the tasks that earlier processes left without a result (killed, crashed) as
+    /// interrupted; the tasks of `kopilot` processes still running beside this one are left
+    /// alone. Returns how many were marked.
+    pub(crate) async fn mark_interrupted(store: &SqliteStore) -> anyhow::Result<usize> {
+        store
+            .mark_interrupted()
+            .await
+            .context("could not mark the tasks of ended processes as interrupted")
     }
 
     fn open_store_in(dir: &std::path::Path) -> anyhow::Result<SqliteStore> {

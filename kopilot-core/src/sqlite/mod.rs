@@ -1,5 +1,6 @@
 //! The SQLite task store: tasks, their events and results in one file that survives restarts.
 
+mod owner;
 mod schema;
 #[cfg(test)]
 mod tests;
@@ -14,6 +15,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::{Error, Result};
 use crate::event::{Event, Status, TaskResult};
 use crate::store::{TaskQuery, TaskRecord, TaskStore, interrupted_result};
+use owner::Owner;
 use writer::{Command, Read, Reply, TaskRow, Write};
 
 /// How many commands may wait for the thread before senders wait too.
@@ -36,6 +38,13 @@ const QUEUE: usize = 1024;
 ///
 /// Commands run in the order they reach the thread, so each caller reads its own writes.
 ///
+/// # Sharing a file between processes
+///
+/// Several processes may open the same file (two `kopilot ask` in two terminals). Each open
+/// store holds a lock on a file of its own in `<file>.owners/` and records its name on the
+/// tasks it creates, so [`TaskStore::mark_interrupted`] leaves alone the tasks of processes
+/// that still run (the operating system drops a dead process's locks, however it died).
+///
 /// ```no_run
 /// # async fn demo() -> kopilot_core::Result<()> {
 /// use kopilot_core::{SqliteStore, TaskStore};
@@ -54,6 +63,8 @@ pub struct SqliteStore {
     commands: mpsc::Sender<Command>,
     /// Names the store in every error ("the SQLite task store /var/lib/kopilot/tasks.db").
     label: String,
+    /// This store's claim on the tasks it creates.
+    owner: Owner,
 }
 
 impl SqliteStore {
@@ -70,7 +81,8 @@ impl SqliteStore {
         let path = path.as_ref();
         let label = format!("the SQLite task store {}", path.display());
         let conn = schema::open_file(path, &label)?;
-        Self::start(conn, label)
+        let owner = Owner::claim(path, &label)?;
+        Self::start(conn, label, owner)
     }
 
     /// A store in memory that nothing else can see and that ends with it (for tests).
@@ -81,7 +93,7 @@ impl SqliteStore {
     pub fn in_memory() -> Result<Self> {
         let label = "the in-memory SQLite task store".to_owned();
         let conn = schema::open_in_memory(&label)?;
-        Self::start(conn, label)
+        Self::start(conn, label, Owner::in_memory())
     }
 
     /// Finishes every command sent before, then closes the file and stops the thread.
@@ -96,14 +108,18 @@ impl SqliteStore {
         self.call(Command::Close).await
     }
 
-    fn start(conn: rusqlite::Connection, label: String) -> Result<Self> {
+    fn start(conn: rusqlite::Connection, label: String, owner: Owner) -> Result<Self> {
         let (commands, receiver) = mpsc::channel(QUEUE);
         let thread_label = label.clone();
         std::thread::Builder::new()
             .name("kopilot-sqlite".to_owned())
             .spawn(move || writer::run(conn, &thread_label, receiver))
             .map_err(|e| Error::Store(format!("{label}: cannot start its thread: {e}")))?;
-        Ok(Self { commands, label })
+        Ok(Self {
+            commands,
+            label,
+            owner,
+        })
     }
 
     /// Sends a command and waits for its answer.
@@ -180,6 +196,7 @@ impl TaskStore for SqliteStore {
                 .as_ref()
                 .map(|r| self.to_json(&format!("the result of task `{}`", task.id), r))
                 .transpose()?,
+            owner: self.owner.id().to_owned(),
         };
         self.write(write).await.map(drop)
     }
@@ -280,10 +297,20 @@ impl TaskStore for SqliteStore {
     }
 
     async fn mark_interrupted(&self) -> Result<usize> {
+        let owners = self
+            .call(|reply| Command::Read(Read::UnfinishedOwners { reply }))
+            .await?;
+        // Checking a lock is a few system calls on a local file, done once at start-up.
+        let gone: Vec<String> = owners
+            .into_iter()
+            .filter(|owner| self.owner.is_gone(owner.as_deref()))
+            .flatten()
+            .collect();
         let result = interrupted_result();
         let write = Write::MarkInterrupted {
             status: result.status.as_str(),
             result: self.to_json("the interrupted result", &result)?,
+            owners: self.to_json("the owners that are gone", &gone)?,
         };
         self.write(write).await
     }

@@ -40,6 +40,10 @@ const MIGRATIONS: &[&str] = &[
         json    TEXT NOT NULL,
         PRIMARY KEY (task_id, seq)
     ) WITHOUT ROWID;",
+    // Version 2.
+    // `owner` names the lock file of the process that runs the task (see `owner.rs`), so a
+    // task left without a result is marked interrupted only once that process is gone.
+    "ALTER TABLE tasks ADD COLUMN owner TEXT;",
 ];
 
 /// Opens (creating if needed) the store at `path`, configured and migrated.

@@ -15,6 +15,7 @@ fn create(id: &str) -> Write {
         status: None,
         record: format!(r#"{{"id":"{id}"}}"#),
         result: None,
+        owner: "1-1".to_owned(),
     }
 }
 

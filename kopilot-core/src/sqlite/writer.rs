@@ -36,6 +36,8 @@ pub(super) enum Write {
         status: Option<&'static str>,
         record: String,
         result: Option<String>,
+        /// The id of the store (process) that runs it.
+        owner: String,
     },
     /// Insert one event of an existing task.
     Append {
@@ -49,10 +51,12 @@ pub(super) enum Write {
         status: &'static str,
         result: String,
     },
-    /// Give every unfinished task this result.
+    /// Give every unfinished task of these owners (a JSON array of ids), and every unfinished
+    /// task with no owner recorded, this result.
     MarkInterrupted {
         status: &'static str,
         result: String,
+        owners: String,
     },
 }
 
@@ -67,6 +71,8 @@ pub(super) enum Read {
         limit: i64,
         reply: Reply<Vec<TaskRow>>,
     },
+    /// The distinct owners of the tasks without a result (`None` for rows without one).
+    UnfinishedOwners { reply: Reply<Vec<Option<String>>> },
     Session {
         session_id: String,
         limit: i64,
@@ -187,13 +193,16 @@ fn apply(conn: &Connection, label: &str, write: &Write) -> Result<usize> {
             status,
             record,
             result,
+            owner,
         } => conn
             .prepare_cached(
-                "INSERT INTO tasks (id, session_id, created_at, status, record, result)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO tasks (id, session_id, created_at, status, record, result, owner)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )
             .and_then(|mut stmt| {
-                stmt.execute(params![id, session_id, created_at, status, record, result])
+                stmt.execute(params![
+                    id, session_id, created_at, status, record, result, owner
+                ])
             })
             .map_err(|e| match e.sqlite_error_code() {
                 Some(rusqlite::ErrorCode::ConstraintViolation) => {
@@ -227,9 +236,17 @@ fn apply(conn: &Connection, label: &str, write: &Write) -> Result<usize> {
                 .map_err(|e| fail(format!("cannot record the result of task `{task_id}`"), e))?;
             known_task(updated, task_id)
         }
-        Write::MarkInterrupted { status, result } => conn
-            .prepare_cached("UPDATE tasks SET status = ?1, result = ?2 WHERE status IS NULL")
-            .and_then(|mut stmt| stmt.execute(params![status, result]))
+        Write::MarkInterrupted {
+            status,
+            result,
+            owners,
+        } => conn
+            .prepare_cached(
+                "UPDATE tasks SET status = ?1, result = ?2
+                 WHERE status IS NULL
+                   AND (owner IS NULL OR owner IN (SELECT value FROM json_each(?3)))",
+            )
+            .and_then(|mut stmt| stmt.execute(params![status, result, owners]))
             .map_err(|e| fail("cannot mark unfinished tasks as interrupted".to_owned(), e)),
     }
 }
@@ -265,6 +282,15 @@ fn answer(conn: &Connection, label: &str, read: Read) {
                 .prepare_cached("SELECT record, result FROM tasks ORDER BY n DESC LIMIT ?1")
                 .and_then(|mut stmt| stmt.query_map([limit], task_row)?.collect())
                 .map_err(fail("cannot list tasks".to_owned()));
+            let _gone = reply.send(found);
+        }
+        Read::UnfinishedOwners { reply } => {
+            let found = conn
+                .prepare_cached("SELECT DISTINCT owner FROM tasks WHERE status IS NULL")
+                .and_then(|mut stmt| stmt.query_map([], |row| row.get(0))?.collect())
+                .map_err(fail(
+                    "cannot list the owners of unfinished tasks".to_owned(),
+                ));
             let _gone = reply.send(found);
         }
         Read::Query {

@@ -301,6 +301,14 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     };
 
     let state = State::open()?;
+    let interrupted = State::mark_interrupted(&state.store).await?;
+    if interrupted > 0 {
+        let tasks = if interrupted == 1 { "task" } else { "tasks" };
+        eprintln!(
+            "kopilot: {interrupted} earlier {tasks} ended without a result (the process was \
+             killed); marked interrupted (see `kopilot history`)"
+        );
+    }
     let cluster = Cluster::connect(&args, &state).await?;
     // kubectl and helm act in the context's namespace when given no -n: the guard judges such
     // commands there (a change without -n in a protected namespace is blocked).
