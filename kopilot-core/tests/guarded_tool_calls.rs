@@ -8,6 +8,7 @@ use std::sync::Arc;
 use kopilot_core::llm::{
     ChatResponse, Message, ScriptedModel, ScriptedReply, ToolArguments, ToolCall,
 };
+use kopilot_core::safety::Risk;
 use kopilot_core::safety::{ApproveAll, AuditEvent, DenyAll, MemoryAuditSink};
 use kopilot_core::testing::RecordingTool;
 use kopilot_core::{EventKind, Kopilot, Status, TaskRequest};
@@ -442,4 +443,107 @@ async fn secret_values_in_prompts_arguments_and_commands_stay_out_of_events_and_
         }
         assert!(text.contains("[REDACTED: credential]"), "{what}: {text}");
     }
+}
+
+#[tokio::test]
+async fn the_result_lists_each_refused_command_once_with_how_it_was_refused() {
+    let model = Arc::new(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "delete ns kube-system"}))
+            .then_call_tool("run_kubectl", json!({"args": "delete pod web-1 -n shop"}))
+            .then_call_tool("run_kubectl", json!({"args": "delete pod web-1 -n shop"}))
+            .then_call_tool(
+                "run_kubectl",
+                json!({"args": "create secret generic db -n shop --from-literal=password=hunter2"}),
+            )
+            .then_call_tool("run_kubectl", json!({"args": "get pods -n shop"}))
+            .then_answer("Nothing was changed: the guard blocked one command, you denied two."),
+    );
+    let tool = kubectl();
+    let kopilot = Kopilot::builder()
+        .model(model)
+        .skills(skills())
+        .tool(Arc::new(tool.clone()))
+        .approver(Arc::new(DenyAll::new("no terminal to ask on")))
+        .build()
+        .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("clean up").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Succeeded);
+    assert_eq!(tool.executed().len(), 1, "only the read ran");
+    let refused: Vec<(&str, &str, Risk)> = result
+        .refused
+        .iter()
+        .map(|r| (r.command.as_str(), r.refusal.as_str(), r.risk))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("kubectl delete ns kube-system", "blocked", Risk::Critical),
+            ("kubectl delete pod web-1 -n shop", "denied", Risk::High),
+            (
+                "kubectl create secret generic db -n shop '--from-literal=password=[REDACTED: credential]'",
+                "denied",
+                Risk::Medium
+            ),
+        ],
+        "{:#?}",
+        result.refused
+    );
+    assert!(result.refused[0].reason.contains("kube-system"));
+    assert!(result.refused[1].reason.contains("no terminal to ask on"));
+    let json = serde_json::to_string(&result).unwrap();
+    assert!(!json.contains("hunter2"), "{json}");
+}
+
+#[tokio::test]
+async fn an_answer_given_without_any_tool_says_so_and_one_that_quotes_the_tools_does_not() {
+    let build = |model: ScriptedModel| {
+        Kopilot::builder()
+            .model(Arc::new(model))
+            .skills(skills())
+            .tool(Arc::new(RecordingTool::new(
+                "run_kubectl",
+                "kubectl",
+                "NAME READY STATUS RESTARTS\ncheckout-7d9f8b6c5d-x2k4q 0/1 CrashLoopBackOff 12",
+            )))
+            .build()
+            .unwrap()
+    };
+    let guessed = build(ScriptedModel::new("m").then_answer("It is probably DNS."))
+        .submit(TaskRequest::new("why is checkout failing?").skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(guessed.status, Status::Succeeded);
+    let codes: Vec<&str> = guessed.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["answer.no_evidence"], "{guessed:#?}");
+
+    let unrelated = build(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "get pods -n shop"}))
+            .then_answer("It is probably DNS."),
+    )
+    .submit(TaskRequest::new("why is checkout failing?").skill("alpha"))
+    .result()
+    .await;
+    let codes: Vec<&str> = unrelated.warnings.iter().map(|w| w.code.as_str()).collect();
+    assert_eq!(codes, ["answer.ungrounded"], "{unrelated:#?}");
+
+    let grounded = build(
+        ScriptedModel::new("m")
+            .then_call_tool("run_kubectl", json!({"args": "get pods -n shop"}))
+            .then_answer("checkout is in CrashLoopBackOff after 12 restarts."),
+    )
+    .submit(TaskRequest::new("why is checkout failing?").skill("alpha"))
+    .result()
+    .await;
+    assert!(grounded.warnings.is_empty(), "{grounded:#?}");
+    assert!(
+        !serde_json::to_string(&grounded)
+            .unwrap()
+            .contains("warnings"),
+        "no warnings, no field"
+    );
 }

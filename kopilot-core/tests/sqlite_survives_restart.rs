@@ -46,6 +46,8 @@ fn succeeded(answer: &str) -> TaskResult {
             output_tokens: 5,
         },
         duration_ms: 1_000,
+        refused: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 

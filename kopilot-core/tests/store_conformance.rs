@@ -93,6 +93,8 @@ fn result(status: Status, answer: &str) -> TaskResult {
             output_tokens: 340,
         },
         duration_ms: 4_321,
+        refused: Vec::new(),
+        warnings: Vec::new(),
     }
 }
 

@@ -251,6 +251,86 @@ pub struct TaskResult {
     pub usage: Usage,
     /// Wall-clock time from start to end, in milliseconds (queue time excluded).
     pub duration_ms: u64,
+    /// Commands the task wanted to run that did not run (blocked by the policy, denied or
+    /// not cleared at approval), in the order they were refused. An answer with refusals
+    /// did not do everything it set out to do.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedCommand>,
+    /// What a reader should know about how well the answer rests on evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<Warning>,
+}
+
+/// A command a task wanted to run that did not run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct RefusedCommand {
+    /// The command line, secret values redacted.
+    pub command: String,
+    /// The guard's risk for it.
+    pub risk: Risk,
+    /// How it was refused.
+    pub refusal: RefusalKind,
+    /// Why, for people (the policy's reasons, or the approver's).
+    pub reason: String,
+}
+
+/// How a command was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    /// The policy blocks it: no approval can make it run.
+    Blocked,
+    /// The approver said no, or nobody could be asked.
+    Denied,
+    /// An approval was given but could not be accepted (expired, four-eyes, audit failure).
+    NotCleared,
+}
+
+impl RefusalKind {
+    /// The snake-case name used in JSON and on the terminal.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Blocked => "blocked",
+            Self::Denied => "denied",
+            Self::NotCleared => "not_cleared",
+        }
+    }
+}
+
+impl fmt::Display for RefusalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A caveat about an answer: a stable code for programs and a message for people.
+///
+/// Codes this version produces: [`Warning::NO_EVIDENCE`] and [`Warning::UNGROUNDED`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Warning {
+    /// What kind of caveat (`answer.no_evidence`, ...); unknown codes may appear.
+    pub code: String,
+    /// What it means for this answer.
+    pub message: String,
+}
+
+impl Warning {
+    /// `answer.no_evidence`: the answer was given without any tool having run, so nothing in
+    /// it was read from the cluster.
+    pub const NO_EVIDENCE: &'static str = "answer.no_evidence";
+    /// `answer.ungrounded`: tools ran, but the answer quotes none of what they returned.
+    pub const UNGROUNDED: &'static str = "answer.ungrounded";
+
+    /// A warning with `code` and `message`.
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+        }
+    }
 }
 
 impl TaskResult {
@@ -263,6 +343,8 @@ impl TaskResult {
             findings: Vec::new(),
             usage: Usage::default(),
             duration_ms: 0,
+            refused: Vec::new(),
+            warnings: Vec::new(),
         }
     }
 }

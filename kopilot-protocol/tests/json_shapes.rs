@@ -3,7 +3,7 @@
 
 use kopilot_protocol::{
     ChangeAction, ChangePreview, ErrorCode, Event, EventKind, Exit, Failure, Finding, ObjectChange,
-    ObjectRef, Risk, Severity, Status, TaskResult, Usage,
+    ObjectRef, RefusalKind, RefusedCommand, Risk, Severity, Status, TaskResult, Usage, Warning,
 };
 use serde_json::{Value, json};
 use time::macros::datetime;
@@ -173,6 +173,8 @@ fn failed_response_with_a_coded_error_and_findings() {
                     output_tokens: 100,
                 },
                 duration_ms: 2100,
+                refused: Vec::new(),
+                warnings: Vec::new(),
             }),
         ),
         &json!({
@@ -232,9 +234,51 @@ fn a_succeeded_result_leaves_out_what_it_does_not_have() {
         findings: Vec::new(),
         usage: Usage::default(),
         duration_ms: 10,
+        refused: Vec::new(),
+        warnings: Vec::new(),
     };
     assert_eq!(
         serde_json::to_string(&result).unwrap(),
         r#"{"status":"succeeded","answer":"All good.","usage":{"input_tokens":0,"output_tokens":0},"duration_ms":10}"#
     );
+}
+
+#[test]
+fn refused_commands_and_warnings_have_stable_names() {
+    let result = TaskResult {
+        status: Status::Succeeded,
+        answer: "Nothing changed.".to_owned(),
+        error: None,
+        findings: Vec::new(),
+        usage: Usage::default(),
+        duration_ms: 10,
+        refused: vec![RefusedCommand {
+            command: "kubectl delete pod web-1 -n shop".to_owned(),
+            risk: Risk::High,
+            refusal: RefusalKind::Denied,
+            reason: "no terminal to ask on".to_owned(),
+        }],
+        warnings: vec![Warning::new(Warning::NO_EVIDENCE, "no tool ran")],
+    };
+    let json = serde_json::to_value(&result).unwrap();
+    assert_eq!(
+        json,
+        json!({
+            "status": "succeeded", "answer": "Nothing changed.",
+            "usage": {"input_tokens": 0, "output_tokens": 0}, "duration_ms": 10,
+            "refused": [{"command": "kubectl delete pod web-1 -n shop", "risk": "high",
+                         "refusal": "denied", "reason": "no terminal to ask on"}],
+            "warnings": [{"code": "answer.no_evidence", "message": "no tool ran"}]
+        })
+    );
+    let back: TaskResult = serde_json::from_value(json).unwrap();
+    assert_eq!(back, result);
+    for (kind, name) in [
+        (RefusalKind::Blocked, "blocked"),
+        (RefusalKind::Denied, "denied"),
+        (RefusalKind::NotCleared, "not_cleared"),
+    ] {
+        assert_eq!(serde_json::to_value(kind).unwrap(), json!(name));
+        assert_eq!(kind.as_str(), name);
+    }
 }

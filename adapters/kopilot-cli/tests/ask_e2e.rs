@@ -8,6 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
+use kopilot_core::protocol::RefusalKind;
 use kopilot_core::safety::{AuditEvent, Risk};
 use kopilot_core::testing::{EventExpectation, EventType, Step};
 use kopilot_core::{EventKind, Status};
@@ -277,7 +278,17 @@ fn destructive_command_with_no_terminal_is_denied_and_the_model_is_told() {
             DELETE_PROMPT,
         ])
         .run(RUN_LIMIT);
-    out.expect_code(0);
+    // Exit 3: answered, but the change it needed was not approved; the result says which.
+    out.expect_code(3);
+    let refused = out.result().refused;
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert_eq!(refused[0].refusal, RefusalKind::Denied);
+    assert!(
+        refused[0]
+            .command
+            .contains("kubectl delete deployment web -n shop"),
+        "{refused:?}"
+    );
     let events = out.events();
     let requested = events.of_type(EventType::ApprovalRequested);
     assert_eq!(requested.len(), 1, "{}", events.json_lines());
@@ -380,7 +391,7 @@ fn the_same_command_approved_on_a_terminal_runs_and_the_object_is_gone() {
 fn enter_at_the_prompt_means_no() {
     support::require_kubectl();
     let (scenario, run) = delete_web_answered_on_a_terminal("", "Not done: {{last_tool_result}}");
-    run.outcome.expect_code(0);
+    run.outcome.expect_code(3);
     assert_eq!(run.prompts, 1, "{}", run.screen);
     let decision = &run.outcome.events().decisions()[0];
     assert!(
@@ -417,7 +428,7 @@ fn kube_system_deletion_and_rm_rf_are_blocked_whatever_the_user_would_answer() {
     ]);
     // A terminal that says yes to everything: nothing here may even ask.
     let run = run_on_pty(&ask, &["y", "y", "y"], RUN_LIMIT);
-    run.outcome.expect_code(0);
+    run.outcome.expect_code(3);
     assert_eq!(
         run.prompts, 0,
         "a blocked command was put to the user:\n{}",
@@ -955,7 +966,7 @@ fn a_change_without_a_namespace_in_a_protected_context_namespace_is_blocked() {
     ]);
     // A terminal that says yes: nothing may even ask.
     let run = run_on_pty(&ask, &["y"], RUN_LIMIT);
-    run.outcome.expect_code(0);
+    run.outcome.expect_code(3);
     assert_eq!(run.prompts, 0, "{}", run.screen);
     let events = run.outcome.events();
     assert!(events.of_type(EventType::ApprovalRequested).is_empty());
@@ -965,5 +976,35 @@ fn a_change_without_a_namespace_in_a_protected_context_namespace_is_blocked() {
         result.output.contains("blocked") && result.output.contains("kube-system"),
         "{}",
         result.output
+    );
+}
+
+#[test]
+fn an_answer_that_cannot_be_written_is_a_failure_not_a_silent_success() {
+    let scenario = Scenario::new();
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full exists on Linux");
+    let out = std::process::Command::new(support::process::binary())
+        .args([
+            "ask",
+            "--demo",
+            "--offline",
+            "Find over-provisioned deployments and orphaned PVCs",
+        ])
+        .env_clear()
+        .envs(scenario.environment())
+        .stdin(std::process::Stdio::null())
+        .stdout(full)
+        .output()
+        .expect("kopilot runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("could not write to standard output")
+            && stderr.contains("No space left on device")
+            && stderr.contains("kopilot history show"),
+        "{stderr}"
     );
 }

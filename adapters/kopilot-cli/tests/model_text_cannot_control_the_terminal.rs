@@ -72,7 +72,7 @@ const ASK: &str = "Delete the broken pod in shop \x1b]0;pwned\x07";
 fn ask_on_a_terminal(scenario: &Scenario) -> String {
     let ask = scenario.ask(&["--skill", "troubleshooting", ASK]);
     let run = run_all_on_pty(&ask, &["n"], RUN_LIMIT);
-    run.outcome.expect_code(0);
+    run.outcome.expect_code(3);
     assert_eq!(run.prompts, 1, "one y/N prompt expected:\n{}", run.screen);
     assert_nothing_raw("the terminal", &run.screen);
     for shown in [
@@ -126,7 +126,7 @@ fn history_replays_stored_control_characters_escaped_and_json_keeps_them_exact()
     let out = scenario
         .ask(&["--skill", "troubleshooting", "--output", "json", ASK])
         .run(RUN_LIMIT);
-    out.expect_code(0);
+    out.expect_code(3);
     // JSON Lines keep the model's text exactly (serde_json escapes control characters).
     let events = out.events();
     assert!(

@@ -61,6 +61,10 @@ impl TaskRun {
                 .clone(),
             usage: *self.usage.lock().unwrap_or_else(PoisonError::into_inner),
             duration_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            refused: self.refusals.list(),
+            warnings: std::mem::take(
+                &mut *self.warnings.lock().unwrap_or_else(PoisonError::into_inner),
+            ),
         };
         // Emitting the response also queues the result for the store.
         self.emit(RUNTIME, EventKind::Response(result.clone()));

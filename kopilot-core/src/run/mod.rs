@@ -11,10 +11,12 @@
 //! - [`reflect`]: scoring an answer and re-planning once;
 //! - [`offline`]: the answer from the analyzers alone, when there is no model;
 //! - [`finish`]: why a task stops and the result it ends with;
+//! - [`grounding`]: whether an answer rests on what the tools returned;
 //! - [`text`]: the text helpers they share.
 
 mod agent;
 mod finish;
+mod grounding;
 mod model;
 mod offline;
 mod persist;

@@ -2,7 +2,6 @@
 //! between its work, its time limit and cancellation, and what the work is (a rejected request,
 //! the offline answer, or the agents' answer with the session's history and reflection).
 
-use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -11,14 +10,16 @@ use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
 use super::finish::{Step, Stop};
+use super::grounding::Evidence;
 use super::persist::Persist;
 use super::runtime::Runtime;
 use super::text::{human_duration, tool_message};
-use super::tool_call::{CallContext, CallEvents, CallOutcome, ToolScope};
+use super::tool_call::{CallContext, CallEvents, CallOutcome, Refusals, ToolScope};
 use crate::event::{EventKind, Status, TaskResult};
 use crate::llm::{Message, ToolArguments, ToolCall, Usage};
 use crate::log::EventLog;
 use crate::names::agents::RUNTIME;
+use crate::protocol::Warning;
 use crate::request::{DirectCall, TaskRequest};
 use crate::safety::Identity;
 use crate::store::TaskRecord;
@@ -44,8 +45,12 @@ pub(crate) struct TaskRun {
     next_call: AtomicU64,
     /// The findings of every tool call, in order, for the result.
     pub(super) findings: Mutex<Vec<Finding>>,
-    /// Command lines denied in this task: never asked again.
-    denied: Mutex<HashSet<String>>,
+    /// The commands refused in this task (denied ones are never asked again).
+    pub(super) refusals: Refusals,
+    /// What the tools returned, to tell whether the answer rests on it.
+    evidence: Mutex<Evidence>,
+    /// Caveats about the answer, for the result.
+    pub(super) warnings: Mutex<Vec<Warning>>,
     /// When it was submitted.
     created_at: OffsetDateTime,
 }
@@ -95,7 +100,9 @@ impl TaskRun {
             tool_calls: AtomicUsize::new(0),
             next_call: AtomicU64::new(0),
             findings: Mutex::new(Vec::new()),
-            denied: Mutex::new(HashSet::new()),
+            refusals: Refusals::default(),
+            evidence: Mutex::new(Evidence::default()),
+            warnings: Mutex::new(Vec::new()),
             created_at: OffsetDateTime::now_utc(),
         }
     }
@@ -216,9 +223,16 @@ impl TaskRun {
             .request
             .reflect
             .unwrap_or(self.inner.reflect_by_default);
-        if reflect {
-            return self.reflect(&mut messages, answer).await;
-        }
+        let answer = if reflect {
+            self.reflect(&mut messages, answer).await?
+        } else {
+            answer
+        };
+        *self.warnings.lock().unwrap_or_else(PoisonError::into_inner) = self
+            .evidence
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .warnings(&self.request.prompt, &answer);
         Ok(answer)
     }
 
@@ -333,7 +347,7 @@ impl TaskRun {
             requester: Identity::new(self.request.requester.clone()),
             events: self.call_events(agent, &call_id),
             scope,
-            denied: &self.denied,
+            refusals: &self.refusals,
             cancel: self.run_token.clone(),
         };
         let outcome = self
@@ -344,6 +358,12 @@ impl TaskRun {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .extend(outcome.findings.iter().cloned());
+        if outcome.ok {
+            self.evidence
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .add(&outcome.output);
+        }
         Ok(outcome)
     }
 }

@@ -23,7 +23,7 @@ use super::text::{excerpt, summary_line, truncate};
 use crate::event::EventKind;
 use crate::llm::ToolArguments;
 use crate::log::EventLog;
-use crate::protocol::ChangePreview;
+use crate::protocol::{ChangePreview, RefusalKind, RefusedCommand, Risk};
 use crate::safety::{ClearedCommand, Identity, Refusal, RequestContext, Verdict};
 use crate::schema;
 use crate::tool::{Plan, Tool, ToolContext, ToolOutput};
@@ -69,11 +69,61 @@ pub(crate) struct CallContext<'a> {
     pub(crate) events: CallEvents<'a>,
     /// The tools that may be called.
     pub(crate) scope: ToolScope<'a>,
-    /// Command lines denied earlier under this context: refused without asking again. A line
-    /// denied now is added.
-    pub(crate) denied: &'a Mutex<HashSet<String>>,
+    /// The commands refused under this context so far: a line denied earlier is refused
+    /// without asking again, and every refusal is recorded for the result.
+    pub(crate) refusals: &'a Refusals,
     /// Stops the tool while it runs.
     pub(crate) cancel: CancellationToken,
+}
+
+/// The commands a task wanted to run that did not run.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    inner: Mutex<RefusalsInner>,
+}
+
+#[derive(Debug, Default)]
+struct RefusalsInner {
+    /// Lines a human (or the default approver) refused: never asked again in the task.
+    denied: HashSet<String>,
+    /// Every refusal, in order, once per command line and kind.
+    refused: Vec<RefusedCommand>,
+}
+
+impl Refusals {
+    fn was_denied(&self, line: &str) -> bool {
+        self.lock().denied.contains(line)
+    }
+
+    fn record(&self, line: &str, risk: Risk, refusal: RefusalKind, reason: &str) {
+        let command = crate::safety::redact::redact_command_line(line).into_owned();
+        let reason = crate::safety::redact::redact(reason).into_owned();
+        let mut inner = self.lock();
+        if refusal != RefusalKind::Blocked {
+            inner.denied.insert(line.to_owned());
+        }
+        let seen = inner
+            .refused
+            .iter()
+            .any(|r| r.command == command && r.refusal == refusal);
+        if !seen {
+            inner.refused.push(RefusedCommand {
+                command,
+                risk,
+                refusal,
+                reason,
+            });
+        }
+    }
+
+    /// The refusals so far, in order.
+    pub(crate) fn list(&self) -> Vec<RefusedCommand> {
+        self.lock().refused.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, RefusalsInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
 }
 
 /// What a guarded tool call came to.
@@ -298,12 +348,7 @@ impl Runtime {
 
     /// Passes one planned command line through the guard and, when needed, the approver.
     async fn clear(&self, ctx: &CallContext<'_>, line: &str) -> Result<ClearedCommand, String> {
-        if ctx
-            .denied
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .contains(line)
-        {
+        if ctx.refusals.was_denied(line) {
             return Err(format!(
                 "`{line}` was already denied in this task and will not be asked again. Do not retry it; tell the user what you wanted to do instead."
             ));
@@ -314,11 +359,15 @@ impl Runtime {
         };
         match self.guard.check(line, &request_ctx) {
             Verdict::Allowed(command) => Ok(command),
-            Verdict::Blocked(assessment) => Err(format!(
-                "blocked by the safety policy ({} risk): {}. Do not retry this command or a variant of it; explain to the user what you wanted to do.",
-                assessment.risk,
-                assessment.reasons.join("; ")
-            )),
+            Verdict::Blocked(assessment) => {
+                let reasons = assessment.reasons.join("; ");
+                ctx.refusals
+                    .record(line, assessment.risk, RefusalKind::Blocked, &reasons);
+                Err(format!(
+                    "blocked by the safety policy ({} risk): {reasons}. Do not retry this command or a variant of it; explain to the user what you wanted to do.",
+                    assessment.risk,
+                ))
+            }
             Verdict::NeedsApproval(ticket) => {
                 let mut request = ticket.request().clone();
                 request.preview = self.preview(ctx, line).await.map(Box::new);
@@ -355,7 +404,17 @@ impl Runtime {
                     },
                 );
                 resolved.map_err(|refusal| {
-                    ctx.denied.lock().unwrap_or_else(PoisonError::into_inner).insert(line.to_owned());
+                    let (kind, why) = match &refusal {
+                        Refusal::Blocked(assessment) => {
+                            (RefusalKind::Blocked, assessment.reasons.join("; "))
+                        }
+                        Refusal::Denied { decision, .. } => (
+                            RefusalKind::Denied,
+                            decision.reason().unwrap_or("no reason given").to_owned(),
+                        ),
+                        Refusal::Invalid { reason, .. } => (RefusalKind::NotCleared, reason.clone()),
+                    };
+                    ctx.refusals.record(line, request.risk, kind, &why);
                     format!(
                         "not run: {refusal}. The command was not executed. Do not retry it; tell the user what you wanted to do and why."
                     )

@@ -260,7 +260,8 @@ impl fmt::Display for Expected {
 /// #         agent: agent.into(), event,
 /// #     };
 /// #     let result = kopilot_core::TaskResult { status: Status::Succeeded, answer: "ok".into(),
-/// #         error: None, findings: vec![], usage: Default::default(), duration_ms: 1 };
+/// #         error: None, findings: vec![], usage: Default::default(), duration_ms: 1,
+/// #         refused: vec![], warnings: vec![] };
 /// #     vec![
 /// #         event(1, "kopilot", EventKind::TaskStarted { prompt: "hi".into(), skill: None,
 /// #             session_id: None, model: None }),

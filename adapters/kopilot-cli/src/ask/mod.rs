@@ -21,7 +21,7 @@ use clap::{Args, ValueEnum};
 use kopilot_core::llm::{ModelSelection, ProviderConfig, select_model};
 use kopilot_core::safety::{AuditSink, Mode, Policy};
 use kopilot_core::skills::SkillLoader;
-use kopilot_core::{Kopilot, Limits, Status, TaskRequest};
+use kopilot_core::{Kopilot, Limits, Status, TaskRequest, TaskResult};
 use kopilot_fake::{FakeCluster, demo};
 use kopilot_k8s::exec::ExecConfig;
 use kopilot_k8s::tools::{K8sConfig, register};
@@ -52,8 +52,10 @@ Commands are checked by the safety guard before they run: reads run, changes wai
 y/N (default No; with no terminal the answer is No), disasters are blocked. Every decision is
 written to the audit log in the data directory (see `kopilot config show`).
 
-Exit status: 0 answered; 1 the task failed, was cancelled or was rejected; 2 usage or
-configuration error.";
+Exit status: 0 answered, nothing refused; 3 answered, but a command it wanted to run was
+blocked or not approved (listed under the answer, and in the JSON result's `refused`); 1 the
+task failed, was cancelled or interrupted, or the answer could not be written; 2 usage or
+configuration error (a bad flag or variable, an unknown skill).";
 
 /// Arguments of `kopilot ask`.
 #[derive(Debug, Args)]
@@ -368,18 +370,30 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     // The history must hold the whole task before the process ends.
     kopilot.flush().await;
     cluster.stop().await;
-    Ok(exit_code(result.status))
+    if let Some(error) = renderer.output_error() {
+        eprintln!(
+            "kopilot: could not write to standard output: {error}; the task's result is in the \
+             history: kopilot history show {}",
+            handle.id()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    Ok(exit_code(&result))
 }
 
-/// The exit status for how a task ended: 0 answered, 1 anything else (a live status cannot
-/// end `ask`, which waits for the result, but would also be 1).
-fn exit_code(status: Status) -> ExitCode {
-    match status {
-        Status::Succeeded => ExitCode::SUCCESS,
+/// The exit status for how a task ended (the contract in `--help` and the README): 0
+/// answered with nothing refused; 3 answered, but a command it wanted to run was blocked or
+/// not approved (the result's `refused` says which); 1 failed, cancelled or interrupted; 2 a
+/// request refused before it ran (an unknown skill), like any usage error. A live status
+/// cannot end `ask`, which waits for the result, but would be 1.
+fn exit_code(result: &TaskResult) -> ExitCode {
+    match result.status {
+        Status::Succeeded if result.refused.is_empty() => ExitCode::SUCCESS,
+        Status::Succeeded => ExitCode::from(3),
+        Status::Rejected => ExitCode::from(2),
         Status::Failed
         | Status::Cancelled
         | Status::Interrupted
-        | Status::Rejected
         | Status::Queued
         | Status::Running
         | Status::WaitingForApproval => ExitCode::from(1),

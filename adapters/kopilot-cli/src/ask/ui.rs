@@ -74,6 +74,8 @@ pub(crate) struct Renderer {
     streamed: String,
     calls: HashMap<String, String>,
     task_id: String,
+    /// The first error writing to standard output (a closed pipe is not one).
+    out_error: Option<std::io::Error>,
 }
 
 /// Where colours (and markdown styling) may be used.
@@ -119,6 +121,7 @@ impl Renderer {
             streamed: String::new(),
             calls: HashMap::new(),
             task_id: String::new(),
+            out_error: None,
         }
     }
 
@@ -197,7 +200,7 @@ impl Renderer {
     fn end_streamed(&mut self) {
         let rest = self.markdown.finish();
         if !rest.is_empty() {
-            write_out(&rest);
+            self.write_out(&rest);
         }
         self.streamed.clear();
     }
@@ -208,10 +211,9 @@ impl Renderer {
             self.task_id.clone_from(&event.task_id);
         }
         if self.output == Output::Json {
-            let mut stdout = std::io::stdout().lock();
-            if let Ok(line) = serde_json::to_string(event) {
-                let _ = writeln!(stdout, "{line}");
-                let _ = stdout.flush();
+            if let Ok(mut line) = serde_json::to_string(event) {
+                line.push('\n');
+                self.write_out(&line);
             }
             return;
         }
@@ -253,7 +255,7 @@ impl Renderer {
                     } else {
                         escape::multiline(text)
                     };
-                    write_out(&lines);
+                    self.write_out(&lines);
                     self.streamed.push_str(text);
                 } else if !is_answer_agent {
                     self.set_status(format!("{agent} is writing"));
@@ -367,7 +369,7 @@ impl Renderer {
                 } else {
                     format!("{}\n", escape::multiline(result.answer.trim_end()))
                 };
-                write_out(&text);
+                self.write_out(&text);
             }
         }
         if let Some(error) = &result.error {
@@ -375,8 +377,35 @@ impl Renderer {
             let line = self.paint_err(&line, |t| t.red().to_string());
             say!("{line}");
         }
+        for refused in &result.refused {
+            let line = format!(
+                "kopilot: not done ({}, {} risk): {} · {}",
+                refused.refusal,
+                refused.risk,
+                one_line(&escape::line(&refused.command), 110),
+                one_line(&escape::line(&refused.reason), 160)
+            );
+            let line = self.paint_err(&line, |t| t.yellow().to_string());
+            say!("{line}");
+        }
+        for warning in &result.warnings {
+            let line = format!("kopilot: warning: {}", warning.message);
+            let line = self.paint_err(&line, |t| t.yellow().to_string());
+            say!("{line}");
+        }
         let secs = Duration::from_millis(result.duration_ms).as_secs_f64();
         let mut footer = format!("— {} in {secs:.1}s", result.status);
+        if !result.refused.is_empty() {
+            let n = result.refused.len();
+            let _ = write!(
+                footer,
+                " · {n} {} not run",
+                if n == 1 { "command" } else { "commands" }
+            );
+        }
+        if !result.warnings.is_empty() {
+            let _ = write!(footer, " · unverified answer");
+        }
         if result.usage.total() > 0 {
             let _ = write!(
                 footer,
@@ -391,6 +420,29 @@ impl Renderer {
         }
         let footer = self.dim(&footer);
         say!("{footer}");
+    }
+
+    /// Writes to standard output and flushes. A reader that went away (`| head`) is not an
+    /// error; any other failure (a full disk) is kept for [`Renderer::output_error`].
+    fn write_out(&mut self, text: &str) {
+        if text.is_empty() || self.out_error.is_some() {
+            return;
+        }
+        let mut stdout = std::io::stdout().lock();
+        let written = stdout
+            .write_all(text.as_bytes())
+            .and_then(|()| stdout.flush());
+        if let Err(e) = written
+            && e.kind() != std::io::ErrorKind::BrokenPipe
+        {
+            self.out_error = Some(e);
+        }
+    }
+
+    /// Why the answer (or the event stream) could not be written to standard output, if it
+    /// could not.
+    pub(crate) fn output_error(&self) -> Option<&std::io::Error> {
+        self.out_error.as_ref()
     }
 
     /// Puts one approval request to the person at the terminal. Returns whether Ctrl-C ended
@@ -473,16 +525,6 @@ impl Renderer {
         let _ = reply.send(decision);
         false
     }
-}
-
-/// Writes to standard output and flushes; a reader that went away (`| head`) is not an error.
-fn write_out(text: &str) {
-    if text.is_empty() {
-        return;
-    }
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(text.as_bytes());
-    let _ = stdout.flush();
 }
 
 /// A tool call as a person would type it.
