@@ -19,6 +19,9 @@ pub struct Limits {
     pub max_tool_output_bytes: usize,
     /// Earlier turns of a session given to the model (oldest dropped first).
     pub max_session_turns: usize,
+    /// Bytes of a prompt (default 64 KiB); a longer one is rejected
+    /// (`rejected.prompt_too_large`) before any model sees it.
+    pub max_prompt_bytes: usize,
 }
 
 impl Default for Limits {
@@ -34,24 +37,48 @@ impl Default for Limits {
             max_concurrent_tasks: 5,
             max_tool_output_bytes: 16 * 1024,
             max_session_turns: 10,
+            max_prompt_bytes: 64 * 1024,
         }
     }
 }
 
 impl Limits {
-    /// Defaults, with `SAFETY_MAX_CONCURRENT_TASKS` read through `lookup`.
+    /// Defaults, with these variables read through `lookup` (an empty one is unset):
+    /// `SAFETY_MAX_CONCURRENT_TASKS`, `KOPILOT_MAX_PROMPT_BYTES`, `KOPILOT_MAX_TOKENS` (the
+    /// token budget of a task) and `KOPILOT_MAX_TOOL_CALLS` (its tool-call budget).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidEnv`] naming the variable when its value is not a positive whole
+    /// number.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self> {
-        let mut limits = Self::default();
-        if let Some(v) = lookup("SAFETY_MAX_CONCURRENT_TASKS").filter(|v| !v.trim().is_empty()) {
-            limits.max_concurrent_tasks = v
-                .trim()
-                .parse::<usize>()
+        let positive = |var: &str| -> Result<Option<u64>> {
+            let Some(v) = lookup(var).filter(|v| !v.trim().is_empty()) else {
+                return Ok(None);
+            };
+            v.trim()
+                .parse::<u64>()
                 .ok()
                 .filter(|n| *n > 0)
+                .map(Some)
                 .ok_or_else(|| Error::InvalidEnv {
-                    var: "SAFETY_MAX_CONCURRENT_TASKS".to_owned(),
+                    var: var.to_owned(),
                     reason: format!("`{v}` is not a positive whole number"),
-                })?;
+                })
+        };
+        let as_usize = |n: u64| usize::try_from(n).unwrap_or(usize::MAX);
+        let mut limits = Self::default();
+        if let Some(n) = positive("SAFETY_MAX_CONCURRENT_TASKS")? {
+            limits.max_concurrent_tasks = as_usize(n);
+        }
+        if let Some(n) = positive("KOPILOT_MAX_PROMPT_BYTES")? {
+            limits.max_prompt_bytes = as_usize(n);
+        }
+        if let Some(n) = positive("KOPILOT_MAX_TOKENS")? {
+            limits.budget.tokens = Some(n);
+        }
+        if let Some(n) = positive("KOPILOT_MAX_TOOL_CALLS")? {
+            limits.budget.tool_calls = Some(n);
         }
         Ok(limits)
     }
@@ -72,6 +99,7 @@ impl Limits {
             ),
             ("max_concurrent_tasks", Some(self.max_concurrent_tasks)),
             ("max_tool_output_bytes", Some(self.max_tool_output_bytes)),
+            ("max_prompt_bytes", Some(self.max_prompt_bytes)),
         ];
         for (name, value) in zero {
             if value == Some(0) {

@@ -434,3 +434,62 @@ async fn a_request_brings_its_own_budget() {
     assert_eq!(result.error.unwrap().code, ErrorCode::LimitToolCalls);
     assert_eq!(tool.executed().len(), 1);
 }
+
+#[tokio::test]
+async fn a_prompt_over_the_limit_is_rejected_before_any_model_sees_it() {
+    let model = Arc::new(ScriptedModel::new("m").then_answer("never"));
+    let kopilot = Kopilot::builder()
+        .model(model.clone())
+        .skills(skills())
+        .limits(Limits {
+            max_prompt_bytes: 1024,
+            ..Limits::default()
+        })
+        .build()
+        .unwrap();
+    let huge = "é".repeat(600); // 1,200 bytes: over, and the cut falls inside a character
+    let task = kopilot.submit(TaskRequest::new(huge).skill("alpha"));
+    let result = task.result().await;
+    assert_eq!(result.status, Status::Rejected);
+    let error = result.error.unwrap();
+    assert_eq!(error.code, ErrorCode::RejectedPromptTooLarge);
+    assert_eq!(
+        error.message,
+        "the prompt is 1200 bytes, over the limit of 1024 bytes"
+    );
+    assert!(model.requests().is_empty(), "no model call");
+    // What is kept of it is bounded by the limit.
+    let record = kopilot.task(task.id()).await.unwrap();
+    assert_eq!(record.prompt.len(), 1024);
+
+    let fits = kopilot
+        .submit(TaskRequest::new("é".repeat(512)).skill("alpha"))
+        .result()
+        .await;
+    assert_eq!(fits.status, Status::Succeeded, "{fits:?}");
+}
+
+#[test]
+fn budgets_and_the_prompt_limit_come_from_the_environment() {
+    let env = |k: &str| match k {
+        "KOPILOT_MAX_TOKENS" => Some("20000".to_owned()),
+        "KOPILOT_MAX_TOOL_CALLS" => Some(" 12 ".to_owned()),
+        "KOPILOT_MAX_PROMPT_BYTES" => Some("4096".to_owned()),
+        _ => None,
+    };
+    let limits = Limits::from_lookup(env).unwrap();
+    assert_eq!(limits.budget.tokens, Some(20_000));
+    assert_eq!(limits.budget.tool_calls, Some(12));
+    assert_eq!(limits.max_prompt_bytes, 4096);
+    for var in [
+        "KOPILOT_MAX_TOKENS",
+        "KOPILOT_MAX_TOOL_CALLS",
+        "KOPILOT_MAX_PROMPT_BYTES",
+    ] {
+        let err = Limits::from_lookup(|k| (k == var).then(|| "-5".to_owned())).unwrap_err();
+        assert!(
+            err.to_string().contains(var) && err.to_string().contains("-5"),
+            "{err}"
+        );
+    }
+}

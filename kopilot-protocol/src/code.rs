@@ -49,6 +49,8 @@ pub enum ErrorCode {
     RejectedUnknownSkill,
     /// `rejected.unknown_tool`: a direct tool call names a tool that is not registered.
     RejectedUnknownTool,
+    /// `rejected.prompt_too_large`: the prompt is longer than the runtime accepts.
+    RejectedPromptTooLarge,
     /// `tool.failed`: a direct tool call failed (the tool's error, or a command blocked or
     /// not approved; the message says which).
     ToolFailed,
@@ -108,6 +110,7 @@ impl ErrorCode {
         ErrorCode::RejectedEmptyPrompt,
         ErrorCode::RejectedUnknownSkill,
         ErrorCode::RejectedUnknownTool,
+        ErrorCode::RejectedPromptTooLarge,
         ErrorCode::ToolFailed,
         ErrorCode::Cancelled,
         ErrorCode::Interrupted,
@@ -144,6 +147,7 @@ impl ErrorCode {
             Self::RejectedEmptyPrompt => "rejected.empty_prompt",
             Self::RejectedUnknownSkill => "rejected.unknown_skill",
             Self::RejectedUnknownTool => "rejected.unknown_tool",
+            Self::RejectedPromptTooLarge => "rejected.prompt_too_large",
             Self::ToolFailed => "tool.failed",
             Self::Cancelled => "cancelled",
             Self::Interrupted => "interrupted",

@@ -196,11 +196,34 @@ fn safety_rows(rows: &mut Vec<Row>) {
         ),
     }
     match Limits::from_env() {
-        Ok(limits) => push(
-            "tasks at once",
-            limits.max_concurrent_tasks.to_string(),
-            from_env_or("SAFETY_MAX_CONCURRENT_TASKS", "default"),
-        ),
+        Ok(limits) => {
+            push(
+                "tasks at once",
+                limits.max_concurrent_tasks.to_string(),
+                from_env_or("SAFETY_MAX_CONCURRENT_TASKS", "default"),
+            );
+            push(
+                "tokens per task",
+                limits
+                    .budget
+                    .tokens
+                    .map_or_else(|| "no limit".to_owned(), |n| n.to_string()),
+                from_env_or("KOPILOT_MAX_TOKENS", "default (--max-tokens overrides)"),
+            );
+            push(
+                "tool calls per task",
+                limits
+                    .budget
+                    .tool_calls
+                    .map_or_else(|| "no limit".to_owned(), |n| n.to_string()),
+                from_env_or("KOPILOT_MAX_TOOL_CALLS", "default (--max-tool-calls overrides)"),
+            );
+            push(
+                "prompt limit",
+                format!("{} bytes", limits.max_prompt_bytes),
+                from_env_or("KOPILOT_MAX_PROMPT_BYTES", "default"),
+            );
+        }
         Err(err) => push(
             "limits",
             format!("invalid: {err}"),

@@ -1008,3 +1008,126 @@ fn an_answer_that_cannot_be_written_is_a_failure_not_a_silent_success() {
         "{stderr}"
     );
 }
+
+#[test]
+fn budgets_and_prices_can_be_set_from_the_command_line() {
+    let over_tokens = shop_with_skill([
+        Reply::tool_call(
+            "run_kubectl",
+            json!({"args": ["get", "pods", "-n", "shop"]}),
+        ),
+        Reply::text("shop has one pod."),
+    ]);
+    let out = over_tokens
+        .ask(&[
+            "--skill",
+            "troubleshooting",
+            "--max-tokens",
+            "10",
+            "--output",
+            "json",
+            "How many pods in shop?",
+        ])
+        .run(RUN_LIMIT);
+    out.expect_code(1);
+    let result = out.result();
+    assert_eq!(result.status, Status::Failed);
+    assert_eq!(
+        result.error.map(|e| e.code.to_string()).as_deref(),
+        Some("limit.tokens")
+    );
+
+    // With the model's prices, the footer says what the task cost.
+    let priced = shop_with_skill([Reply::text("shop looks fine.")])
+        .env("LLM_PRICES", "input=3.00,output=15.00");
+    let out = priced
+        .ask(&[
+            "--skill",
+            "troubleshooting",
+            "--max-cost",
+            "0.50",
+            "Is shop ok?",
+        ])
+        .run(RUN_LIMIT);
+    out.expect_code(0);
+    let footer = out.stderr.lines().last().unwrap_or_default().to_owned();
+    assert!(
+        footer.contains(" tokens (") && footer.contains(" · $0.0"),
+        "{}",
+        out.stderr
+    );
+
+    // A dollar budget without prices, and prices that do not parse, are usage errors.
+    let scenario = Scenario::new();
+    let out = scenario
+        .ask(&["--demo", "--offline", "--max-cost", "1", "hi"])
+        .run(RUN_LIMIT);
+    assert!(
+        out.expect_code(2).stderr.contains("LLM_PRICES"),
+        "{}",
+        out.stderr
+    );
+    let out = Scenario::new()
+        .env("LLM_PRICES", "input=cheap")
+        .ask(&["--demo", "--offline", "hi"])
+        .run(RUN_LIMIT);
+    assert!(
+        out.expect_code(2)
+            .stderr
+            .contains("LLM_PRICES: `cheap` is not a price"),
+        "{}",
+        out.stderr
+    );
+    let out = Scenario::new()
+        .env("KOPILOT_MAX_TOKENS", "lots")
+        .ask(&["--demo", "--offline", "hi"])
+        .run(RUN_LIMIT);
+    assert!(
+        out.expect_code(2).stderr.contains("KOPILOT_MAX_TOKENS"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_question_over_the_size_limit_is_a_usage_error_naming_the_limit() {
+    let limited = Scenario::new().env("KOPILOT_MAX_PROMPT_BYTES", "100");
+    let long = "why ".repeat(30);
+    let out = limited.ask(&["--demo", "--offline", &long]).run(RUN_LIMIT);
+    assert!(
+        out.expect_code(2)
+            .stderr
+            .contains("longer than 100 bytes, the limit (KOPILOT_MAX_PROMPT_BYTES)"),
+        "{}",
+        out.stderr
+    );
+    // A mebibyte on standard input, against the default limit: refused without reading it all.
+    let scenario = Scenario::new();
+    let mut child = std::process::Command::new(support::process::binary())
+        .args(["ask", "--demo", "--offline", "-"])
+        .env_clear()
+        .envs(scenario.environment())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write as _;
+        // Ends with a broken pipe once kopilot stops reading: expected.
+        let _ = stdin.write_all(&vec![b'a'; 1 << 20]);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("on standard input is longer than 65536 bytes"),
+        "{stderr}"
+    );
+    assert!(
+        !scenario.data_dir().join("kopilot.db").exists(),
+        "no task was recorded"
+    );
+}

@@ -107,6 +107,17 @@ impl TaskRun {
         }
     }
 
+    /// The prompt as the record and the `task_started` event keep it: whole, or for a prompt
+    /// over the limit (which is rejected), its first bytes up to the limit.
+    fn kept_prompt(&self) -> &str {
+        let prompt = self.request.prompt.as_str();
+        let mut end = prompt.len().min(self.inner.limits.max_prompt_bytes);
+        while !prompt.is_char_boundary(end) {
+            end -= 1;
+        }
+        &prompt[..end]
+    }
+
     pub(super) fn emit(&self, agent: &str, kind: EventKind) {
         self.inner.emit(&self.log, &self.id, agent, kind);
     }
@@ -116,7 +127,7 @@ impl TaskRun {
         TaskRecord {
             id: self.id.clone(),
             // Stored as shown: secret values in the prompt are redacted.
-            prompt: crate::safety::redact::redact(&self.request.prompt).into_owned(),
+            prompt: crate::safety::redact::redact(self.kept_prompt()).into_owned(),
             skill: self.request.skill.clone(),
             session_id: self.request.session_id.clone(),
             requester: self.request.requester.clone(),
@@ -155,7 +166,7 @@ impl TaskRun {
         self.emit(
             RUNTIME,
             EventKind::TaskStarted {
-                prompt: self.request.prompt.clone(),
+                prompt: self.kept_prompt().to_owned(),
                 skill: self.request.skill.clone(),
                 session_id: self.request.session_id.clone(),
                 model: if offline {
@@ -197,6 +208,16 @@ impl TaskRun {
             return Err(Stop::rejected(
                 ErrorCode::RejectedEmptyPrompt,
                 "the prompt is empty",
+            ));
+        }
+        let max_prompt = self.inner.limits.max_prompt_bytes;
+        if self.request.prompt.len() > max_prompt {
+            return Err(Stop::rejected(
+                ErrorCode::RejectedPromptTooLarge,
+                format!(
+                    "the prompt is {} bytes, over the limit of {max_prompt} bytes",
+                    self.request.prompt.len()
+                ),
             ));
         }
         if let Some(skill) = &self.request.skill

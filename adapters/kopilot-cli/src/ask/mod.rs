@@ -21,7 +21,7 @@ use clap::{Args, ValueEnum};
 use kopilot_core::llm::{ModelSelection, ProviderConfig, select_model};
 use kopilot_core::safety::{AuditSink, Mode, Policy};
 use kopilot_core::skills::SkillLoader;
-use kopilot_core::{Kopilot, Limits, Status, TaskRequest, TaskResult};
+use kopilot_core::{Kopilot, Limits, Prices, Status, TaskRequest, TaskResult};
 use kopilot_fake::{FakeCluster, demo};
 use kopilot_k8s::exec::ExecConfig;
 use kopilot_k8s::tools::{K8sConfig, register};
@@ -105,6 +105,68 @@ pub(crate) struct AskArgs {
     /// Give up after this long, e.g. 90s, 5m, 1h (default 5m).
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     timeout: Option<Duration>,
+    /// Stop once the task's model calls have used this many tokens, input plus output
+    /// (default: no limit). Overrides KOPILOT_MAX_TOKENS.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_tokens: Option<u64>,
+    /// Stop after this many tool calls across all agents (default 50). Overrides
+    /// KOPILOT_MAX_TOOL_CALLS.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_tool_calls: Option<u64>,
+    /// Stop once the model calls have cost this many dollars. Needs the model's prices in
+    /// LLM_PRICES (e.g. LLM_PRICES=input=2.50,output=10.00, dollars per million tokens), which
+    /// also put the task's cost in the footer.
+    #[arg(long, value_name = "DOLLARS", value_parser = parse_dollars)]
+    max_cost: Option<f64>,
+}
+
+/// Parses a dollar amount above zero: `0.50`, `$2`.
+fn parse_dollars(text: &str) -> Result<f64, String> {
+    let number = text.trim().trim_start_matches('$');
+    number
+        .parse::<f64>()
+        .ok()
+        .filter(|d| d.is_finite() && *d > 0.0)
+        .ok_or_else(|| format!("`{text}` is not an amount of dollars above zero, e.g. 0.50"))
+}
+
+/// The model's prices from `LLM_PRICES` (`input=2.50,output=10.00`, dollars per million
+/// tokens), if set.
+fn model_prices(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Prices>, UsageError> {
+    let Some(text) = lookup("LLM_PRICES").filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let invalid = |why: &str| {
+        UsageError(format!(
+            "LLM_PRICES: {why} in `{text}`; write it as input=2.50,output=10.00 (dollars per \
+             million tokens)"
+        ))
+    };
+    let (mut input, mut output) = (None, None);
+    for part in text.split(',').map(str::trim) {
+        let (key, value) = part
+            .split_once('=')
+            .ok_or_else(|| invalid(&format!("`{part}` is not key=value")))?;
+        let value = value
+            .trim()
+            .trim_start_matches('$')
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v >= 0.0)
+            .ok_or_else(|| invalid(&format!("`{}` is not a price", value.trim())))?;
+        match key.trim() {
+            "input" => input = Some(value),
+            "output" => output = Some(value),
+            other => return Err(invalid(&format!("unknown key `{other}`"))),
+        }
+    }
+    match (input, output) {
+        (Some(input_per_million), Some(output_per_million)) => Ok(Some(Prices {
+            input_per_million,
+            output_per_million,
+        })),
+        _ => Err(invalid("both input and output are needed")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -167,7 +229,10 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Runs `kopilot ask`.
 pub(crate) fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
-    let prompt = read_prompt(args.prompt.as_deref())?;
+    let max_prompt = Limits::from_env()
+        .map_err(|e| UsageError(e.to_string()))?
+        .max_prompt_bytes;
+    let prompt = read_prompt(args.prompt.as_deref(), max_prompt)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -179,7 +244,15 @@ pub(crate) fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
     code
 }
 
-fn read_prompt(arg: Option<&str>) -> anyhow::Result<String> {
+/// The question from the argument or standard input, at most `max` bytes (standard input is
+/// read no further than that).
+fn read_prompt(arg: Option<&str>, max: usize) -> anyhow::Result<String> {
+    let too_long = |what: &str| {
+        UsageError(format!(
+            "the question {what} is longer than {max} bytes, the limit (KOPILOT_MAX_PROMPT_BYTES); \
+             shorten it, or raise the limit if you mean it"
+        ))
+    };
     let prompt = match arg {
         Some(text) if text != "-" => text.to_owned(),
         _ => {
@@ -194,8 +267,12 @@ fn read_prompt(arg: Option<&str>) -> anyhow::Result<String> {
             let mut bytes = Vec::new();
             stdin
                 .lock()
+                .take(u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1))
                 .read_to_end(&mut bytes)
                 .context("could not read the question from standard input")?;
+            if bytes.len() > max {
+                return Err(too_long("on standard input").into());
+            }
             String::from_utf8(bytes).map_err(|e| {
                 UsageError(format!(
                     "the question on standard input is not UTF-8 text (invalid byte at offset {})",
@@ -207,6 +284,9 @@ fn read_prompt(arg: Option<&str>) -> anyhow::Result<String> {
     let prompt = prompt.trim();
     if prompt.is_empty() {
         return Err(UsageError("the question is empty".to_owned()).into());
+    }
+    if prompt.len() > max {
+        return Err(too_long("given").into());
     }
     Ok(prompt.to_owned())
 }
@@ -273,7 +353,25 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
         Some(mode) => policy.with_mode(mode.into()),
         None => policy,
     };
-    let limits = Limits::from_env().map_err(|e| UsageError(e.to_string()))?;
+    let mut limits = Limits::from_env().map_err(|e| UsageError(e.to_string()))?;
+    if let Some(tokens) = args.max_tokens {
+        limits.budget.tokens = Some(tokens);
+    }
+    if let Some(calls) = args.max_tool_calls {
+        limits.budget.tool_calls = Some(calls);
+    }
+    let prices = model_prices(|k| std::env::var(k).ok())?;
+    if let Some(dollars) = args.max_cost {
+        if prices.is_none() {
+            return Err(UsageError(
+                "--max-cost needs the model's prices: set LLM_PRICES=input=2.50,output=10.00 \
+                 (dollars per million tokens, from your provider's price list)"
+                    .to_owned(),
+            )
+            .into());
+        }
+        limits.budget.dollars = Some(dollars);
+    }
     let skills = SkillLoader::from_env()
         .and_then(|loader| loader.load())
         .map_err(|e| UsageError(format!("{e:#}")))?;
@@ -338,6 +436,9 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
         .store(store)
         .limits(limits)
         .reflection(args.reflect);
+    if let Some(prices) = prices {
+        builder = builder.prices(prices);
+    }
     if let Some(model) = &model {
         builder = builder.model(Arc::clone(model));
     }
@@ -366,6 +467,7 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     }
     let handle = kopilot.submit(request);
     let mut renderer = Renderer::live(args.output, args.skill.clone(), interactive);
+    renderer.prices = prices;
     let result = ui::drive(&handle, &mut renderer, asks).await;
     // The history must hold the whole task before the process ends.
     kopilot.flush().await;

@@ -19,7 +19,7 @@ use clap::ValueEnum;
 use futures::StreamExt as _;
 use kopilot_core::names::{agents, tools};
 use kopilot_core::safety::{ApprovalDecision, quote_argv};
-use kopilot_core::{Event, EventKind, Exit, Status, TaskHandle, TaskResult};
+use kopilot_core::{Event, EventKind, Exit, Prices, Status, TaskHandle, TaskResult};
 use owo_colors::OwoColorize as _;
 use serde_json::Value;
 use tokio::sync::mpsc;
@@ -76,6 +76,8 @@ pub(crate) struct Renderer {
     task_id: String,
     /// The first error writing to standard output (a closed pipe is not one).
     out_error: Option<std::io::Error>,
+    /// The model's prices, for the task's cost in the footer.
+    pub(crate) prices: Option<Prices>,
 }
 
 /// Where colours (and markdown styling) may be used.
@@ -122,6 +124,7 @@ impl Renderer {
             calls: HashMap::new(),
             task_id: String::new(),
             out_error: None,
+            prices: None,
         }
     }
 
@@ -414,6 +417,9 @@ impl Renderer {
                 result.usage.input_tokens,
                 result.usage.output_tokens
             );
+            if let Some(prices) = &self.prices {
+                let _ = write!(footer, " · ${:.4}", result.usage.cost(prices));
+            }
         }
         if !self.task_id.is_empty() {
             let _ = write!(footer, " · task {}", self.task_id);
