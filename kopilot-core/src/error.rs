@@ -85,6 +85,7 @@ pub(crate) fn model_code(error: &crate::llm::Error) -> ErrorCode {
         E::Config { .. }
         | E::Authentication { .. }
         | E::ModelNotFound { .. }
+        | E::NotFound { .. }
         | E::Connection { .. } => ErrorCode::ModelUnavailable,
         _ => ErrorCode::ModelFailed,
     }

@@ -95,7 +95,8 @@ impl ProviderKind {
             ProviderKind::OpenAi | ProviderKind::AzureOpenAi => "gpt-4o-mini",
             ProviderKind::Anthropic => "claude-sonnet-4-5",
             ProviderKind::Gemini => "gemini-2.5-flash",
-            // Single-model servers (llama.cpp) accept any name; vLLM needs LLM_MODEL.
+            // Replaced by the one model the server lists (`select_model`); a server that
+            // lists several needs LLM_MODEL.
             ProviderKind::OpenAiCompatible => "default",
         }
     }
@@ -157,12 +158,20 @@ impl Default for Transport {
 pub struct ProviderConfig {
     kind: ProviderKind,
     choice: ProviderChoice,
-    model: String,
+    pub(crate) model: String,
+    /// Whether the model was named (`LLM_MODEL`, the builder) rather than defaulted.
+    pub(crate) model_given: bool,
+    /// Ollama's context window (`num_ctx`), when known.
+    pub(crate) context_window: Option<u32>,
     base_url: Url,
     api_key: Option<Secret>,
     azure_api_version: String,
     pub(crate) transport: Transport,
 }
+
+/// The smallest context window `OLLAMA_NUM_CTX` accepts: less cannot hold Kopilot's
+/// instructions and a question.
+const MIN_CONTEXT_WINDOW: u32 = 1024;
 
 /// The Azure OpenAI API version used when `AZURE_OPENAI_API_VERSION` is not set.
 pub const DEFAULT_AZURE_API_VERSION: &str = "2024-10-21";
@@ -174,6 +183,7 @@ impl ProviderConfig {
             kind,
             choice: ProviderChoice::Explicit,
             model: None,
+            context_window: None,
             base_url: None,
             api_key: None,
             azure_api_version: None,
@@ -211,6 +221,18 @@ impl ProviderConfig {
             ProviderKind::Ollama => {
                 if let Some(url) = get("OLLAMA_BASE_URL") {
                     builder = builder.base_url_from("OLLAMA_BASE_URL", &url);
+                }
+                if let Some(tokens) = get("OLLAMA_NUM_CTX") {
+                    let tokens = parse_number::<u32>("OLLAMA_NUM_CTX", &tokens)?;
+                    if tokens < MIN_CONTEXT_WINDOW {
+                        return Err(Error::config(
+                            "OLLAMA_NUM_CTX",
+                            format!(
+                                "{tokens} tokens is too small a context window; give at least {MIN_CONTEXT_WINDOW}"
+                            ),
+                        ));
+                    }
+                    builder = builder.context_window(tokens);
                 }
             }
             ProviderKind::OpenAi => {
@@ -308,6 +330,18 @@ impl ProviderConfig {
         &self.model
     }
 
+    /// Whether the model was named (`LLM_MODEL`, [`ProviderConfigBuilder::model`]) rather
+    /// than left to the provider's default.
+    pub fn model_given(&self) -> bool {
+        self.model_given
+    }
+
+    /// The context window sent to Ollama as `num_ctx` (`OLLAMA_NUM_CTX`, or what
+    /// [`select_model`](crate::select_model) read from the model), if any.
+    pub fn context_window(&self) -> Option<u32> {
+        self.context_window
+    }
+
     /// The base URL requests go to, as configured (normalised by URL parsing).
     pub fn base_url(&self) -> &str {
         self.base_url.as_str()
@@ -360,6 +394,7 @@ pub struct ProviderConfigBuilder {
     kind: ProviderKind,
     choice: ProviderChoice,
     model: Option<String>,
+    context_window: Option<u32>,
     /// The base URL as given, with the setting it came from (for error messages).
     base_url: Option<(String, String)>,
     api_key: Option<Secret>,
@@ -371,6 +406,14 @@ impl ProviderConfigBuilder {
     /// The model (for Azure, the deployment name).
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
+        self
+    }
+
+    /// Ollama's context window in tokens (`num_ctx`). Without it Ollama uses its own small
+    /// default and silently drops the start of a longer conversation (the question, early
+    /// tool results).
+    pub fn context_window(mut self, tokens: u32) -> Self {
+        self.context_window = Some(tokens);
         self
     }
 
@@ -442,6 +485,7 @@ impl ProviderConfigBuilder {
                 format!("the {kind} provider needs an API key"),
             ));
         }
+        let model_given = self.model.is_some();
         let model = self
             .model
             .unwrap_or_else(|| kind.default_model().to_owned());
@@ -452,6 +496,8 @@ impl ProviderConfigBuilder {
             kind,
             choice: self.choice,
             model,
+            model_given,
+            context_window: self.context_window,
             base_url,
             api_key: self.api_key,
             azure_api_version: self

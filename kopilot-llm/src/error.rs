@@ -54,6 +54,16 @@ pub enum Error {
         message: String,
     },
 
+    /// Nothing answers at the URL (404 without a word about a model): the base URL is
+    /// probably wrong.
+    #[error("nothing found at {url} (404{}): check the provider's base URL (OPENAI_BASE_URL, OLLAMA_BASE_URL, ...)", if .message.is_empty() { String::new() } else { format!(": {}", .message) })]
+    NotFound {
+        /// The URL that answered 404.
+        url: String,
+        /// The server's own explanation, if any.
+        message: String,
+    },
+
     /// The provider answered with something we could not understand.
     #[error("the provider returned an unparseable response ({reason}): {excerpt}")]
     InvalidResponse {
@@ -145,6 +155,7 @@ impl Error {
             | Error::Authentication { .. }
             | Error::ContextTooLong { .. }
             | Error::ModelNotFound { .. }
+            | Error::NotFound { .. }
             | Error::InvalidResponse { .. }
             | Error::ScriptExhausted { .. } => false,
         }

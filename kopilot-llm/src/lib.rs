@@ -39,7 +39,7 @@
 //!
 //! | `LLM_PROVIDER` | wire | variables |
 //! |---|---|---|
-//! | `ollama` (default) | `/api/chat`, NDJSON | `OLLAMA_BASE_URL` (default `http://localhost:11434`) |
+//! | `ollama` (default) | `/api/chat`, NDJSON | `OLLAMA_BASE_URL` (default `http://localhost:11434`), `OLLAMA_NUM_CTX` |
 //! | `openai` | `/v1/chat/completions`, SSE | `OPENAI_API_KEY`, `OPENAI_BASE_URL` (default `https://api.openai.com/v1`) |
 //! | `openai_compatible` | same, any server | `OPENAI_BASE_URL` (required), `OPENAI_API_KEY` (optional) |
 //! | `azure_openai` | `/openai/deployments/{d}/chat/completions` | `AZURE_OPENAI_ENDPOINT`, `AZURE_OPENAI_API_KEY`, `AZURE_OPENAI_DEPLOYMENT`, `AZURE_OPENAI_API_VERSION` |
@@ -91,7 +91,7 @@ pub use message::{ChatRequest, Message, ToolArguments, ToolCall, ToolSpec};
 pub use model::MockChatModel;
 pub use model::{ChatModel, ChatStream};
 #[cfg(feature = "providers")]
-pub use providers::{ModelSelection, build_model, probe, select_model};
+pub use providers::{ModelSelection, OLLAMA_AUTO_CONTEXT_WINDOW, build_model, probe, select_model};
 pub use response::{
     ChatResponse, FinishReason, ResponseCollector, StreamEvent, Usage, collect_stream,
     response_to_events,

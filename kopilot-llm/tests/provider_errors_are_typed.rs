@@ -146,3 +146,28 @@ async fn an_unparseable_success_is_invalid_response_with_an_excerpt() {
         assert!(excerpt.contains("502 Bad Gateway"), "{excerpt}");
     }
 }
+
+#[tokio::test]
+async fn a_404_that_names_no_model_is_a_wrong_url_not_a_missing_model() {
+    for provider in ALL {
+        for body in ["", "<html><body>404 page not found</body></html>"] {
+            let server = wiremock::MockServer::start().await;
+            provider
+                .chat_mock(false, ResponseTemplate::new(404).set_body_string(body))
+                .mount(&server)
+                .await;
+            let error = provider
+                .model_for(&server.uri())
+                .chat(&common::request())
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(&error, Error::NotFound { url, .. } if url.starts_with("http://127.0.0.1:")),
+                "{:?}: {error:?}",
+                provider.kind
+            );
+            assert!(error.to_string().contains("base URL"), "{error}");
+            assert!(!error.to_string().contains("not found at"), "{error}");
+        }
+    }
+}

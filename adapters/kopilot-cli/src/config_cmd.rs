@@ -216,7 +216,10 @@ fn safety_rows(rows: &mut Vec<Row>) {
                     .budget
                     .tool_calls
                     .map_or_else(|| "no limit".to_owned(), |n| n.to_string()),
-                from_env_or("KOPILOT_MAX_TOOL_CALLS", "default (--max-tool-calls overrides)"),
+                from_env_or(
+                    "KOPILOT_MAX_TOOL_CALLS",
+                    "default (--max-tool-calls overrides)",
+                ),
             );
             push(
                 "prompt limit",

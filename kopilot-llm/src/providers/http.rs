@@ -100,15 +100,52 @@ impl HttpClient {
         headers: &HeaderMap,
         context: &RequestContext,
     ) -> Result<()> {
+        self.request_text(self.client.get(url.clone()), headers, context)
+            .await
+            .map(drop)
+    }
+
+    /// One POST of `body` with no retries, returning the answer's body (for metadata such as
+    /// Ollama's `/api/show`).
+    pub(crate) async fn post_once(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        body: &Value,
+        context: &RequestContext,
+    ) -> Result<String> {
+        self.request_text(self.client.post(url.clone()).json(body), headers, context)
+            .await
+    }
+
+    /// One GET with no retries, returning the answer's body.
+    pub(crate) async fn get_text(
+        &self,
+        url: &Url,
+        headers: &HeaderMap,
+        context: &RequestContext,
+    ) -> Result<String> {
+        self.request_text(self.client.get(url.clone()), headers, context)
+            .await
+    }
+
+    async fn request_text(
+        &self,
+        request: reqwest::RequestBuilder,
+        headers: &HeaderMap,
+        context: &RequestContext,
+    ) -> Result<String> {
         let attempt = async {
-            let response = self
-                .client
-                .get(url.clone())
+            let response = request
                 .headers(headers.clone())
                 .send()
                 .await
                 .map_err(|err| connection_error(context, err))?;
-            check_status(response, context).await.map(drop)
+            let response = check_status(response, context).await?;
+            response
+                .text()
+                .await
+                .map_err(|err| connection_error(context, err))
         };
         tokio::time::timeout(
             self.transport.connect_timeout + Duration::from_secs(5),
@@ -342,6 +379,14 @@ pub(crate) fn classify(
         401 | 403 => authentication(),
         400 if has_code("API_KEY_INVALID") || haystack.contains("api key not valid") => {
             authentication()
+        }
+        // A 404 that names no model or deployment is a URL with nothing behind it (a base
+        // URL without `/v1`, a typo), not a missing model.
+        404 if !(haystack.contains("model") || haystack.contains("deployment")) => {
+            Error::NotFound {
+                url: context.url.clone(),
+                message,
+            }
         }
         404 => Error::ModelNotFound {
             model: context.model.clone(),

@@ -146,7 +146,110 @@ pub async fn select_model(config: &ProviderConfig) -> Result<ModelSelection> {
             });
         }
     }
-    Ok(ModelSelection::Model(build_model(config)?))
+    let config = completed(config).await?;
+    Ok(ModelSelection::Model(build_model(&config)?))
+}
+
+/// The largest context window [`select_model`] sends Ollama on its own (from the model's
+/// trained length): larger windows cost a lot of memory on the machine that runs Ollama, so
+/// going beyond it is asked for with `OLLAMA_NUM_CTX`.
+pub const OLLAMA_AUTO_CONTEXT_WINDOW: u32 = 32_768;
+
+/// What the configuration leaves for the server to say: Ollama's context window (the model's
+/// trained length, at most [`OLLAMA_AUTO_CONTEXT_WINDOW`]) and an OpenAI-compatible server's
+/// model when `LLM_MODEL` is not set (the one model it lists).
+async fn completed(config: &ProviderConfig) -> Result<ProviderConfig> {
+    let mut config = config.clone();
+    match config.kind() {
+        ProviderKind::Ollama if config.context_window.is_none() => {
+            match ollama_trained_context(&config).await {
+                Ok(Some(tokens)) => {
+                    let tokens = u32::try_from(tokens).unwrap_or(u32::MAX);
+                    config.context_window = Some(tokens.min(OLLAMA_AUTO_CONTEXT_WINDOW));
+                }
+                Ok(None) => tracing::warn!(
+                    model = config.model(),
+                    "Ollama did not say the model's context length; its default context window \
+                     applies (set OLLAMA_NUM_CTX)"
+                ),
+                Err(err) => tracing::warn!(
+                    model = config.model(),
+                    "could not read the model's context length from Ollama ({err}); its default \
+                     context window applies (set OLLAMA_NUM_CTX)"
+                ),
+            }
+        }
+        ProviderKind::OpenAiCompatible if !config.model_given => {
+            config.model = served_model(&config).await?;
+        }
+        _ => {}
+    }
+    Ok(config)
+}
+
+async fn ollama_trained_context(config: &ProviderConfig) -> Result<Option<u64>> {
+    let wire = ollama::OllamaWire::new(config);
+    let url = wire.show_url();
+    let context = RequestContext {
+        provider: config.kind(),
+        model: config.model().to_owned(),
+        url: display_url(&url),
+    };
+    let body = serde_json::json!({ "model": config.model() });
+    let text = HttpClient::new(config.transport())?
+        .post_once(&url, &wire.headers(), &body, &context)
+        .await?;
+    let show: Value = parse_json(&text, "Ollama's /api/show answer")?;
+    Ok(ollama::trained_context(&show))
+}
+
+/// The one model an OpenAI-compatible server lists at `GET {base}/models`.
+async fn served_model(config: &ProviderConfig) -> Result<String> {
+    let wire = openai::OpenAiWire::new(config)?;
+    let url = wire.probe_url();
+    let context = RequestContext {
+        provider: config.kind(),
+        model: config.model().to_owned(),
+        url: display_url(&url),
+    };
+    let unlisted = |why: String| {
+        Error::config(
+            "LLM_MODEL",
+            format!(
+                "not set, and the server's model list at {} could not be read ({why}); set \
+                 LLM_MODEL to the model to use",
+                context.url
+            ),
+        )
+    };
+    let text = HttpClient::new(config.transport())?
+        .get_text(&url, &wire.headers(), &context)
+        .await
+        .map_err(|err| unlisted(err.to_string()))?;
+    let list: Value = serde_json::from_str(&text).map_err(|err| unlisted(err.to_string()))?;
+    let ids: Vec<&str> = list
+        .get("data")
+        .and_then(Value::as_array)
+        .map(|models| {
+            models
+                .iter()
+                .filter_map(|m| m.get("id").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    match ids.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(unlisted("it lists no models".to_owned())),
+        many => Err(Error::config(
+            "LLM_MODEL",
+            format!(
+                "not set, and the server at {} serves {} models: {}; set LLM_MODEL to one of them",
+                context.url,
+                many.len(),
+                many.join(", ")
+            ),
+        )),
+    }
 }
 
 /// One provider's wire format: where requests go, what they look like, how answers parse.

@@ -19,6 +19,7 @@ use crate::response::ChatResponse;
 pub(crate) struct OllamaWire {
     base: Url,
     model: String,
+    context_window: Option<u32>,
     ids: Arc<CallIds>,
 }
 
@@ -27,6 +28,7 @@ impl OllamaWire {
         OllamaWire {
             base: config.base().clone(),
             model: config.model().to_owned(),
+            context_window: config.context_window(),
             ids: CallIds::new("ollama"),
         }
     }
@@ -34,6 +36,21 @@ impl OllamaWire {
     pub(crate) fn probe_url(&self) -> Url {
         join_path(&self.base, "api/version")
     }
+
+    /// Where the model's details are (`POST {"model": ...}`).
+    pub(crate) fn show_url(&self) -> Url {
+        join_path(&self.base, "api/show")
+    }
+}
+
+/// The context length the model was trained for, from an `/api/show` answer
+/// (`model_info["<architecture>.context_length"]`).
+pub(crate) fn trained_context(show: &Value) -> Option<u64> {
+    show.get("model_info")?
+        .as_object()?
+        .iter()
+        .find(|(key, _)| key.ends_with(".context_length"))
+        .and_then(|(_, value)| value.as_u64())
 }
 
 impl Wire for OllamaWire {
@@ -46,7 +63,7 @@ impl Wire for OllamaWire {
     }
 
     fn body(&self, request: &ChatRequest, stream: bool) -> Value {
-        wire::request_body(request, &self.model, stream)
+        wire::request_body(request, &self.model, stream, self.context_window)
     }
 
     fn parse_response(&self, body: &str, context: &RequestContext) -> Result<ChatResponse> {

@@ -12,7 +12,12 @@ use crate::providers::{CallIds, parse_json, set};
 use crate::response::{ChatResponse, FinishReason, StreamEvent, Usage};
 use crate::{Error, Result};
 
-pub(crate) fn request_body(request: &ChatRequest, model: &str, stream: bool) -> Value {
+pub(crate) fn request_body(
+    request: &ChatRequest,
+    model: &str,
+    stream: bool,
+    context_window: Option<u32>,
+) -> Value {
     let mut messages = Vec::with_capacity(request.messages.len() + 1);
     if let Some(system) = &request.system {
         messages.push(json!({"role": "system", "content": system}));
@@ -65,6 +70,9 @@ pub(crate) fn request_body(request: &ChatRequest, model: &str, stream: bool) -> 
     }
     if !request.stop.is_empty() {
         options.insert("stop".into(), json!(request.stop));
+    }
+    if let Some(tokens) = context_window {
+        options.insert("num_ctx".into(), json!(tokens));
     }
     if !options.is_empty() {
         body.insert("options".into(), Value::Object(options));
