@@ -97,7 +97,8 @@ fn contains_phrase(haystack: &[String], phrase: &[String]) -> bool {
 
 /// Lowercase words of `text`, split at anything that is not a letter or
 /// digit, with simple English plurals reduced ("pods" → "pod",
-/// "policies" → "policy") so a keyword matches either form.
+/// "policies" → "policy") and a trailing "-ing" dropped ("crashlooping" →
+/// "crashloop", "restarting" → "restart") so a keyword matches either form.
 pub(crate) fn words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
@@ -106,6 +107,12 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 }
 
 fn singular(word: &str) -> String {
+    // Only where a word of four letters or more is left ("ring" stays "ring").
+    if let Some(stem) = word.strip_suffix("ing")
+        && stem.chars().count() >= 4
+    {
+        return stem.to_owned();
+    }
     if word.chars().count() <= 3 || word.ends_with("ss") || word.ends_with("us") {
         return word.to_owned();
     }

@@ -24,6 +24,8 @@ fn typical_prompts_reach_the_right_builtin() {
             "cost_optimization",
         ),
         ("why is my pod in CrashLoopBackOff?", "troubleshooting"),
+        ("why is checkout crashlooping?", "troubleshooting"),
+        ("the api keeps restarting", "troubleshooting"),
         ("pods stuck in Pending since the deploy", "troubleshooting"),
         (
             "which service accounts are bound to cluster-admin?",

@@ -1131,3 +1131,30 @@ fn a_question_over_the_size_limit_is_a_usage_error_naming_the_limit() {
         "no task was recorded"
     );
 }
+
+#[test]
+fn offline_routing_follows_the_questions_subject_not_a_word_every_question_holds() {
+    let routed_to = |question: &str| -> String {
+        let out = Scenario::new()
+            .ask(&["--demo", "--offline", "--output", "json", question])
+            .run(RUN_LIMIT);
+        out.expect_code(0);
+        out.events()
+            .iter()
+            .find_map(|e| match &e.event {
+                EventKind::Notification { message } => message
+                    .strip_prefix("routed by keywords to: ")
+                    .map(str::to_owned),
+                _ => None,
+            })
+            .expect("a routing notification")
+    };
+    assert_eq!(
+        routed_to("Find over-provisioned deployments and orphaned PVCs across all namespaces"),
+        "cost_optimization"
+    );
+    assert_eq!(
+        routed_to("why is checkout crashlooping?"),
+        "troubleshooting"
+    );
+}

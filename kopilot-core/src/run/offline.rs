@@ -32,9 +32,13 @@ impl TaskRun {
         let chosen: Vec<String> = if let Some(skill) = &self.request.skill {
             vec![skill.clone()]
         } else {
-            let routed: Vec<String> = skills
-                .route(&self.request.prompt, 3)
+            // On intent: a skill that matched only a word every question may hold ("all
+            // namespaces") does not join one that matched the question's subject.
+            let matches = skills.route(&self.request.prompt, 3);
+            let best = matches.first().map_or(0, |m| m.score);
+            let routed: Vec<String> = matches
                 .into_iter()
+                .filter(|m| m.score.saturating_mul(2) >= best)
                 .map(|m| m.name)
                 .collect();
             if routed.is_empty() {
