@@ -12,11 +12,13 @@ mod ask;
 mod audit_cmd;
 mod completions_cmd;
 mod config_cmd;
+mod config_file;
 mod demo_cmd;
 mod demo_model;
 mod escape;
 mod history_cmd;
 mod safety_cmd;
+mod settings;
 mod signals;
 mod skills_cmd;
 mod state;
@@ -31,6 +33,10 @@ mod git_commit;
 #[derive(Debug, Parser)]
 #[command(name = "kopilot", version = version_cmd::SHORT, propagate_version = true)]
 struct Cli {
+    /// The configuration file (default: KOPILOT_CONFIG, else
+    /// $XDG_CONFIG_HOME/kopilot/config.yaml, else ~/.config/kopilot/config.yaml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -92,6 +98,7 @@ fn parse() -> Cli {
 
 fn main() -> ExitCode {
     let cli = parse();
+    settings::init(cli.config);
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::History(args) => history_cmd::run(args),

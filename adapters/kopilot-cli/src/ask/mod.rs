@@ -18,16 +18,16 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
-use kopilot_core::llm::{ModelSelection, ProviderConfig, select_model};
-use kopilot_core::safety::{AuditSink, Mode, Policy};
-use kopilot_core::skills::SkillLoader;
-use kopilot_core::{Kopilot, Limits, Status, TaskRequest};
+use kopilot_core::llm::{ModelSelection, select_model};
+use kopilot_core::safety::{AuditSink, Mode};
+use kopilot_core::{Kopilot, Status, TaskRequest};
 use kopilot_fake::{FakeCluster, demo};
 use kopilot_k8s::exec::ExecConfig;
 use kopilot_k8s::tools::{K8sConfig, register};
 use tokio::sync::mpsc;
 
 use crate::UsageError;
+use crate::settings::{ModelFlags, Settings};
 use crate::state::{State, local_user};
 
 pub(crate) use ui::{Output, Renderer, one_line, replay};
@@ -92,8 +92,10 @@ pub(crate) struct AskArgs {
     #[arg(long)]
     reflect: bool,
     /// Answer without a model, from the deterministic analyzers only.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["provider", "model"])]
     offline: bool,
+    #[command(flatten)]
+    model_flags: ModelFlags,
     /// text: rendered for people (plain when piped); json: the task's events as JSON Lines.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     output: Output,
@@ -171,7 +173,8 @@ pub(crate) fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let code = runtime.block_on(ask(args, prompt));
+    let settings = Settings::load()?.with_model_flags(&args.model_flags);
+    let code = runtime.block_on(ask(args, prompt, settings));
     // A prompt thread may still be blocked reading the terminal: don't wait for it.
     runtime.shutdown_timeout(Duration::from_millis(100));
     code
@@ -265,15 +268,16 @@ impl Cluster {
     }
 }
 
-async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
-    let policy = Policy::from_env().map_err(|e| UsageError(e.to_string()))?;
+async fn ask(args: AskArgs, prompt: String, settings: Settings) -> anyhow::Result<ExitCode> {
+    let policy = settings.policy()?;
     let policy = match args.mode {
         Some(mode) => policy.with_mode(mode.into()),
         None => policy,
     };
-    let limits = Limits::from_env().map_err(|e| UsageError(e.to_string()))?;
-    let skills = SkillLoader::from_env()
-        .and_then(|loader| loader.load())
+    let limits = settings.limits()?;
+    let skills = settings
+        .skill_loader()?
+        .load()
         .map_err(|e| UsageError(format!("{e:#}")))?;
     if let Some(skill) = &args.skill
         && skills.get(skill).is_none()
@@ -287,7 +291,7 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
     let model = if args.offline {
         None
     } else {
-        let config = ProviderConfig::from_env().map_err(|e| UsageError(e.to_string()))?;
+        let config = settings.provider_config()?;
         match select_model(&config)
             .await
             .map_err(|e| UsageError(e.to_string()))?
