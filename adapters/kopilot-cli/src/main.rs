@@ -10,6 +10,7 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 mod analyze_cmd;
 mod ask;
 mod audit_cmd;
+mod chat_cmd;
 mod completions_cmd;
 mod config_cmd;
 mod config_file;
@@ -17,6 +18,7 @@ mod demo_cmd;
 mod demo_model;
 mod escape;
 mod history_cmd;
+mod lines;
 mod safety_cmd;
 mod settings;
 mod signals;
@@ -45,6 +47,9 @@ struct Cli {
 enum Command {
     /// Ask a question about your cluster; changes wait for your approval.
     Ask(ask::AskArgs),
+    /// A conversation: questions one after another in one session, with the same approvals
+    /// as `ask` (also `kopilot ask` with no question on a terminal).
+    Chat(chat_cmd::ChatArgs),
     /// List past tasks, or replay one.
     History(history_cmd::HistoryArgs),
     /// Show the effective configuration and where each value came from.
@@ -101,6 +106,7 @@ fn main() -> ExitCode {
     settings::init(cli.config);
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Ask(args) => ask::run(args),
+        Command::Chat(args) => chat_cmd::run(args),
         Command::History(args) => history_cmd::run(args),
         Command::Config(args) => config_cmd::run(&args),
         Command::Safety(args) => safety_cmd::run(args),

@@ -8,29 +8,22 @@
 mod approver;
 mod markdown;
 mod prompt;
+mod setup;
 mod ui;
 
 use std::io::{IsTerminal as _, Read as _};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, ValueEnum};
-use kopilot_core::llm::{ModelSelection, select_model};
-use kopilot_core::safety::{AuditSink, Mode};
-use kopilot_core::{Kopilot, Status, TaskRequest};
-use kopilot_fake::{FakeCluster, demo};
-use kopilot_k8s::exec::ExecConfig;
-use kopilot_k8s::tools::{K8sConfig, register};
-use tokio::sync::mpsc;
+use clap::Args;
+use kopilot_core::Status;
 
 use crate::UsageError;
-use crate::settings::{ModelFlags, Settings};
-use crate::state::{State, local_user};
+use crate::settings::Settings;
 
-pub(crate) use ui::{Output, Renderer, one_line, replay};
+pub(crate) use setup::{ModeArg, Setup, TaskArgs};
+pub(crate) use ui::{Output, Renderer, Terminal, drive, one_line, replay};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -60,71 +53,14 @@ configuration error.";
 #[command(after_long_help = EXAMPLES)]
 pub(crate) struct AskArgs {
     /// The question, in plain words. `-` (or nothing, with standard input not a terminal)
-    /// reads it from standard input.
+    /// reads it from standard input; nothing, on a terminal, starts a chat (`kopilot chat`).
     #[arg(value_name = "PROMPT")]
     prompt: Option<String>,
-    /// Ask one specialist skill directly instead of letting the supervisor choose
-    /// (see `kopilot skills list`).
-    #[arg(long, value_name = "NAME")]
-    skill: Option<String>,
-    /// Continue (or start) a conversation: earlier answers of this session are given to the
-    /// model.
-    #[arg(long, value_name = "ID")]
-    session: Option<String>,
-    /// Run against the bundled demo cluster, started in this process (nothing else needed).
-    #[arg(long, conflicts_with_all = ["kubeconfig", "context"])]
-    demo: bool,
-    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
-    #[arg(long, value_name = "PATH")]
-    kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use instead of the current one.
-    #[arg(long, value_name = "CONTEXT")]
-    context: Option<String>,
-    /// The namespace the question is about (the agent is told to stay in it).
-    #[arg(short = 'n', long = "namespace", value_name = "NS")]
-    namespace: Option<String>,
-    /// What may run: read-only (reads only), approve (changes wait for your approval; the
-    /// default), full-access (non-destructive changes run without asking). Overrides
-    /// SAFETY_MODE.
-    #[arg(long, value_enum, value_name = "MODE")]
-    mode: Option<ModeArg>,
-    /// Have a second model call review the answer, and re-plan once when it scores low.
-    #[arg(long)]
-    reflect: bool,
-    /// Answer without a model, from the deterministic analyzers only.
-    #[arg(long, conflicts_with_all = ["provider", "model"])]
-    offline: bool,
     #[command(flatten)]
-    model_flags: ModelFlags,
+    pub(crate) task: TaskArgs,
     /// text: rendered for people (plain when piped); json: the task's events as JSON Lines.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     output: Output,
-    /// Model turns per agent (default 10, or the skill's own lower limit).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    max_steps: Option<u16>,
-    /// Give up after this long, e.g. 90s, 5m, 1h (default 5m).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    timeout: Option<Duration>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ModeArg {
-    /// Only reads run; everything else is blocked.
-    ReadOnly,
-    /// Reads run; changes wait for approval; disasters are blocked.
-    Approve,
-    /// Reads and non-destructive changes run; destructive ones wait for approval.
-    FullAccess,
-}
-
-impl From<ModeArg> for Mode {
-    fn from(mode: ModeArg) -> Self {
-        match mode {
-            ModeArg::ReadOnly => Mode::ReadOnly,
-            ModeArg::Approve => Mode::Approve,
-            ModeArg::FullAccess => Mode::FullAccess,
-        }
-    }
 }
 
 /// Parses `90`, `90s`, `5m`, `1h`, `1h30m`, `500ms`.
@@ -167,13 +103,17 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Runs `kopilot ask`.
 pub(crate) fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
+    // No question, on a terminal: a conversation instead of one question.
+    if args.prompt.is_none() && std::io::stdin().is_terminal() && args.output == Output::Text {
+        return crate::chat_cmd::run_with(args.task);
+    }
     let prompt = read_prompt(args.prompt.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let settings = Settings::load()?.with_model_flags(&args.model_flags);
+    let settings = Settings::load()?.with_model_flags(&args.task.model_flags);
     let code = runtime.block_on(ask(args, prompt, settings));
     // A prompt thread may still be blocked reading the terminal: don't wait for it.
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -212,158 +152,18 @@ fn read_prompt(arg: Option<&str>) -> anyhow::Result<String> {
     Ok(prompt.to_owned())
 }
 
-/// The cluster the tools talk to, and the demo server when `--demo` started one.
-struct Cluster {
-    exec: ExecConfig,
-    demo: Option<(FakeCluster, PathBuf)>,
-}
-
-impl Cluster {
-    async fn connect(args: &AskArgs, state: &State) -> anyhow::Result<Self> {
-        let mut exec = ExecConfig::default();
-        if !args.demo {
-            exec.kubeconfig = args.kubeconfig.clone().or_else(|| {
-                std::env::var_os("KUBECONFIG")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            });
-            exec.context.clone_from(&args.context);
-            return Ok(Self { exec, demo: None });
-        }
-        let cluster = demo::builder()
-            .start()
-            .await
-            .context("could not start the demo cluster")?;
-        let path = state
-            .dir
-            .join(format!("demo-{}.kubeconfig", std::process::id()));
-        cluster.write_kubeconfig(&path)?;
-        exec.kubeconfig = Some(path.clone());
-        exec.context = Some(demo::DEMO_CONTEXT.to_owned());
-        Ok(Self {
-            exec,
-            demo: Some((cluster, path)),
-        })
-    }
-
-    /// The namespace the kubeconfig context defaults to, when the kubeconfig can be read.
-    async fn default_namespace(&self) -> Option<String> {
-        let options = kopilot_analyze::snapshot::LiveOptions {
-            kubeconfig: self.exec.kubeconfig.clone(),
-            context: self.exec.context.clone(),
-            ..Default::default()
-        };
-        options
-            .config()
-            .await
-            .ok()
-            .map(|config| config.default_namespace)
-    }
-
-    async fn stop(self) {
-        if let Some((cluster, path)) = self.demo {
-            cluster.stop().await;
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 async fn ask(args: AskArgs, prompt: String, settings: Settings) -> anyhow::Result<ExitCode> {
-    let policy = settings.policy()?;
-    let policy = match args.mode {
-        Some(mode) => policy.with_mode(mode.into()),
-        None => policy,
-    };
-    let limits = settings.limits()?;
-    let skills = settings
-        .skill_loader()?
-        .load()
-        .map_err(|e| UsageError(format!("{e:#}")))?;
-    if let Some(skill) = &args.skill
-        && skills.get(skill).is_none()
-    {
-        return Err(UsageError(format!(
-            "--skill: there is no skill `{skill}`; the skills are: {}",
-            skills.names().join(", ")
-        ))
-        .into());
-    }
-    let model = if args.offline {
-        None
-    } else {
-        let config = settings.provider_config()?;
-        match select_model(&config)
-            .await
-            .map_err(|e| UsageError(e.to_string()))?
-        {
-            ModelSelection::Model(model) => Some(model),
-            ModelSelection::Unavailable { reason } => {
-                eprintln!("kopilot: {}", crate::escape::line(&reason));
-                None
-            }
-        }
-    };
-
-    let state = State::open()?;
-    let cluster = Cluster::connect(&args, &state).await?;
-    // kubectl and helm act in the context's namespace when given no -n: the guard judges such
-    // commands there (a change without -n in a protected namespace is blocked).
-    let policy = match cluster.default_namespace().await {
-        Some(namespace) => policy.with_default_namespace(namespace),
-        None => policy,
-    };
-    let user = local_user();
-    let interactive = std::io::stdin().is_terminal();
-    let (asks_tx, asks) = mpsc::channel(4);
-    let approver = approver::for_terminal(
-        interactive,
-        policy.four_eyes(),
-        kopilot_core::safety::Identity::new(user.clone()),
-        asks_tx,
-    );
-    let State { store, audit, .. } = state;
-    let audit: Arc<dyn AuditSink> = audit;
-    let store = Arc::new(store);
-    let mut builder = Kopilot::builder()
-        .skills(skills)
-        .policy(policy)
-        .approver(approver)
-        .audit(Arc::clone(&audit))
-        .store(store)
-        .limits(limits)
-        .reflection(args.reflect);
-    if let Some(model) = &model {
-        builder = builder.model(Arc::clone(model));
-    }
-    let k8s = K8sConfig {
-        exec: cluster.exec.clone(),
-        enable_shell: false,
-    };
-    let kopilot = register(builder, &k8s, Arc::clone(&audit))
-        .build()
-        .map_err(|e| UsageError(e.to_string()))?;
-
-    let mut request = TaskRequest::new(prompt)
-        .requester(user.clone())
-        .reflect(args.reflect)
-        .offline(model.is_none());
-    request.max_steps = args.max_steps.map(usize::from);
-    request.timeout = args.timeout;
-    if let Some(skill) = &args.skill {
-        request = request.skill(skill.clone());
-    }
-    if let Some(session) = &args.session {
-        request = request.session(session.clone());
-    }
-    if let Some(namespace) = &args.namespace {
-        request = request.namespace(namespace.clone());
-    }
+    let (setup, mut terminal) = Setup::new(&args.task, settings).await?;
+    let kopilot = setup.kopilot()?;
+    let request = args
+        .task
+        .request(prompt, &setup.user, setup.model.is_none(), None);
     let handle = kopilot.submit(request);
-    let mut renderer = Renderer::live(args.output, args.skill.clone(), interactive);
-    let result = ui::drive(&handle, &mut renderer, asks).await;
+    let mut renderer = Renderer::live(args.output, args.task.skill.clone(), setup.interactive);
+    let result = ui::drive(&handle, &mut renderer, &mut terminal).await;
     // The history must hold the whole task before the process ends.
     kopilot.flush().await;
-    cluster.stop().await;
+    setup.stop().await;
     Ok(exit_code(result.status))
 }
 

@@ -28,6 +28,7 @@ use super::approver::Ask;
 use super::markdown::MarkdownLines;
 use super::prompt;
 use crate::escape;
+use crate::lines::Lines;
 use crate::signals::Interrupts;
 
 /// How `kopilot ask` writes its output.
@@ -395,7 +396,7 @@ impl Renderer {
 
     /// Puts one approval request to the person at the terminal. Returns whether Ctrl-C ended
     /// the prompt (the request is denied; the caller treats it like any other Ctrl-C).
-    async fn ask(&mut self, ask: Ask, interrupts: &mut Interrupts) -> bool {
+    async fn ask(&mut self, ask: Ask, interrupts: &mut Interrupts, lines: &Lines) -> bool {
         let Ask {
             request,
             by,
@@ -435,21 +436,17 @@ impl Renderer {
             }
         }
         say_inline!("Run it? [y/N] ");
-        let read = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).map(|_| line)
-        });
         let decision = tokio::select! {
-            answer = read => match answer {
-                Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
+            answer = lines.next() => match answer {
+                Ok(Some(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
                     ApprovalDecision::approve(&request, &by)
                 }
-                Ok(Ok(line)) if line.is_empty() => {
+                Ok(None) => {
                     say!("");
                     ApprovalDecision::deny(&request, &by, "the terminal closed without an answer")
                 }
-                Ok(Ok(_)) => ApprovalDecision::deny(&request, &by, "the user answered no"),
-                _ => ApprovalDecision::deny(&request, &by, "the terminal could not be read"),
+                Ok(Some(_)) => ApprovalDecision::deny(&request, &by, "the user answered no"),
+                Err(_) => ApprovalDecision::deny(&request, &by, "the terminal could not be read"),
             },
             () = interrupts.next() => {
                 say!("");
@@ -561,20 +558,55 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
     out
 }
 
+/// The terminal side of tasks: the approval requests to put to the user, Ctrl-C, and the
+/// lines typed (answers to prompts; in a chat, the questions too). One per process, kept
+/// across the tasks of a chat.
+pub(crate) struct Terminal {
+    asks: mpsc::Receiver<Ask>,
+    interrupts: Option<Interrupts>,
+    lines: Lines,
+}
+
+impl Terminal {
+    /// Listens for Ctrl-C from now on (so it no longer ends the process by itself).
+    pub(crate) fn new(asks: mpsc::Receiver<Ask>, lines: Lines) -> Self {
+        let interrupts = match Interrupts::listen() {
+            Ok(interrupts) => Some(interrupts),
+            Err(err) => {
+                say!("kopilot: warning: {err:#}; Ctrl-C will end kopilot at once");
+                None
+            }
+        };
+        Self {
+            asks,
+            interrupts,
+            lines,
+        }
+    }
+
+    /// The lines typed on standard input.
+    pub(crate) fn lines(&self) -> &Lines {
+        &self.lines
+    }
+
+    /// The next Ctrl-C (or SIGTERM).
+    pub(crate) async fn interrupted(&mut self) {
+        next_interrupt(&mut self.interrupts).await;
+    }
+}
+
 /// Follows the task to its end: renders events, asks for approvals, handles Ctrl-C (the first
 /// cancels the task, a second exits at once). Returns the task's result.
 pub(crate) async fn drive(
     handle: &TaskHandle,
     renderer: &mut Renderer,
-    mut asks: mpsc::Receiver<Ask>,
+    terminal: &mut Terminal,
 ) -> TaskResult {
-    let mut interrupts = match Interrupts::listen() {
-        Ok(interrupts) => Some(interrupts),
-        Err(err) => {
-            say!("kopilot: warning: {err:#}; Ctrl-C will end kopilot at once");
-            None
-        }
-    };
+    let Terminal {
+        asks,
+        interrupts,
+        lines,
+    } = terminal;
     let mut events = handle.events();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -594,8 +626,8 @@ pub(crate) async fn drive(
                 None => return handle.result().await,
             },
             Some(ask) = asks.recv() => {
-                if let Some(interrupts) = &mut interrupts {
-                    if renderer.ask(ask, interrupts).await {
+                if let Some(interrupts) = interrupts {
+                    if renderer.ask(ask, interrupts, lines).await {
                         interrupted(&mut cancelling, handle, renderer);
                     }
                 } else {
@@ -607,7 +639,7 @@ pub(crate) async fn drive(
                     let _ = ask.reply.send(decision);
                 }
             }
-            () = next_interrupt(&mut interrupts) => interrupted(&mut cancelling, handle, renderer),
+            () = next_interrupt(interrupts) => interrupted(&mut cancelling, handle, renderer),
             _ = tick.tick() => renderer.tick(),
         }
     }
