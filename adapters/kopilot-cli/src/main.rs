@@ -17,6 +17,7 @@ mod config_file;
 mod demo_cmd;
 mod demo_model;
 mod escape;
+mod explain;
 mod history_cmd;
 mod lines;
 mod safety_cmd;

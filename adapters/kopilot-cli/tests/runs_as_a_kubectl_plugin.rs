@@ -85,5 +85,8 @@ fn kubectl_runs_it_as_a_plugin() {
     );
     let out = kubectl(&["kopilot", "--help"]);
     let help = String::from_utf8_lossy(&out.stdout);
-    assert!(help.contains("Usage: kubectl kopilot [OPTIONS] <COMMAND>"), "{help}");
+    assert!(
+        help.contains("Usage: kubectl kopilot [OPTIONS] <COMMAND>"),
+        "{help}"
+    );
 }
