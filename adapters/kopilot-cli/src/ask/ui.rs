@@ -73,6 +73,8 @@ pub(crate) struct Renderer {
     markdown: MarkdownLines,
     /// The answer agent's text since its last action, as streamed.
     streamed: String,
+    /// What of it is on the screen yet: the spinner stays until the first visible character.
+    answer: AnswerGate,
     calls: HashMap<String, String>,
     task_id: String,
 }
@@ -118,6 +120,7 @@ impl Renderer {
             }),
             markdown: MarkdownLines::default(),
             streamed: String::new(),
+            answer: AnswerGate::default(),
             calls: HashMap::new(),
             task_id: String::new(),
         }
@@ -169,8 +172,8 @@ impl Renderer {
 
     /// Redraws the spinner (call every ~100 ms).
     pub(crate) fn tick(&mut self) {
-        // While the answer streams, the spinner would draw over its unfinished line.
-        if !self.streamed.is_empty() {
+        // Once the answer shows, the spinner would draw over its unfinished line.
+        if self.answer.shown() {
             return;
         }
         let Some(spinner) = &mut self.spinner else {
@@ -197,10 +200,21 @@ impl Renderer {
     /// Ends the answer text streamed so far (it was the model thinking aloud before acting).
     fn end_streamed(&mut self) {
         let rest = self.markdown.finish();
-        if !rest.is_empty() {
-            write_out(&rest);
+        self.show_answer(&rest);
+        if let Some(end) = self.answer.end() {
+            write_out(end);
         }
         self.streamed.clear();
+    }
+
+    /// Writes rendered answer text; blank text before the first visible character waits (and
+    /// the spinner with it keeps turning), so the spinner goes only when there is something
+    /// to read.
+    fn show_answer(&mut self, rendered: &str) {
+        if let Some(text) = self.answer.push(rendered) {
+            self.clear_spinner();
+            write_out(&text);
+        }
     }
 
     /// Renders one event.
@@ -248,13 +262,17 @@ impl Renderer {
             }
             EventKind::Delta { text } => {
                 if is_answer_agent && self.live {
-                    self.clear_spinner();
+                    if !self.answer.shown()
+                        && let Some(spinner) = &mut self.spinner
+                    {
+                        "Writing the answer".clone_into(&mut spinner.label);
+                    }
                     let lines = if self.colors.stdout {
                         Cow::Owned(self.markdown.push(text))
                     } else {
                         escape::multiline(text)
                     };
-                    write_out(&lines);
+                    self.show_answer(&lines);
                     self.streamed.push_str(text);
                 } else if !is_answer_agent {
                     self.set_status(format!("{agent} is writing"));
@@ -472,6 +490,47 @@ impl Renderer {
     }
 }
 
+/// The answer as it streams, between the spinner and the screen: text with nothing visible
+/// in it is held until visible text follows (then both go out, and the spinner goes).
+#[derive(Debug, Default)]
+struct AnswerGate {
+    held: String,
+    shown: bool,
+    /// The last text written ended a line.
+    at_line_start: bool,
+}
+
+impl AnswerGate {
+    /// Whether answer text is on the screen (the spinner is gone until [`Self::end`]).
+    fn shown(&self) -> bool {
+        self.shown
+    }
+
+    /// Takes rendered text; returns what to write now (clearing the spinner first).
+    fn push(&mut self, rendered: &str) -> Option<String> {
+        if rendered.is_empty() {
+            return None;
+        }
+        if !self.shown && rendered.trim().is_empty() {
+            self.held.push_str(rendered);
+            return None;
+        }
+        self.shown = true;
+        self.at_line_start = rendered.ends_with('\n');
+        let mut text = std::mem::take(&mut self.held);
+        text.push_str(rendered);
+        Some(text)
+    }
+
+    /// The text so far is finished (the model acts now, or answered): what still has to be
+    /// written so the spinner can come back on a line of its own.
+    fn end(&mut self) -> Option<&'static str> {
+        let newline = self.shown && !self.at_line_start;
+        *self = Self::default();
+        newline.then_some("\n")
+    }
+}
+
 /// Writes to standard output and flushes; a reader that went away (`| head`) is not an error.
 fn write_out(text: &str) {
     if text.is_empty() {
@@ -682,7 +741,7 @@ mod tests {
 
     use kopilot_core::Exit;
 
-    use super::{describe_call, one_line, tool_line};
+    use super::{AnswerGate, describe_call, one_line, tool_line};
     use serde_json::json;
 
     #[test]
@@ -748,6 +807,32 @@ mod tests {
             ),
             "  ✓ kubectl get pods · 0.2s"
         );
+    }
+
+    #[test]
+    fn the_spinner_stays_until_the_answer_has_a_visible_character() {
+        let mut gate = AnswerGate::default();
+        // Blank text and the markdown renderer's "nothing yet" keep the spinner.
+        assert_eq!(gate.push(""), None);
+        assert_eq!(gate.push("\n"), None);
+        assert_eq!(gate.push("  "), None);
+        assert!(!gate.shown());
+        // The first visible text goes out with what was held, and the spinner goes.
+        assert_eq!(gate.push("The"), Some("\n  The".to_owned()));
+        assert!(gate.shown());
+        assert_eq!(gate.push(" \n"), Some(" \n".to_owned()));
+        // Finished on a line end: nothing to add; the spinner may come back.
+        assert_eq!(gate.end(), None);
+        assert!(!gate.shown());
+        // Finished mid-line: a newline first, or the spinner would erase the line.
+        assert_eq!(
+            gate.push("thinking aloud"),
+            Some("thinking aloud".to_owned())
+        );
+        assert_eq!(gate.end(), Some("\n"));
+        // Nothing shown at all: nothing to end.
+        assert_eq!(gate.push("\n"), None);
+        assert_eq!(gate.end(), None);
     }
 
     #[test]
