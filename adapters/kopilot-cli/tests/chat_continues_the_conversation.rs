@@ -215,3 +215,92 @@ spec:
         .unwrap_or_default();
     assert!(blocked.contains("read-only"), "{blocked}");
 }
+
+/// `kopilot ask` with no question, on a terminal, is a chat; Ctrl-C during an answer cancels
+/// that turn and the chat goes on; Ctrl-D leaves with status 0.
+#[test]
+fn on_a_terminal_ask_without_a_question_chats_and_ctrl_c_cancels_only_the_turn() {
+    use std::io::{Read as _, Write as _};
+    use std::sync::{Arc, Mutex, PoisonError};
+    use std::time::Instant;
+
+    let scenario = Scenario::new().with_stub(troubleshooting([
+        Reply::text("This answer comes too late.").after(Duration::from_secs(60)),
+        Reply::text("The second answer is here."),
+    ]));
+    let invocation = scenario.kopilot(&["ask", "--skill", "troubleshooting"]);
+    let (pty, pts) = pty_process::blocking::open().expect("a pseudo-terminal");
+    pty.resize(pty_process::Size::new(40, 160)).unwrap();
+    let mut child = pty_process::blocking::Command::new(support::process::binary())
+        .args(&invocation.args)
+        .env_clear()
+        .envs(invocation.env.iter().cloned())
+        .env("TERM", "xterm-256color")
+        .spawn(pts)
+        .expect("kopilot starts on the pseudo-terminal");
+    let pty = Arc::new(pty);
+    let screen = Arc::new(Mutex::new(String::new()));
+    {
+        let (pty, screen) = (Arc::clone(&pty), Arc::clone(&screen));
+        std::thread::spawn(move || {
+            let mut buf = [0_u8; 4096];
+            while let Ok(n @ 1..) = (&*pty).read(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                screen
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push_str(&text);
+            }
+        });
+    }
+    let seen = || {
+        screen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    };
+    let wait_for = |what: &str, count: usize| {
+        let deadline = Instant::now() + RUN_LIMIT;
+        while seen().matches(what).count() < count {
+            assert!(
+                Instant::now() < deadline,
+                "no {count}x `{what}` on the terminal:\n{}",
+                seen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let type_text = |text: &[u8]| (&*pty).write_all(text).unwrap();
+
+    wait_for(support::pty::CHAT_PROMPT, 1);
+    assert!(seen().contains("kopilot chat"), "{}", seen());
+    type_text(b"first question\n");
+    wait_for("Thinking", 1);
+    type_text(b"\x03");
+    wait_for("cancelled", 1);
+    wait_for(support::pty::CHAT_PROMPT, 2);
+    type_text(b"second question\n");
+    wait_for(support::pty::CHAT_PROMPT, 3);
+    type_text(b"\x04");
+    let deadline = Instant::now() + RUN_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the chat did not end:\n{}",
+            seen()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{}", seen());
+    let screen = seen();
+    assert!(screen.contains("The second answer is here."), "{screen}");
+    assert!(!screen.contains("comes too late"), "{screen}");
+    // Both questions reached the model; the cancelled one got no answer to carry on.
+    let requests = scenario.stub().requests_for("troubleshooting");
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].user_text().contains("first question"));
+    assert!(!conversation(&requests[1]).contains("comes too late"));
+}
