@@ -29,7 +29,7 @@ In the chat:
   /reset                start a new conversation (a new session)
   /model [NAME]         show or change the model
   /mode [MODE]          show or change what may run: read-only, approve, full-access
-  /history              the questions asked in this chat
+  /history              the questions asked in this chat (!N asks number N again, !! the last)
   /exit                 leave (or Ctrl-D)
 
 Ctrl-C cancels the answer being written (a second one quits at once); at the prompt it
@@ -41,7 +41,7 @@ const HELP: &str = "\
 /reset          start a new conversation (a new session)
 /model [NAME]   show or change the model
 /mode [MODE]    show or change what may run: read-only, approve, full-access
-/history        the questions asked in this chat
+/history        the questions asked in this chat (!N asks number N again, !! the last)
 /exit           leave (Ctrl-D too)";
 
 /// Arguments of `kopilot chat`.
@@ -79,12 +79,20 @@ enum Input<'a> {
     Model(Option<&'a str>),
     Mode(Option<&'a str>),
     History,
+    /// `!N`: question N of `/history` again; `!!`: the last one.
+    Again(Option<usize>),
     Exit,
     Unknown(&'a str),
 }
 
 impl<'a> Input<'a> {
     fn parse(line: &'a str) -> Self {
+        if line == "!!" {
+            return Input::Again(None);
+        }
+        if let Some(n) = line.strip_prefix('!').and_then(|n| n.parse::<usize>().ok()) {
+            return Input::Again(Some(n));
+        }
         let Some(command) = line.strip_prefix('/') else {
             return Input::Question(line);
         };
@@ -187,7 +195,8 @@ async fn chat(args: TaskArgs, settings: Settings) -> anyhow::Result<ExitCode> {
         let line = tokio::select! {
             line = lines.next() => line,
             () = chat.terminal.interrupted() => {
-                say("^C (Ctrl-D or /exit leaves)");
+                // The terminal has echoed ^C already.
+                say(" (Ctrl-D or /exit leaves)");
                 continue;
             }
         };
@@ -265,6 +274,19 @@ impl Chat {
                 }
                 for (i, question) in self.questions.iter().enumerate() {
                     say(&format!("{:>3}  {}", i + 1, crate::escape::line(question)));
+                }
+            }
+            Input::Again(n) => {
+                let index = match n {
+                    Some(n) => n.checked_sub(1),
+                    None => self.questions.len().checked_sub(1),
+                };
+                match index.and_then(|i| self.questions.get(i)).cloned() {
+                    Some(question) => {
+                        say(&format!("› {}", crate::escape::line(&question)));
+                        self.ask(&question).await;
+                    }
+                    None => say("kopilot: no such question; /history lists them"),
                 }
             }
             Input::Exit => return Ok(false),
@@ -352,5 +374,8 @@ mod tests {
         assert_eq!(Input::parse("/reset"), Input::Reset);
         assert_eq!(Input::parse("/exit"), Input::Exit);
         assert_eq!(Input::parse("/frobnicate x"), Input::Unknown("frobnicate"));
+        assert_eq!(Input::parse("!2"), Input::Again(Some(2)));
+        assert_eq!(Input::parse("!!"), Input::Again(None));
+        assert_eq!(Input::parse("!important"), Input::Question("!important"));
     }
 }

@@ -115,15 +115,27 @@ fn piped_lines_are_one_conversation_until_reset_and_model_switches_the_model() {
 
 #[test]
 fn the_end_of_input_leaves_and_a_failed_turn_is_exit_1_when_piped() {
-    let scenario = Scenario::new().with_stub(troubleshooting([Reply::text("Fine.")]));
-    // The second question has no scripted reply: the model answers HTTP 400, the turn fails.
+    let scenario = Scenario::new().with_stub(troubleshooting([
+        Reply::text("Fine."),
+        Reply::text("Fine again."),
+    ]));
+    // `!1` asks the first question again; the third question has no scripted reply: the
+    // model answers HTTP 400, the turn fails.
     let out = scenario
         .kopilot(&["chat", "--skill", "troubleshooting"])
-        .spawn_with_stdin(Some("one?\ntwo?\n"))
+        .spawn_with_stdin(Some("one?\n!1\n!7\ntwo?\n"))
         .wait(RUN_LIMIT);
     out.expect_code(1);
-    assert!(out.stdout.contains("Fine."), "{}", out.stdout);
+    assert!(out.stdout.contains("Fine again."), "{}", out.stdout);
+    assert!(out.stderr.contains("no such question"), "{}", out.stderr);
     assert!(out.stderr.contains("failed"), "{}", out.stderr);
+    let asked: Vec<String> = scenario
+        .stub()
+        .requests_for("troubleshooting")
+        .iter()
+        .map(|r| r.user_text().lines().last().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(asked, ["one?", "one?", "two?"]);
 
     // Commands only, then the end of input: nothing asked, exit 0.
     let out = scenario
