@@ -76,6 +76,11 @@ const SETTINGS: &[(&str, Reader)] = &[
     (ENABLED_SKILLS_VAR, Reader::Skills),
 ];
 
+/// The environment variables the file may stand in for.
+pub(crate) fn variables() -> impl Iterator<Item = &'static str> {
+    SETTINGS.iter().map(|(var, _)| *var)
+}
+
 /// One setting from the file.
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {

@@ -74,6 +74,12 @@ pub(crate) struct Settings {
 impl Settings {
     /// Reads the configuration file (`--config`, `KOPILOT_CONFIG` or the default place).
     pub(crate) fn load() -> anyhow::Result<Self> {
+        // A value that cannot be read is an error, not a silent fall back to the file.
+        for var in config_file::variables() {
+            if let Err(std::env::VarError::NotUnicode(_)) = std::env::var(var) {
+                return Err(UsageError(format!("{var}: the value is not valid Unicode")).into());
+            }
+        }
         let flag = CONFIG_FLAG.get().and_then(Option::as_deref);
         Ok(Self {
             flags: Vec::new(),

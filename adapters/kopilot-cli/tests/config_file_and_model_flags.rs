@@ -285,3 +285,23 @@ fn a_bad_provider_flag_is_a_usage_error_listing_the_providers() {
         out.stderr
     );
 }
+
+#[test]
+fn a_variable_that_is_not_unicode_is_an_error_not_a_fall_back_to_the_file() {
+    use std::os::unix::ffi::OsStringExt as _;
+    let scenario = Scenario::new();
+    write_default_config(&scenario, "enabled_skills: [security]\n");
+    let mut invocation = scenario.kopilot(&["skills", "list"]);
+    invocation.env.push((
+        "ENABLED_SKILLS".into(),
+        std::ffi::OsString::from_vec(vec![b'[', 0xff, b']']),
+    ));
+    let out = invocation.run(RUN_LIMIT);
+    out.expect_code(2);
+    assert!(
+        out.stderr
+            .contains("ENABLED_SKILLS: the value is not valid Unicode"),
+        "{}",
+        out.stderr
+    );
+}
