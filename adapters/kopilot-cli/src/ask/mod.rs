@@ -1,9 +1,10 @@
 //! `kopilot ask`: one question to the agent, answered on the terminal (or as JSON Lines) with
 //! every command it runs guarded, and anything risky put to the user first.
 //!
-//! This file wires the crates together; `ui` renders the event stream and asks for approvals,
-//! `prompt` says what an approval is for, `markdown` styles the answer, `approver` connects
-//! the runtime's approvals to the terminal.
+//! This file reads the question and runs one task; `setup` builds the runtime from the flags
+//! and settings (shared with `kopilot chat`), `ui` renders the event stream and asks for
+//! approvals, `prompt` says what an approval is for, `markdown` styles the answer, `approver`
+//! connects the runtime's approvals to the terminal.
 
 mod approver;
 mod markdown;
