@@ -99,6 +99,11 @@ pub(crate) struct AnalyzeArgs {
     /// Print the checks (id, severity, what each finds) and exit.
     #[arg(long)]
     list_checks: bool,
+    /// After the findings, the model's explanation of them (the model as for `kopilot ask`).
+    #[arg(long)]
+    explain: bool,
+    #[command(flatten)]
+    model_flags: crate::settings::ModelFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -175,6 +180,12 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         }
         print(&out)?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.explain && args.output == OutputFormat::Json {
+        return Err(UsageError(
+            "--explain writes text after the findings; use it without --output json".to_owned(),
+        )
+        .into());
     }
     let checks =
         CheckSelection::parse(&args.checks).map_err(|e| UsageError(format!("--checks: {e}")))?;
@@ -265,6 +276,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         pricing,
     };
     let mut report = analyze(&snapshot, &options);
+    let facts = args.explain.then(|| render::json(&report));
     if args.output != OutputFormat::Json {
         escape_for_terminal(&mut report);
     }
@@ -275,6 +287,9 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Table => render::table(&report, &render::Plain),
     };
     print(&text)?;
+    if let Some(facts) = facts {
+        runtime.block_on(crate::explain::explain(&facts, &args.model_flags))?;
+    }
     match args.fail_on {
         Some(threshold) if report.has_findings_at_least(threshold.into()) => Ok(ExitCode::from(1)),
         _ => Ok(ExitCode::SUCCESS),

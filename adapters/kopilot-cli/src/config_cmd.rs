@@ -3,12 +3,12 @@
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use kopilot_core::Limits;
-use kopilot_core::llm::{ProviderChoice, ProviderConfig, ProviderKind, Secret};
-use kopilot_core::safety::Policy;
-use kopilot_core::skills::{ENABLED_SKILLS_VAR, SKILL_DIRS_VAR, SkillLoader};
+use kopilot_core::llm::{ProviderChoice, ProviderKind, Secret};
+use kopilot_core::skills::{ENABLED_SKILLS_VAR, SKILL_DIRS_VAR};
 use serde::Serialize;
 
+use crate::config_file::{self, CONFIG_VAR};
+use crate::settings::Settings;
 use crate::state::{State, data_dir};
 
 /// Arguments of `kopilot config`.
@@ -47,12 +47,9 @@ fn env(name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-fn from_env_or(name: &str, default: &str) -> String {
-    if env(name).is_some() {
-        format!("env {name}")
-    } else {
-        default.to_owned()
-    }
+/// Where `name`'s value came from (flag, env or file), else `default`.
+fn source_or(settings: &Settings, name: &str, default: &str) -> String {
+    settings.source(name).unwrap_or_else(|| default.to_owned())
 }
 
 /// Shows the last four characters of a key at most, and only of a long one.
@@ -84,7 +81,7 @@ fn provider_vars(kind: ProviderKind) -> (&'static str, Option<&'static str>, &'s
     }
 }
 
-fn model_rows(rows: &mut Vec<Row>) {
+fn model_rows(settings: &Settings, rows: &mut Vec<Row>) {
     let mut push = |setting, value: String, source: String| {
         rows.push(Row {
             section: "model",
@@ -93,61 +90,55 @@ fn model_rows(rows: &mut Vec<Row>) {
             source,
         });
     };
-    let config = match ProviderConfig::from_env() {
+    let config = match settings.provider_config() {
         Ok(config) => config,
         Err(err) => {
-            push(
-                "provider",
-                format!("invalid: {err}"),
-                "environment".to_owned(),
-            );
+            push("provider", format!("invalid: {err}"), "settings".to_owned());
             return;
         }
     };
     let kind = config.kind();
     let provider_source = match config.choice() {
-        ProviderChoice::Explicit => "env LLM_PROVIDER".to_owned(),
+        ProviderChoice::Explicit => source_or(settings, "LLM_PROVIDER", "env LLM_PROVIDER"),
         ProviderChoice::Defaulted => {
             "default (a local Ollama; offline mode when it does not answer)".to_owned()
         }
     };
     push("provider", kind.to_string(), provider_source);
     let (url_var, key_var, model_var) = provider_vars(kind);
-    let model_source = if env(model_var).is_some() {
-        format!("env {model_var}")
-    } else if env("LLM_MODEL").is_some() {
-        "env LLM_MODEL".to_owned()
-    } else {
-        "default".to_owned()
-    };
+    let model_source = settings
+        .source(model_var)
+        .or_else(|| settings.source("LLM_MODEL"))
+        .unwrap_or_else(|| "default".to_owned());
     push("model", config.model().to_owned(), model_source);
     push(
         "base URL",
         config.base_url().to_owned(),
-        from_env_or(url_var, "default"),
+        source_or(settings, url_var, "default"),
     );
     if let Some(key_var) = key_var {
         let value = config.api_key().map_or_else(|| "not set".to_owned(), mask);
-        push("API key", value, from_env_or(key_var, "not set"));
+        push("API key", value, source_or(settings, key_var, "not set"));
     }
     let transport = config.transport();
     push(
         "request timeout",
         format!("{}s", transport.request_timeout.as_secs()),
-        from_env_or("LLM_TIMEOUT_SECS", "default"),
+        source_or(settings, "LLM_TIMEOUT_SECS", "default"),
     );
     push(
         "retries",
         transport.max_retries.to_string(),
-        from_env_or("LLM_MAX_RETRIES", "default"),
+        source_or(settings, "LLM_MAX_RETRIES", "default"),
     );
 }
 
-fn safety_rows(rows: &mut Vec<Row>) {
-    let policy_file = env("SAFETY_POLICY_FILE");
-    let source = |var: &str| match &policy_file {
-        Some(file) if env(var).is_none() => format!("file {file} (SAFETY_POLICY_FILE)"),
-        _ => from_env_or(var, "default"),
+fn safety_rows(settings: &Settings, rows: &mut Vec<Row>) {
+    let policy_file = settings.get("SAFETY_POLICY_FILE");
+    let source = |var: &str| match (&policy_file, settings.source(var)) {
+        (_, Some(source)) => source,
+        (Some(file), None) => format!("file {file} (SAFETY_POLICY_FILE)"),
+        (None, None) => "default".to_owned(),
     };
     let mut push = |setting, value: String, source: String| {
         rows.push(Row {
@@ -157,7 +148,7 @@ fn safety_rows(rows: &mut Vec<Row>) {
             source,
         });
     };
-    match Policy::from_env() {
+    match settings.policy() {
         Ok(policy) => {
             push("mode", policy.mode().to_string(), source("SAFETY_MODE"));
             push(
@@ -189,18 +180,14 @@ fn safety_rows(rows: &mut Vec<Row>) {
                 ),
             );
         }
-        Err(err) => push(
-            "policy",
-            format!("invalid: {err}"),
-            "environment".to_owned(),
-        ),
+        Err(err) => push("policy", format!("invalid: {err}"), "settings".to_owned()),
     }
-    match Limits::from_env() {
+    match settings.limits() {
         Ok(limits) => {
             push(
                 "tasks at once",
                 limits.max_concurrent_tasks.to_string(),
-                from_env_or("SAFETY_MAX_CONCURRENT_TASKS", "default"),
+                source_or(settings, "SAFETY_MAX_CONCURRENT_TASKS", "default"),
             );
             push(
                 "tokens per task",
@@ -208,7 +195,11 @@ fn safety_rows(rows: &mut Vec<Row>) {
                     .budget
                     .tokens
                     .map_or_else(|| "no limit".to_owned(), |n| n.to_string()),
-                from_env_or("KOPILOT_MAX_TOKENS", "default (--max-tokens overrides)"),
+                source_or(
+                    settings,
+                    "KOPILOT_MAX_TOKENS",
+                    "default (--max-tokens overrides)",
+                ),
             );
             push(
                 "tool calls per task",
@@ -216,7 +207,8 @@ fn safety_rows(rows: &mut Vec<Row>) {
                     .budget
                     .tool_calls
                     .map_or_else(|| "no limit".to_owned(), |n| n.to_string()),
-                from_env_or(
+                source_or(
+                    settings,
                     "KOPILOT_MAX_TOOL_CALLS",
                     "default (--max-tool-calls overrides)",
                 ),
@@ -224,26 +216,27 @@ fn safety_rows(rows: &mut Vec<Row>) {
             push(
                 "prompt limit",
                 format!("{} bytes", limits.max_prompt_bytes),
-                from_env_or("KOPILOT_MAX_PROMPT_BYTES", "default"),
+                source_or(settings, "KOPILOT_MAX_PROMPT_BYTES", "default"),
             );
         }
-        Err(err) => push(
-            "limits",
-            format!("invalid: {err}"),
-            "environment".to_owned(),
-        ),
+        Err(err) => push("limits", format!("invalid: {err}"), "settings".to_owned()),
     }
 }
 
-fn other_rows(rows: &mut Vec<Row>) {
-    let skills = match SkillLoader::from_env().and_then(|loader| loader.load()) {
-        Ok(registry) => registry.names().join(", "),
+fn other_rows(settings: &Settings, rows: &mut Vec<Row>) {
+    let skills = match settings.skill_loader() {
+        Ok(loader) => match loader.load() {
+            Ok(registry) => registry.names().join(", "),
+            Err(err) => format!("invalid: {err}"),
+        },
         Err(err) => format!("invalid: {err}"),
     };
-    let skills_source = match (env(SKILL_DIRS_VAR), env(ENABLED_SKILLS_VAR)) {
-        (None, None) => "built-in".to_owned(),
-        _ => format!("built-in, env {SKILL_DIRS_VAR} / {ENABLED_SKILLS_VAR}"),
-    };
+    let skills_source = [SKILL_DIRS_VAR, ENABLED_SKILLS_VAR]
+        .iter()
+        .filter_map(|var| settings.source(var))
+        .fold("built-in".to_owned(), |all, source| {
+            format!("{all}, {source}")
+        });
     rows.push(Row {
         section: "skills",
         setting: "enabled",
@@ -293,13 +286,38 @@ fn other_rows(rows: &mut Vec<Row>) {
     }
 }
 
+/// The configuration file read (or where one would be read from).
+fn config_file_row(settings: &Settings, rows: &mut Vec<Row>) {
+    let (value, source) = match settings.file() {
+        Some(file) => (file.path.display().to_string(), file.named_by.to_owned()),
+        None => (
+            "none".to_owned(),
+            match config_file::default_path() {
+                Some(path) => format!(
+                    "no file at {} (--config or {CONFIG_VAR} name another)",
+                    path.display()
+                ),
+                None => format!("no HOME; --config or {CONFIG_VAR} name a file"),
+            },
+        ),
+    };
+    rows.push(Row {
+        section: "config",
+        setting: "file",
+        value,
+        source,
+    });
+}
+
 /// Runs `kopilot config ...`.
 pub(crate) fn run(args: &ConfigArgs) -> anyhow::Result<ExitCode> {
     let ConfigCommand::Show(show) = &args.command;
+    let settings = Settings::load()?;
     let mut rows = Vec::new();
-    model_rows(&mut rows);
-    safety_rows(&mut rows);
-    other_rows(&mut rows);
+    config_file_row(&settings, &mut rows);
+    model_rows(&settings, &mut rows);
+    safety_rows(&settings, &mut rows);
+    other_rows(&settings, &mut rows);
     if show.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);

@@ -5,25 +5,41 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 mod analyze_cmd;
 mod ask;
 mod audit_cmd;
+mod chat_cmd;
+mod completions_cmd;
 mod config_cmd;
+mod config_file;
 mod demo_cmd;
 mod demo_model;
 mod escape;
+mod explain;
 mod history_cmd;
+mod lines;
 mod safety_cmd;
+mod settings;
 mod signals;
 mod skills_cmd;
 mod state;
+mod version_cmd;
+
+// The build script's commit lookup, compiled here for its unit tests.
+#[cfg(test)]
+#[path = "../build/git_commit.rs"]
+mod git_commit;
 
 /// Kopilot: an approval-gated AI operator for Kubernetes.
 #[derive(Debug, Parser)]
-#[command(name = "kopilot", version, propagate_version = true)]
+#[command(name = "kopilot", version = version_cmd::SHORT, propagate_version = true)]
 struct Cli {
+    /// The configuration file (default: KOPILOT_CONFIG, else
+    /// $XDG_CONFIG_HOME/kopilot/config.yaml, else ~/.config/kopilot/config.yaml).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -32,6 +48,9 @@ struct Cli {
 enum Command {
     /// Ask a question about your cluster; changes wait for your approval.
     Ask(ask::AskArgs),
+    /// A conversation: questions one after another in one session, with the same approvals
+    /// as `ask` (also `kopilot ask` with no question on a terminal).
+    Chat(chat_cmd::ChatArgs),
     /// List past tasks, or replay one.
     History(history_cmd::HistoryArgs),
     /// Show the effective configuration and where each value came from.
@@ -47,12 +66,48 @@ enum Command {
     Skills(skills_cmd::SkillsArgs),
     /// Find wasted spend and what is broken, with evidence and fix commands (no model needed).
     Analyze(analyze_cmd::AnalyzeArgs),
+    /// Print a completion script for bash, zsh or fish.
+    Completions(completions_cmd::CompletionsArgs),
+    /// Show this binary's version and build details (commit, compiler, target, profile).
+    Version(version_cmd::VersionArgs),
+}
+
+/// The name kubectl looks for on PATH to run `kubectl kopilot ...` (a copy or link of this
+/// binary).
+const KUBECTL_PLUGIN: &str = "kubectl-kopilot";
+
+/// Whether this process was started under the kubectl plugin name.
+fn invoked_as_kubectl_plugin() -> bool {
+    std::env::args_os().next().is_some_and(|arg0| {
+        std::path::Path::new(&arg0)
+            .file_name()
+            .is_some_and(|name| name == KUBECTL_PLUGIN)
+    })
+}
+
+/// The command line's definition, named as the user typed it: `kubectl kopilot` in help and
+/// usage when run as a kubectl plugin.
+fn command_definition() -> clap::Command {
+    let command = Cli::command();
+    if invoked_as_kubectl_plugin() {
+        command.bin_name("kubectl kopilot")
+    } else {
+        command
+    }
+}
+
+/// Parses the command line (exits with clap's message and status 2 on a usage error).
+fn parse() -> Cli {
+    let matches = command_definition().get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit())
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
+    settings::init(cli.config);
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Ask(args) => ask::run(args),
+        Command::Chat(args) => chat_cmd::run(args),
         Command::History(args) => history_cmd::run(args),
         Command::Config(args) => config_cmd::run(&args),
         Command::Safety(args) => safety_cmd::run(args),
@@ -60,6 +115,15 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo_cmd::run(args),
         Command::Skills(args) => skills_cmd::run(&args),
         Command::Analyze(args) => analyze_cmd::run(args),
+        Command::Completions(args) => {
+            let bin_name = if invoked_as_kubectl_plugin() {
+                KUBECTL_PLUGIN
+            } else {
+                "kopilot"
+            };
+            completions_cmd::run(&args, Cli::command(), bin_name)
+        }
+        Command::Version(args) => version_cmd::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -117,11 +117,13 @@ fn assess(args: &AssessArgs) -> anyhow::Result<ExitCode> {
 
 fn policy(args: &AssessArgs) -> anyhow::Result<Policy> {
     let policy_file = args.policy.as_ref().map(|p| p.display().to_string());
+    // The environment and the configuration file, as `ask` reads them.
+    let settings = crate::settings::Settings::load()?;
     let base = Policy::from_lookup(|name| {
         if name == "SAFETY_POLICY_FILE" && policy_file.is_some() {
             return policy_file.clone();
         }
-        std::env::var(name).ok()
+        settings.get(name)
     })
     .map_err(|e| crate::UsageError(e.to_string()))?;
     let mut builder = Policy::builder()

@@ -127,9 +127,10 @@ pub(crate) fn run(args: &SkillsArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Loads skills as the runtime would: built-ins, SKILL_DIRS, ENABLED_SKILLS.
+/// Loads skills as the runtime would: built-ins, SKILL_DIRS, ENABLED_SKILLS (from the
+/// environment or the configuration file).
 fn load_from_env() -> anyhow::Result<SkillRegistry> {
-    let loader = SkillLoader::from_env().map_err(|err| UsageError(err.to_string()))?;
+    let loader = crate::settings::Settings::load()?.skill_loader()?;
     loader.load().map_err(|err| match err {
         SkillsError::UnknownEnabledSkills { .. } | SkillsError::InvalidEnvironment { .. } => {
             UsageError(err.to_string()).into()

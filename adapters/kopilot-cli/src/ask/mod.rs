@@ -1,36 +1,30 @@
 //! `kopilot ask`: one question to the agent, answered on the terminal (or as JSON Lines) with
 //! every command it runs guarded, and anything risky put to the user first.
 //!
-//! This file wires the crates together; `ui` renders the event stream and asks for approvals,
-//! `prompt` says what an approval is for, `markdown` styles the answer, `approver` connects
-//! the runtime's approvals to the terminal.
+//! This file reads the question and runs one task; `setup` builds the runtime from the flags
+//! and settings (shared with `kopilot chat`), `ui` renders the event stream and asks for
+//! approvals, `prompt` says what an approval is for, `markdown` styles the answer, `approver`
+//! connects the runtime's approvals to the terminal.
 
 mod approver;
 mod markdown;
 mod prompt;
+mod setup;
 mod ui;
 
 use std::io::{IsTerminal as _, Read as _};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, ValueEnum};
-use kopilot_core::llm::{ModelSelection, ProviderConfig, select_model};
-use kopilot_core::safety::{AuditSink, Mode, Policy};
-use kopilot_core::skills::SkillLoader;
-use kopilot_core::{Kopilot, Limits, Prices, Status, TaskRequest, TaskResult};
-use kopilot_fake::{FakeCluster, demo};
-use kopilot_k8s::exec::ExecConfig;
-use kopilot_k8s::tools::{K8sConfig, register};
-use tokio::sync::mpsc;
+use clap::Args;
+use kopilot_core::{Status, TaskResult};
 
 use crate::UsageError;
-use crate::state::{State, local_user};
+use crate::settings::Settings;
 
-pub(crate) use ui::{Output, Renderer, one_line, replay};
+pub(crate) use setup::{ModeArg, Setup, TaskArgs};
+pub(crate) use ui::{Output, Renderer, Terminal, drive, one_line, replay};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -62,131 +56,14 @@ configuration error (a bad flag or variable, an unknown skill).";
 #[command(after_long_help = EXAMPLES)]
 pub(crate) struct AskArgs {
     /// The question, in plain words. `-` (or nothing, with standard input not a terminal)
-    /// reads it from standard input.
+    /// reads it from standard input; nothing, on a terminal, starts a chat (`kopilot chat`).
     #[arg(value_name = "PROMPT")]
     prompt: Option<String>,
-    /// Ask one specialist skill directly instead of letting the supervisor choose
-    /// (see `kopilot skills list`).
-    #[arg(long, value_name = "NAME")]
-    skill: Option<String>,
-    /// Continue (or start) a conversation: earlier answers of this session are given to the
-    /// model.
-    #[arg(long, value_name = "ID")]
-    session: Option<String>,
-    /// Run against the bundled demo cluster, started in this process (nothing else needed).
-    #[arg(long, conflicts_with_all = ["kubeconfig", "context"])]
-    demo: bool,
-    /// Kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
-    #[arg(long, value_name = "PATH")]
-    kubeconfig: Option<PathBuf>,
-    /// Kubeconfig context to use instead of the current one.
-    #[arg(long, value_name = "CONTEXT")]
-    context: Option<String>,
-    /// The namespace the question is about (the agent is told to stay in it).
-    #[arg(short = 'n', long = "namespace", value_name = "NS")]
-    namespace: Option<String>,
-    /// What may run: read-only (reads only), approve (changes wait for your approval; the
-    /// default), full-access (non-destructive changes run without asking). Overrides
-    /// SAFETY_MODE.
-    #[arg(long, value_enum, value_name = "MODE")]
-    mode: Option<ModeArg>,
-    /// Have a second model call review the answer, and re-plan once when it scores low.
-    #[arg(long)]
-    reflect: bool,
-    /// Answer without a model, from the deterministic analyzers only.
-    #[arg(long)]
-    offline: bool,
+    #[command(flatten)]
+    pub(crate) task: TaskArgs,
     /// text: rendered for people (plain when piped); json: the task's events as JSON Lines.
     #[arg(short = 'o', long, value_enum, default_value_t = Output::Text)]
     output: Output,
-    /// Model turns per agent (default 10, or the skill's own lower limit).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    max_steps: Option<u16>,
-    /// Give up after this long, e.g. 90s, 5m, 1h (default 5m).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
-    timeout: Option<Duration>,
-    /// Stop once the task's model calls have used this many tokens, input plus output
-    /// (default: no limit). Overrides KOPILOT_MAX_TOKENS.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    max_tokens: Option<u64>,
-    /// Stop after this many tool calls across all agents (default 50). Overrides
-    /// KOPILOT_MAX_TOOL_CALLS.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
-    max_tool_calls: Option<u64>,
-    /// Stop once the model calls have cost this many dollars. Needs the model's prices in
-    /// LLM_PRICES (e.g. LLM_PRICES=input=2.50,output=10.00, dollars per million tokens), which
-    /// also put the task's cost in the footer.
-    #[arg(long, value_name = "DOLLARS", value_parser = parse_dollars)]
-    max_cost: Option<f64>,
-}
-
-/// Parses a dollar amount above zero: `0.50`, `$2`.
-fn parse_dollars(text: &str) -> Result<f64, String> {
-    let number = text.trim().trim_start_matches('$');
-    number
-        .parse::<f64>()
-        .ok()
-        .filter(|d| d.is_finite() && *d > 0.0)
-        .ok_or_else(|| format!("`{text}` is not an amount of dollars above zero, e.g. 0.50"))
-}
-
-/// The model's prices from `LLM_PRICES` (`input=2.50,output=10.00`, dollars per million
-/// tokens), if set.
-fn model_prices(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<Prices>, UsageError> {
-    let Some(text) = lookup("LLM_PRICES").filter(|v| !v.trim().is_empty()) else {
-        return Ok(None);
-    };
-    let invalid = |why: &str| {
-        UsageError(format!(
-            "LLM_PRICES: {why} in `{text}`; write it as input=2.50,output=10.00 (dollars per \
-             million tokens)"
-        ))
-    };
-    let (mut input, mut output) = (None, None);
-    for part in text.split(',').map(str::trim) {
-        let (key, value) = part
-            .split_once('=')
-            .ok_or_else(|| invalid(&format!("`{part}` is not key=value")))?;
-        let value = value
-            .trim()
-            .trim_start_matches('$')
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite() && *v >= 0.0)
-            .ok_or_else(|| invalid(&format!("`{}` is not a price", value.trim())))?;
-        match key.trim() {
-            "input" => input = Some(value),
-            "output" => output = Some(value),
-            other => return Err(invalid(&format!("unknown key `{other}`"))),
-        }
-    }
-    match (input, output) {
-        (Some(input_per_million), Some(output_per_million)) => Ok(Some(Prices {
-            input_per_million,
-            output_per_million,
-        })),
-        _ => Err(invalid("both input and output are needed")),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ModeArg {
-    /// Only reads run; everything else is blocked.
-    ReadOnly,
-    /// Reads run; changes wait for approval; disasters are blocked.
-    Approve,
-    /// Reads and non-destructive changes run; destructive ones wait for approval.
-    FullAccess,
-}
-
-impl From<ModeArg> for Mode {
-    fn from(mode: ModeArg) -> Self {
-        match mode {
-            ModeArg::ReadOnly => Mode::ReadOnly,
-            ModeArg::Approve => Mode::Approve,
-            ModeArg::FullAccess => Mode::FullAccess,
-        }
-    }
 }
 
 /// Parses `90`, `90s`, `5m`, `1h`, `1h30m`, `500ms`.
@@ -229,16 +106,18 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Runs `kopilot ask`.
 pub(crate) fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
-    let max_prompt = Limits::from_env()
-        .map_err(|e| UsageError(e.to_string()))?
-        .max_prompt_bytes;
-    let prompt = read_prompt(args.prompt.as_deref(), max_prompt)?;
+    // No question, on a terminal: a conversation instead of one question.
+    if args.prompt.is_none() && std::io::stdin().is_terminal() && args.output == Output::Text {
+        return crate::chat_cmd::run_with(args.task);
+    }
+    let settings = Settings::load()?.with_model_flags(&args.task.model_flags);
+    let prompt = read_prompt(args.prompt.as_deref(), settings.limits()?.max_prompt_bytes)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    let code = runtime.block_on(ask(args, prompt));
+    let code = runtime.block_on(ask(args, prompt, settings));
     // A prompt thread may still be blocked reading the terminal: don't wait for it.
     runtime.shutdown_timeout(Duration::from_millis(100));
     code
@@ -291,187 +170,19 @@ fn read_prompt(arg: Option<&str>, max: usize) -> anyhow::Result<String> {
     Ok(prompt.to_owned())
 }
 
-/// The cluster the tools talk to, and the demo server when `--demo` started one.
-struct Cluster {
-    exec: ExecConfig,
-    demo: Option<(FakeCluster, PathBuf)>,
-}
-
-impl Cluster {
-    async fn connect(args: &AskArgs, state: &State) -> anyhow::Result<Self> {
-        let mut exec = ExecConfig::default();
-        if !args.demo {
-            exec.kubeconfig = args.kubeconfig.clone().or_else(|| {
-                std::env::var_os("KUBECONFIG")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            });
-            exec.context.clone_from(&args.context);
-            return Ok(Self { exec, demo: None });
-        }
-        let cluster = demo::builder()
-            .start()
-            .await
-            .context("could not start the demo cluster")?;
-        let path = state
-            .dir
-            .join(format!("demo-{}.kubeconfig", std::process::id()));
-        cluster.write_kubeconfig(&path)?;
-        exec.kubeconfig = Some(path.clone());
-        exec.context = Some(demo::DEMO_CONTEXT.to_owned());
-        Ok(Self {
-            exec,
-            demo: Some((cluster, path)),
-        })
-    }
-
-    /// The namespace the kubeconfig context defaults to, when the kubeconfig can be read.
-    async fn default_namespace(&self) -> Option<String> {
-        let options = kopilot_analyze::snapshot::LiveOptions {
-            kubeconfig: self.exec.kubeconfig.clone(),
-            context: self.exec.context.clone(),
-            ..Default::default()
-        };
-        options
-            .config()
-            .await
-            .ok()
-            .map(|config| config.default_namespace)
-    }
-
-    async fn stop(self) {
-        if let Some((cluster, path)) = self.demo {
-            cluster.stop().await;
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
-    let policy = Policy::from_env().map_err(|e| UsageError(e.to_string()))?;
-    let policy = match args.mode {
-        Some(mode) => policy.with_mode(mode.into()),
-        None => policy,
-    };
-    let mut limits = Limits::from_env().map_err(|e| UsageError(e.to_string()))?;
-    if let Some(tokens) = args.max_tokens {
-        limits.budget.tokens = Some(tokens);
-    }
-    if let Some(calls) = args.max_tool_calls {
-        limits.budget.tool_calls = Some(calls);
-    }
-    let prices = model_prices(|k| std::env::var(k).ok())?;
-    if let Some(dollars) = args.max_cost {
-        if prices.is_none() {
-            return Err(UsageError(
-                "--max-cost needs the model's prices: set LLM_PRICES=input=2.50,output=10.00 \
-                 (dollars per million tokens, from your provider's price list)"
-                    .to_owned(),
-            )
-            .into());
-        }
-        limits.budget.dollars = Some(dollars);
-    }
-    let skills = SkillLoader::from_env()
-        .and_then(|loader| loader.load())
-        .map_err(|e| UsageError(format!("{e:#}")))?;
-    if let Some(skill) = &args.skill
-        && skills.get(skill).is_none()
-    {
-        return Err(UsageError(format!(
-            "--skill: there is no skill `{skill}`; the skills are: {}",
-            skills.names().join(", ")
-        ))
-        .into());
-    }
-    let model = if args.offline {
-        None
-    } else {
-        let config = ProviderConfig::from_env().map_err(|e| UsageError(e.to_string()))?;
-        match select_model(&config)
-            .await
-            .map_err(|e| UsageError(e.to_string()))?
-        {
-            ModelSelection::Model(model) => Some(model),
-            ModelSelection::Unavailable { reason } => {
-                eprintln!("kopilot: {}", crate::escape::line(&reason));
-                None
-            }
-        }
-    };
-
-    let state = State::open()?;
-    let interrupted = State::mark_interrupted(&state.store).await?;
-    if interrupted > 0 {
-        let tasks = if interrupted == 1 { "task" } else { "tasks" };
-        eprintln!(
-            "kopilot: {interrupted} earlier {tasks} ended without a result (the process was \
-             killed); marked interrupted (see `kopilot history`)"
-        );
-    }
-    let cluster = Cluster::connect(&args, &state).await?;
-    // kubectl and helm act in the context's namespace when given no -n: the guard judges such
-    // commands there (a change without -n in a protected namespace is blocked).
-    let policy = match cluster.default_namespace().await {
-        Some(namespace) => policy.with_default_namespace(namespace),
-        None => policy,
-    };
-    let user = local_user();
-    let interactive = std::io::stdin().is_terminal();
-    let (asks_tx, asks) = mpsc::channel(4);
-    let approver = approver::for_terminal(
-        interactive,
-        policy.four_eyes(),
-        kopilot_core::safety::Identity::new(user.clone()),
-        asks_tx,
-    );
-    let State { store, audit, .. } = state;
-    let audit: Arc<dyn AuditSink> = audit;
-    let store = Arc::new(store);
-    let mut builder = Kopilot::builder()
-        .skills(skills)
-        .policy(policy)
-        .approver(approver)
-        .audit(Arc::clone(&audit))
-        .store(store)
-        .limits(limits)
-        .reflection(args.reflect);
-    if let Some(prices) = prices {
-        builder = builder.prices(prices);
-    }
-    if let Some(model) = &model {
-        builder = builder.model(Arc::clone(model));
-    }
-    let k8s = K8sConfig {
-        exec: cluster.exec.clone(),
-        enable_shell: false,
-    };
-    let kopilot = register(builder, &k8s, Arc::clone(&audit))
-        .build()
-        .map_err(|e| UsageError(e.to_string()))?;
-
-    let mut request = TaskRequest::new(prompt)
-        .requester(user.clone())
-        .reflect(args.reflect)
-        .offline(model.is_none());
-    request.max_steps = args.max_steps.map(usize::from);
-    request.timeout = args.timeout;
-    if let Some(skill) = &args.skill {
-        request = request.skill(skill.clone());
-    }
-    if let Some(session) = &args.session {
-        request = request.session(session.clone());
-    }
-    if let Some(namespace) = &args.namespace {
-        request = request.namespace(namespace.clone());
-    }
+async fn ask(args: AskArgs, prompt: String, settings: Settings) -> anyhow::Result<ExitCode> {
+    let (setup, mut terminal) = Setup::new(&args.task, settings).await?;
+    let kopilot = setup.kopilot()?;
+    let request = args
+        .task
+        .request(prompt, &setup.user, setup.model.is_none(), None);
     let handle = kopilot.submit(request);
-    let mut renderer = Renderer::live(args.output, args.skill.clone(), interactive);
-    renderer.prices = prices;
-    let result = ui::drive(&handle, &mut renderer, asks).await;
+    let mut renderer = Renderer::live(args.output, args.task.skill.clone(), setup.interactive);
+    renderer.prices = setup.prices;
+    let result = ui::drive(&handle, &mut renderer, &mut terminal).await;
     // The history must hold the whole task before the process ends.
     kopilot.flush().await;
-    cluster.stop().await;
+    setup.stop().await;
     if let Some(error) = renderer.output_error() {
         eprintln!(
             "kopilot: could not write to standard output: {error}; the task's result is in the \
@@ -488,7 +199,7 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
 /// not approved (the result's `refused` says which); 1 failed, cancelled or interrupted; 2 a
 /// request refused before it ran (an unknown skill), like any usage error. A live status
 /// cannot end `ask`, which waits for the result, but would be 1.
-fn exit_code(result: &TaskResult) -> ExitCode {
+pub(crate) fn exit_code(result: &TaskResult) -> ExitCode {
     match result.status {
         Status::Succeeded if result.refused.is_empty() => ExitCode::SUCCESS,
         Status::Succeeded => ExitCode::from(3),

@@ -28,6 +28,7 @@ use super::approver::Ask;
 use super::markdown::MarkdownLines;
 use super::prompt;
 use crate::escape;
+use crate::lines::Lines;
 use crate::signals::Interrupts;
 
 /// How `kopilot ask` writes its output.
@@ -72,6 +73,8 @@ pub(crate) struct Renderer {
     markdown: MarkdownLines,
     /// The answer agent's text since its last action, as streamed.
     streamed: String,
+    /// What of it is on the screen yet: the spinner stays until the first visible character.
+    answer: AnswerGate,
     calls: HashMap<String, String>,
     task_id: String,
     /// The first error writing to standard output (a closed pipe is not one).
@@ -121,6 +124,7 @@ impl Renderer {
             }),
             markdown: MarkdownLines::default(),
             streamed: String::new(),
+            answer: AnswerGate::default(),
             calls: HashMap::new(),
             task_id: String::new(),
             out_error: None,
@@ -174,8 +178,8 @@ impl Renderer {
 
     /// Redraws the spinner (call every ~100 ms).
     pub(crate) fn tick(&mut self) {
-        // While the answer streams, the spinner would draw over its unfinished line.
-        if !self.streamed.is_empty() {
+        // Once the answer shows, the spinner would draw over its unfinished line.
+        if self.answer.shown() {
             return;
         }
         let Some(spinner) = &mut self.spinner else {
@@ -202,10 +206,21 @@ impl Renderer {
     /// Ends the answer text streamed so far (it was the model thinking aloud before acting).
     fn end_streamed(&mut self) {
         let rest = self.markdown.finish();
-        if !rest.is_empty() {
-            self.write_out(&rest);
+        self.show_answer(&rest);
+        if let Some(end) = self.answer.end() {
+            self.write_out(end);
         }
         self.streamed.clear();
+    }
+
+    /// Writes rendered answer text; blank text before the first visible character waits (and
+    /// the spinner with it keeps turning), so the spinner goes only when there is something
+    /// to read.
+    fn show_answer(&mut self, rendered: &str) {
+        if let Some(text) = self.answer.push(rendered) {
+            self.clear_spinner();
+            self.write_out(&text);
+        }
     }
 
     /// Renders one event.
@@ -252,13 +267,17 @@ impl Renderer {
             }
             EventKind::Delta { text } => {
                 if is_answer_agent && self.live {
-                    self.clear_spinner();
+                    if !self.answer.shown()
+                        && let Some(spinner) = &mut self.spinner
+                    {
+                        "Writing the answer".clone_into(&mut spinner.label);
+                    }
                     let lines = if self.colors.stdout {
                         Cow::Owned(self.markdown.push(text))
                     } else {
                         escape::multiline(text)
                     };
-                    self.write_out(&lines);
+                    self.show_answer(&lines);
                     self.streamed.push_str(text);
                 } else if !is_answer_agent {
                     self.set_status(format!("{agent} is writing"));
@@ -453,7 +472,7 @@ impl Renderer {
 
     /// Puts one approval request to the person at the terminal. Returns whether Ctrl-C ended
     /// the prompt (the request is denied; the caller treats it like any other Ctrl-C).
-    async fn ask(&mut self, ask: Ask, interrupts: &mut Interrupts) -> bool {
+    async fn ask(&mut self, ask: Ask, interrupts: &mut Interrupts, lines: &Lines) -> bool {
         let Ask {
             request,
             by,
@@ -493,21 +512,17 @@ impl Renderer {
             }
         }
         say_inline!("Run it? [y/N] ");
-        let read = tokio::task::spawn_blocking(|| {
-            let mut line = String::new();
-            std::io::stdin().read_line(&mut line).map(|_| line)
-        });
         let decision = tokio::select! {
-            answer = read => match answer {
-                Ok(Ok(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
+            answer = lines.next() => match answer {
+                Ok(Some(line)) if matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes") => {
                     ApprovalDecision::approve(&request, &by)
                 }
-                Ok(Ok(line)) if line.is_empty() => {
+                Ok(None) => {
                     say!("");
                     ApprovalDecision::deny(&request, &by, "the terminal closed without an answer")
                 }
-                Ok(Ok(_)) => ApprovalDecision::deny(&request, &by, "the user answered no"),
-                _ => ApprovalDecision::deny(&request, &by, "the terminal could not be read"),
+                Ok(Some(_)) => ApprovalDecision::deny(&request, &by, "the user answered no"),
+                Err(_) => ApprovalDecision::deny(&request, &by, "the terminal could not be read"),
             },
             () = interrupts.next() => {
                 say!("");
@@ -530,6 +545,47 @@ impl Renderer {
         });
         let _ = reply.send(decision);
         false
+    }
+}
+
+/// The answer as it streams, between the spinner and the screen: text with nothing visible
+/// in it is held until visible text follows (then both go out, and the spinner goes).
+#[derive(Debug, Default)]
+struct AnswerGate {
+    held: String,
+    shown: bool,
+    /// The last text written ended a line.
+    at_line_start: bool,
+}
+
+impl AnswerGate {
+    /// Whether answer text is on the screen (the spinner is gone until [`Self::end`]).
+    fn shown(&self) -> bool {
+        self.shown
+    }
+
+    /// Takes rendered text; returns what to write now (clearing the spinner first).
+    fn push(&mut self, rendered: &str) -> Option<String> {
+        if rendered.is_empty() {
+            return None;
+        }
+        if !self.shown && rendered.trim().is_empty() {
+            self.held.push_str(rendered);
+            return None;
+        }
+        self.shown = true;
+        self.at_line_start = rendered.ends_with('\n');
+        let mut text = std::mem::take(&mut self.held);
+        text.push_str(rendered);
+        Some(text)
+    }
+
+    /// The text so far is finished (the model acts now, or answered): what still has to be
+    /// written so the spinner can come back on a line of its own.
+    fn end(&mut self) -> Option<&'static str> {
+        let newline = self.shown && !self.at_line_start;
+        *self = Self::default();
+        newline.then_some("\n")
     }
 }
 
@@ -609,20 +665,55 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
     out
 }
 
+/// The terminal side of tasks: the approval requests to put to the user, Ctrl-C, and the
+/// lines typed (answers to prompts; in a chat, the questions too). One per process, kept
+/// across the tasks of a chat.
+pub(crate) struct Terminal {
+    asks: mpsc::Receiver<Ask>,
+    interrupts: Option<Interrupts>,
+    lines: Lines,
+}
+
+impl Terminal {
+    /// Listens for Ctrl-C from now on (so it no longer ends the process by itself).
+    pub(crate) fn new(asks: mpsc::Receiver<Ask>, lines: Lines) -> Self {
+        let interrupts = match Interrupts::listen() {
+            Ok(interrupts) => Some(interrupts),
+            Err(err) => {
+                say!("kopilot: warning: {err:#}; Ctrl-C will end kopilot at once");
+                None
+            }
+        };
+        Self {
+            asks,
+            interrupts,
+            lines,
+        }
+    }
+
+    /// The lines typed on standard input.
+    pub(crate) fn lines(&self) -> &Lines {
+        &self.lines
+    }
+
+    /// The next Ctrl-C (or SIGTERM).
+    pub(crate) async fn interrupted(&mut self) {
+        next_interrupt(&mut self.interrupts).await;
+    }
+}
+
 /// Follows the task to its end: renders events, asks for approvals, handles Ctrl-C (the first
 /// cancels the task, a second exits at once). Returns the task's result.
 pub(crate) async fn drive(
     handle: &TaskHandle,
     renderer: &mut Renderer,
-    mut asks: mpsc::Receiver<Ask>,
+    terminal: &mut Terminal,
 ) -> TaskResult {
-    let mut interrupts = match Interrupts::listen() {
-        Ok(interrupts) => Some(interrupts),
-        Err(err) => {
-            say!("kopilot: warning: {err:#}; Ctrl-C will end kopilot at once");
-            None
-        }
-    };
+    let Terminal {
+        asks,
+        interrupts,
+        lines,
+    } = terminal;
     let mut events = handle.events();
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -642,8 +733,8 @@ pub(crate) async fn drive(
                 None => return handle.result().await,
             },
             Some(ask) = asks.recv() => {
-                if let Some(interrupts) = &mut interrupts {
-                    if renderer.ask(ask, interrupts).await {
+                if let Some(interrupts) = interrupts {
+                    if renderer.ask(ask, interrupts, lines).await {
                         interrupted(&mut cancelling, handle, renderer);
                     }
                 } else {
@@ -655,7 +746,7 @@ pub(crate) async fn drive(
                     let _ = ask.reply.send(decision);
                 }
             }
-            () = next_interrupt(&mut interrupts) => interrupted(&mut cancelling, handle, renderer),
+            () = next_interrupt(interrupts) => interrupted(&mut cancelling, handle, renderer),
             _ = tick.tick() => renderer.tick(),
         }
     }
@@ -698,7 +789,7 @@ mod tests {
 
     use kopilot_core::Exit;
 
-    use super::{describe_call, one_line, tool_line};
+    use super::{AnswerGate, describe_call, one_line, tool_line};
     use serde_json::json;
 
     #[test]
@@ -764,6 +855,32 @@ mod tests {
             ),
             "  ✓ kubectl get pods · 0.2s"
         );
+    }
+
+    #[test]
+    fn the_spinner_stays_until_the_answer_has_a_visible_character() {
+        let mut gate = AnswerGate::default();
+        // Blank text and the markdown renderer's "nothing yet" keep the spinner.
+        assert_eq!(gate.push(""), None);
+        assert_eq!(gate.push("\n"), None);
+        assert_eq!(gate.push("  "), None);
+        assert!(!gate.shown());
+        // The first visible text goes out with what was held, and the spinner goes.
+        assert_eq!(gate.push("The"), Some("\n  The".to_owned()));
+        assert!(gate.shown());
+        assert_eq!(gate.push(" \n"), Some(" \n".to_owned()));
+        // Finished on a line end: nothing to add; the spinner may come back.
+        assert_eq!(gate.end(), None);
+        assert!(!gate.shown());
+        // Finished mid-line: a newline first, or the spinner would erase the line.
+        assert_eq!(
+            gate.push("thinking aloud"),
+            Some("thinking aloud".to_owned())
+        );
+        assert_eq!(gate.end(), Some("\n"));
+        // Nothing shown at all: nothing to end.
+        assert_eq!(gate.push("\n"), None);
+        assert_eq!(gate.end(), None);
     }
 
     #[test]

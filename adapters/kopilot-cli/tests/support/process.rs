@@ -25,6 +25,14 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// Sets one environment variable (replacing the scenario's value).
+    #[must_use]
+    pub fn env_var(mut self, name: &str, value: &str) -> Self {
+        self.env.retain(|(n, _)| n != name);
+        self.env.push((name.into(), value.into()));
+        self
+    }
+
     fn command(&self) -> Command {
         let mut cmd = Command::new(binary());
         cmd.args(&self.args)

@@ -24,14 +24,31 @@ pub struct PtyOutcome {
 /// Runs `invocation` on a pseudo-terminal, answering the n-th prompt with `answers[n]` (and
 /// any prompt beyond the list with an empty line, the default No), for at most `limit`.
 pub fn run_on_pty(invocation: &Invocation, answers: &[&str], limit: Duration) -> PtyOutcome {
-    run(invocation, answers, limit, true)
+    run(invocation, answers, limit, true, &[PROMPT_END], "\n")
+}
+
+/// What `kopilot chat` shows when it waits for the next question.
+pub const CHAT_PROMPT: &str = "\u{203a} ";
+
+/// Runs `kopilot chat` on a pseudo-terminal with standard output piped, typing `lines` in
+/// order, one at each prompt (the chat's `›` and approvals' `[y/N]` alike); after the last
+/// one, Ctrl-D (the end of input).
+pub fn run_chat_on_pty(invocation: &Invocation, lines: &[&str], limit: Duration) -> PtyOutcome {
+    run(
+        invocation,
+        lines,
+        limit,
+        true,
+        &[CHAT_PROMPT, PROMPT_END],
+        "\u{4}",
+    )
 }
 
 /// [`run_on_pty`] with standard output on the terminal too (what a person sees of
 /// `kopilot ask` in text mode: the answer rendered as it streams); `outcome.stdout` is empty,
 /// everything is in `screen`.
 pub fn run_all_on_pty(invocation: &Invocation, answers: &[&str], limit: Duration) -> PtyOutcome {
-    run(invocation, answers, limit, false)
+    run(invocation, answers, limit, false, &[PROMPT_END], "\n")
 }
 
 fn run(
@@ -39,6 +56,8 @@ fn run(
     answers: &[&str],
     limit: Duration,
     pipe_stdout: bool,
+    markers: &[&str],
+    beyond: &str,
 ) -> PtyOutcome {
     let (pty, pts) = pty_process::blocking::open().expect("a pseudo-terminal");
     pty.resize(pty_process::Size::new(40, 160))
@@ -60,7 +79,9 @@ fn run(
     let pty = Arc::new(pty);
     let screen = Arc::new(Mutex::new(String::new()));
     let prompts = Arc::new(Mutex::new(0_usize));
-    let answers: Vec<String> = answers.iter().map(|a| (*a).to_owned()).collect();
+    let answers: Vec<String> = answers.iter().map(|a| format!("{a}\n")).collect();
+    let markers: Vec<String> = markers.iter().map(|m| (*m).to_owned()).collect();
+    let beyond = beyond.to_owned();
     let reader = {
         let (pty, screen, prompts) = (Arc::clone(&pty), Arc::clone(&screen), Arc::clone(&prompts));
         std::thread::spawn(move || {
@@ -73,12 +94,15 @@ fn run(
                 };
                 let mut text = screen.lock().unwrap_or_else(PoisonError::into_inner);
                 text.push_str(&String::from_utf8_lossy(&buf[..n]));
-                let seen = text.matches(PROMPT_END).count();
+                let seen: usize = markers
+                    .iter()
+                    .map(|m| text.matches(m.as_str()).count())
+                    .sum();
                 drop(text);
                 let mut answered = prompts.lock().unwrap_or_else(PoisonError::into_inner);
                 while *answered < seen {
-                    let answer = answers.get(*answered).map_or("", String::as_str);
-                    let _ = (&*pty).write_all(format!("{answer}\n").as_bytes());
+                    let answer = answers.get(*answered).unwrap_or(&beyond);
+                    let _ = (&*pty).write_all(answer.as_bytes());
                     *answered += 1;
                 }
             }
