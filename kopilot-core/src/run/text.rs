@@ -109,6 +109,7 @@ pub(super) fn render_offline_answer(
         out.push_str("No problems found.\n");
         return out;
     }
+    render_summary(&mut out, findings);
     let mut total_cost = 0.0;
     for severity in Severity::ALL {
         let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
@@ -136,7 +137,17 @@ pub(super) fn render_offline_answer(
                 let _ = writeln!(out, "  - Estimated waste: ${cost:.2}/month");
             }
             if let Some(command) = f.command.as_deref().filter(|c| !c.is_empty()) {
-                let _ = writeln!(out, "  - Fix ({}): `{command}`", fix_gate(guard, command));
+                match fix_gate(guard, command) {
+                    Ok(gate) => {
+                        let _ = writeln!(out, "  - Fix ({gate}): `{command}`");
+                    }
+                    Err(why) => {
+                        let _ = writeln!(
+                            out,
+                            "  - No fix offered: `{command}` would be blocked by the safety policy{why}"
+                        );
+                    }
+                }
             }
         }
         out.push('\n');
@@ -147,20 +158,57 @@ pub(super) fn render_offline_answer(
     out
 }
 
-/// What running a fix command would take under the policy, in words.
-fn fix_gate(guard: &Guard, command: &str) -> String {
+/// What running a fix command would take under the policy, in words; for a command the
+/// policy blocks (which is then no fix at all), why.
+fn fix_gate(guard: &Guard, command: &str) -> Result<String, String> {
     let assessment = guard.assess(command);
     match assessment.decision {
-        Decision::Allow => "runs without approval".to_owned(),
-        Decision::Approve => format!("needs approval, {} risk", assessment.risk),
-        Decision::Block => {
-            let why = assessment
-                .reasons
-                .first()
-                .map_or_else(String::new, |r| format!(": {r}"));
-            format!("blocked by the safety policy{why}")
+        Decision::Allow => Ok("runs without approval".to_owned()),
+        Decision::Approve => Ok(format!("needs approval, {} risk", assessment.risk)),
+        Decision::Block => Err(assessment
+            .reasons
+            .first()
+            .map_or_else(String::new, |r| format!(" ({r})"))),
+    }
+}
+
+/// The answer's first lines: how many findings of each check, what each kind of waste costs,
+/// and the total, in the order the checks first appear.
+fn render_summary(out: &mut String, findings: &[Finding]) {
+    let mut kinds: Vec<(&str, usize, f64)> = Vec::new();
+    for f in findings {
+        let cost = f.monthly_cost.unwrap_or(0.0);
+        match kinds.iter_mut().find(|(check, ..)| *check == f.check) {
+            Some((_, count, sum)) => {
+                *count += 1;
+                *sum += cost;
+            }
+            None => kinds.push((&f.check, 1, cost)),
         }
     }
+    let total: f64 = kinds.iter().map(|(.., sum)| sum).sum();
+    let noun = if findings.len() == 1 {
+        "finding"
+    } else {
+        "findings"
+    };
+    if total > 0.0 {
+        let _ = writeln!(
+            out,
+            "**Summary:** {} {noun}, estimated waste **${total:.2}/month**.\n",
+            findings.len()
+        );
+    } else {
+        let _ = writeln!(out, "**Summary:** {} {noun}.\n", findings.len());
+    }
+    for (check, count, sum) in &kinds {
+        if *sum > 0.0 {
+            let _ = writeln!(out, "- `{check}`: {count}, ${sum:.2}/month");
+        } else {
+            let _ = writeln!(out, "- `{check}`: {count}");
+        }
+    }
+    out.push('\n');
 }
 
 fn capitalise(s: &str) -> String {
@@ -173,7 +221,98 @@ fn capitalise(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_review, truncate, wrap};
+    use super::{parse_review, render_offline_answer, truncate, wrap};
+    use crate::Finding;
+    use crate::protocol::{ObjectRef, Severity};
+    use crate::safety::{Guard, Policy};
+
+    fn finding(check: &str, ns: &str, name: &str, cost: Option<f64>, command: &str) -> Finding {
+        Finding {
+            check: check.to_owned(),
+            severity: Severity::Medium,
+            object: ObjectRef::new("PersistentVolumeClaim", Some(ns), name),
+            message: "unused".to_owned(),
+            evidence: serde_json::Value::Null,
+            recommendation: String::new(),
+            command: Some(command.to_owned()),
+            monthly_cost: cost,
+        }
+    }
+
+    #[test]
+    fn the_offline_answer_opens_with_counts_and_dollars_per_kind_and_the_total() {
+        let findings = [
+            finding(
+                "cost.orphaned_pvc",
+                "a",
+                "one",
+                Some(8.0),
+                "kubectl delete pvc one -n a",
+            ),
+            finding(
+                "cost.idle",
+                "b",
+                "two",
+                Some(30.5),
+                "kubectl scale deploy two -n b --replicas=0",
+            ),
+            finding(
+                "cost.orphaned_pvc",
+                "c",
+                "three",
+                Some(4.25),
+                "kubectl delete pvc three -n c",
+            ),
+            finding(
+                "reliability.no_pdb",
+                "c",
+                "four",
+                None,
+                "kubectl get pdb -n c",
+            ),
+        ];
+        let answer = render_offline_answer(
+            &["cost_optimization".to_owned()],
+            &[],
+            &findings,
+            &Guard::new(Policy::default()),
+        );
+        let summary = answer
+            .find("**Summary:** 4 findings, estimated waste **$42.75/month**.")
+            .expect(&answer);
+        let details = answer.find("### Medium").expect(&answer);
+        assert!(summary < details, "{answer}");
+        for line in [
+            "- `cost.orphaned_pvc`: 2, $12.25/month\n",
+            "- `cost.idle`: 1, $30.50/month\n",
+            "- `reliability.no_pdb`: 1\n",
+        ] {
+            assert!(answer.contains(line), "{line:?} missing:\n{answer}");
+        }
+        assert!(
+            answer.contains("Estimated total monthly waste: $42.75"),
+            "{answer}"
+        );
+    }
+
+    #[test]
+    fn a_fix_the_policy_would_block_is_not_offered_as_a_fix() {
+        let findings = [finding(
+            "cost.orphaned_pvc",
+            "kube-system",
+            "etcd-backup",
+            Some(2.0),
+            "kubectl delete pvc etcd-backup -n kube-system",
+        )];
+        let answer = render_offline_answer(&[], &[], &findings, &Guard::new(Policy::default()));
+        assert!(!answer.contains("Fix ("), "{answer}");
+        assert!(
+            answer.contains(
+                "No fix offered: `kubectl delete pvc etcd-backup -n kube-system` would be blocked by the safety policy ("
+            ),
+            "{answer}"
+        );
+    }
 
     #[test]
     fn truncation_says_what_was_cut() {
