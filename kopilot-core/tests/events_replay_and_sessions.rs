@@ -260,11 +260,22 @@ async fn offline_mode_routes_by_keywords_and_answers_from_findings() {
         "{}",
         result.answer
     );
-    // Each fix says what the guard would do with it: this one is in a protected namespace.
+    // The question names web: coredns is only "also noticed", in one line, and its command
+    // (which the policy would block, being in a protected namespace) is no fix on offer.
+    let asked = result.answer.find("### Asked about").expect(&result.answer);
+    let also = result
+        .answer
+        .find("### Also noticed (1)")
+        .expect(&result.answer);
+    assert!(asked < also, "{}", result.answer);
     assert!(
-        result.answer.contains(
-            "Fix (blocked by the safety policy: `kubectl delete` changes the protected namespace `kube-system`): `kubectl delete pod coredns-1 -n kube-system`"
-        ),
+        result.answer[also..]
+            .contains("- high **Pod/coredns-1 in `kube-system`** `health.crashloop`: coredns-1 is crashlooping"),
+        "{}",
+        result.answer
+    );
+    assert!(
+        !result.answer.contains("kubectl delete pod coredns-1"),
         "{}",
         result.answer
     );

@@ -74,3 +74,60 @@ async fn offline_answer_on_the_demo_cluster_names_its_known_waste() {
         kopilot_core::safety::AuditEvent::Assessment { command, .. } if command.starts_with("kubectl get nodes,pods")
     )));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs kubectl"]
+async fn offline_answer_to_a_crashloop_question_quotes_the_exit_and_the_log_line_that_names_the_cause()
+ {
+    kopilot_fake::kubectl::require_kubectl();
+    let cluster = demo::builder().start().await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    cluster.write_kubeconfig(&kubeconfig).unwrap();
+    let config = K8sConfig {
+        exec: ExecConfig {
+            kubeconfig: Some(kubeconfig),
+            home: Some(dir.path().to_owned()),
+            ..ExecConfig::default()
+        },
+        enable_shell: false,
+    };
+    let audit = Arc::new(MemoryAuditSink::default());
+    let kopilot = register(
+        Kopilot::builder().audit(audit.clone()),
+        &config,
+        audit.clone(),
+    )
+    .build()
+    .unwrap();
+    let result = kopilot
+        .submit(TaskRequest::new("why is cart crashlooping?"))
+        .result()
+        .await;
+    assert_eq!(result.status, Status::Succeeded, "{:?}", result.error);
+    let answer = &result.answer;
+    // The workload asked about comes first, with how its container ended and the log line
+    // that names the cause (kopilot-fake/demo/README.md, "Known problems").
+    let asked = answer.find("### Asked about").expect(answer);
+    let crash = answer
+        .find("**Deployment/cart in `storefront`** `health.crashloop`")
+        .expect(answer);
+    assert!(asked < crash, "{answer}");
+    assert!(
+        answer.contains(
+            "Last termination of `app` in pod `cart-zk98gxtx6z-r29gb`: Error, exit code 1"
+        ),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("FATAL cart: cannot start without session store"),
+        "{answer}"
+    );
+    assert!(answer.contains("### Also noticed"), "{answer}");
+    // The logs were read through the guard like any tool call.
+    assert!(audit.events().iter().any(|e| matches!(
+        e,
+        kopilot_core::safety::AuditEvent::Assessment { command, .. }
+            if command.starts_with("kubectl logs cart-zk98gxtx6z-r29gb -n storefront -c app")
+    )));
+}

@@ -348,7 +348,7 @@ impl TaskRun {
     }
 
     /// One guarded tool call counted against the task's budget; its findings join the task's.
-    async fn guarded_call(
+    pub(super) async fn guarded_call(
         &self,
         agent: &str,
         call: &ToolCall,

@@ -85,13 +85,29 @@ pub(super) fn parse_review(text: &str) -> Option<(u8, String)> {
     Some((score.round() as u8, critique))
 }
 
-/// The offline answer: findings grouped by severity, with their evidence and fixes.
-pub(super) fn render_offline_answer(
-    skills: &[String],
-    checks: &[String],
-    findings: &[Finding],
-    guard: &Guard,
-) -> String {
+/// What an offline answer is made of.
+pub(super) struct OfflineAnswer<'a> {
+    pub(super) skills: &'a [String],
+    pub(super) checks: &'a [String],
+    pub(super) findings: &'a [Finding],
+    /// The findings about objects the question names (indices into `findings`): shown first,
+    /// in full, with the rest as one short "also noticed" list.
+    pub(super) asked: &'a [usize],
+    /// More for a finding (index, markdown lines): the last termination and log lines of a
+    /// crash-looping container.
+    pub(super) details: &'a [(usize, String)],
+}
+
+/// The offline answer: a summary, then the findings (those asked about first), with their
+/// evidence and fixes.
+pub(super) fn render_offline_answer(answer: &OfflineAnswer<'_>, guard: &Guard) -> String {
+    let OfflineAnswer {
+        skills,
+        checks,
+        findings,
+        asked,
+        details,
+    } = answer;
     let mut out = String::from(
         "_Offline answer: no language model was used. These findings come from Kopilot's deterministic analyzers._\n\n",
     );
@@ -110,52 +126,107 @@ pub(super) fn render_offline_answer(
         return out;
     }
     render_summary(&mut out, findings);
-    let mut total_cost = 0.0;
-    for severity in Severity::ALL {
-        let group: Vec<&Finding> = findings.iter().filter(|f| f.severity == severity).collect();
-        if group.is_empty() {
-            continue;
+    let detail = |index: usize| {
+        details
+            .iter()
+            .filter(move |(i, _)| *i == index)
+            .map(|(_, text)| text.as_str())
+    };
+    if asked.is_empty() {
+        for severity in Severity::ALL {
+            let group: Vec<(usize, &Finding)> = findings
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.severity == severity)
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "### {} ({})\n",
+                capitalise(severity.as_str()),
+                group.len()
+            );
+            for (index, f) in group {
+                render_finding(&mut out, f, guard, detail(index));
+            }
+            out.push('\n');
         }
-        let _ = writeln!(
-            out,
-            "### {} ({})\n",
-            capitalise(severity.as_str()),
-            group.len()
-        );
-        for f in group {
-            let object = &f.object;
-            let where_ = match object.namespace.as_deref().filter(|ns| !ns.is_empty()) {
-                Some(ns) => format!("{}/{} in `{ns}`", object.kind, object.name),
-                None => format!("{}/{}", object.kind, object.name),
-            };
-            let _ = writeln!(out, "- **{where_}** `{}`: {}", f.check, f.message);
-            if !f.recommendation.is_empty() {
-                let _ = writeln!(out, "  - Recommendation: {}", f.recommendation);
+    } else {
+        let _ = writeln!(out, "### Asked about\n");
+        for &index in *asked {
+            if let Some(f) = findings.get(index) {
+                render_finding(&mut out, f, guard, detail(index));
             }
-            if let Some(cost) = f.monthly_cost {
-                total_cost += cost;
-                let _ = writeln!(out, "  - Estimated waste: ${cost:.2}/month");
-            }
-            if let Some(command) = f.command.as_deref().filter(|c| !c.is_empty()) {
-                match fix_gate(guard, command) {
-                    Ok(gate) => {
-                        let _ = writeln!(out, "  - Fix ({gate}): `{command}`");
-                    }
-                    Err(why) => {
-                        let _ = writeln!(
-                            out,
-                            "  - No fix offered: `{command}` would be blocked by the safety policy{why}"
-                        );
-                    }
-                }
+        }
+        let rest: Vec<&Finding> = findings
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !asked.contains(i))
+            .map(|(_, f)| f)
+            .collect();
+        if !rest.is_empty() {
+            let _ = writeln!(out, "\n### Also noticed ({})\n", rest.len());
+            for f in rest {
+                let _ = writeln!(
+                    out,
+                    "- {} **{}** `{}`: {}",
+                    f.severity.as_str(),
+                    place(f),
+                    f.check,
+                    f.message
+                );
             }
         }
         out.push('\n');
     }
+    let total_cost: f64 = findings.iter().filter_map(|f| f.monthly_cost).sum();
     if total_cost > 0.0 {
         let _ = writeln!(out, "**Estimated total monthly waste: ${total_cost:.2}**");
     }
     out
+}
+
+/// `Kind/name in `namespace``.
+fn place(f: &Finding) -> String {
+    let object = &f.object;
+    match object.namespace.as_deref().filter(|ns| !ns.is_empty()) {
+        Some(ns) => format!("{}/{} in `{ns}`", object.kind, object.name),
+        None => format!("{}/{}", object.kind, object.name),
+    }
+}
+
+/// One finding in full: what, why, what it costs, the fix and any details.
+fn render_finding<'a>(
+    out: &mut String,
+    f: &Finding,
+    guard: &Guard,
+    details: impl Iterator<Item = &'a str>,
+) {
+    let _ = writeln!(out, "- **{}** `{}`: {}", place(f), f.check, f.message);
+    for text in details {
+        out.push_str(text);
+    }
+    if !f.recommendation.is_empty() {
+        let _ = writeln!(out, "  - Recommendation: {}", f.recommendation);
+    }
+    if let Some(cost) = f.monthly_cost {
+        let _ = writeln!(out, "  - Estimated waste: ${cost:.2}/month");
+    }
+    if let Some(command) = f.command.as_deref().filter(|c| !c.is_empty()) {
+        match fix_gate(guard, command) {
+            Ok(gate) => {
+                let _ = writeln!(out, "  - Fix ({gate}): `{command}`");
+            }
+            Err(why) => {
+                let _ = writeln!(
+                    out,
+                    "  - No fix offered: `{command}` would be blocked by the safety policy{why}"
+                );
+            }
+        }
+    }
 }
 
 /// What running a fix command would take under the policy, in words; for a command the
@@ -221,7 +292,7 @@ fn capitalise(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_review, render_offline_answer, truncate, wrap};
+    use super::{OfflineAnswer, parse_review, render_offline_answer, truncate, wrap};
     use crate::Finding;
     use crate::protocol::{ObjectRef, Severity};
     use crate::safety::{Guard, Policy};
@@ -272,9 +343,13 @@ mod tests {
             ),
         ];
         let answer = render_offline_answer(
-            &["cost_optimization".to_owned()],
-            &[],
-            &findings,
+            &OfflineAnswer {
+                skills: &["cost_optimization".to_owned()],
+                checks: &[],
+                findings: &findings,
+                asked: &[],
+                details: &[],
+            },
             &Guard::new(Policy::default()),
         );
         let summary = answer
@@ -304,7 +379,16 @@ mod tests {
             Some(2.0),
             "kubectl delete pvc etcd-backup -n kube-system",
         )];
-        let answer = render_offline_answer(&[], &[], &findings, &Guard::new(Policy::default()));
+        let answer = render_offline_answer(
+            &OfflineAnswer {
+                skills: &[],
+                checks: &[],
+                findings: &findings,
+                asked: &[],
+                details: &[],
+            },
+            &Guard::new(Policy::default()),
+        );
         assert!(!answer.contains("Fix ("), "{answer}");
         assert!(
             answer.contains(
