@@ -237,6 +237,35 @@ fn other_rows(rows: &mut Vec<Row>) {
         value: kubeconfig,
         source,
     });
+    let (value, source) = match env("KOPILOT_KUBECTL_ENV") {
+        Some(list) => match kopilot_k8s::exec::env::VarPattern::parse_list(&list) {
+            Ok(patterns) => (
+                format!(
+                    "built-in list + {}",
+                    patterns
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "env KOPILOT_KUBECTL_ENV (--kubectl-env overrides)".to_owned(),
+            ),
+            Err(err) => (
+                format!("invalid: {err}"),
+                "env KOPILOT_KUBECTL_ENV".to_owned(),
+            ),
+        },
+        None => (
+            "built-in list (cloud credentials, proxies, CA bundles, locale)".to_owned(),
+            "default (--kubectl-env adds to it)".to_owned(),
+        ),
+    };
+    rows.push(Row {
+        section: "cluster",
+        setting: "kubectl environment",
+        value,
+        source,
+    });
     match data_dir() {
         Ok(dir) => {
             for (setting, value) in [

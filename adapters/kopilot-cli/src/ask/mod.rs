@@ -24,6 +24,7 @@ use kopilot_core::skills::SkillLoader;
 use kopilot_core::{Kopilot, Limits, Status, TaskRequest};
 use kopilot_fake::{FakeCluster, demo};
 use kopilot_k8s::exec::ExecConfig;
+use kopilot_k8s::exec::env::VarPattern;
 use kopilot_k8s::tools::{K8sConfig, register};
 use tokio::sync::mpsc;
 
@@ -80,6 +81,16 @@ pub(crate) struct AskArgs {
     /// Kubeconfig context to use instead of the current one.
     #[arg(long, value_name = "CONTEXT")]
     context: Option<String>,
+    /// More variables to pass to kubectl and its credential plugins, as names or prefixes
+    /// (`VAULT_ADDR,TELEPORT_*`), besides the built-in list (cloud credentials, proxies, CA
+    /// bundles, locale; see the README). Model providers' keys are never passed.
+    #[arg(
+        long,
+        value_name = "NAMES",
+        env = "KOPILOT_KUBECTL_ENV",
+        value_delimiter = ','
+    )]
+    kubectl_env: Vec<VarPattern>,
     /// The namespace the question is about (the agent is told to stay in it).
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     namespace: Option<String>,
@@ -217,7 +228,10 @@ struct Cluster {
 
 impl Cluster {
     async fn connect(args: &AskArgs, state: &State) -> anyhow::Result<Self> {
-        let mut exec = ExecConfig::default();
+        let mut exec = ExecConfig {
+            extra_env: args.kubectl_env.clone(),
+            ..ExecConfig::default()
+        };
         if !args.demo {
             exec.kubeconfig = args.kubeconfig.clone().or_else(|| {
                 std::env::var_os("KUBECONFIG")
