@@ -15,6 +15,7 @@ mod demo_cmd;
 mod demo_model;
 mod escape;
 mod history_cmd;
+mod preflight;
 mod safety_cmd;
 mod signals;
 mod skills_cmd;

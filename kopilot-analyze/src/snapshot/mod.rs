@@ -42,7 +42,9 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
-pub use live::{LiveOptions, NamespaceScope};
+pub use live::{
+    KubeconfigSource, LiveOptions, LoadedKubeconfig, NamespaceScope, read_kubeconfig_list,
+};
 pub use metrics::{ContainerMetrics, NodeMetrics, PodMetrics};
 pub use prometheus::{ContainerKey, HistoricalUsage, UsageHistory};
 

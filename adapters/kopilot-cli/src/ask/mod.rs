@@ -298,6 +298,10 @@ async fn ask(args: AskArgs, prompt: String) -> anyhow::Result<ExitCode> {
         ))
         .into());
     }
+    // A wrong kubeconfig, context or server fails here, before any task (--demo makes its own).
+    if !args.demo {
+        crate::preflight::check(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
+    }
     let model = if args.offline {
         None
     } else {
