@@ -13,6 +13,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
 use super::metrics::{NodeMetrics, PodMetrics};
+use super::plugin_env;
 use super::{ClusterSnapshot, Skipped, SnapshotSource};
 use crate::error::{Error, Result};
 
@@ -148,6 +149,34 @@ pub fn read_kubeconfig_list(
     }))
 }
 
+/// Keeps model providers' keys and Kopilot's settings ([`plugin_env::WITHHELD`]) from the
+/// exec credential plugins the in-process client starts, which otherwise inherit this whole
+/// process's environment. A variable the kubeconfig sets for its plugin (`exec.env`) stays.
+fn withhold_from_plugins(kubeconfig: &mut kube::config::Kubeconfig) {
+    let withheld = plugin_env::withheld_names(std::env::vars_os());
+    if withheld.is_empty() {
+        return;
+    }
+    for named in &mut kubeconfig.auth_infos {
+        let Some(exec) = named.auth_info.as_mut().and_then(|user| user.exec.as_mut()) else {
+            continue;
+        };
+        let set_by_kubeconfig: Vec<&str> = exec
+            .env
+            .iter()
+            .flatten()
+            .filter_map(|pair| pair.get("name").map(String::as_str))
+            .collect();
+        let mut drop: Vec<String> = withheld
+            .iter()
+            .filter(|name| !set_by_kubeconfig.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        drop.extend(exec.drop_env.take().unwrap_or_default());
+        exec.drop_env = Some(drop);
+    }
+}
+
 impl LiveOptions {
     /// Builds a `kube` client from these options.
     pub async fn client(&self) -> Result<(Client, String)> {
@@ -231,7 +260,9 @@ impl LiveOptions {
             });
         };
         let files = loaded.describe_files();
-        kube::Config::from_custom_kubeconfig(loaded.merged, &options)
+        let mut merged = loaded.merged;
+        withhold_from_plugins(&mut merged);
+        kube::Config::from_custom_kubeconfig(merged, &options)
             .await
             .map_err(|e| Error::KubeConfig {
                 message: format!("kubeconfig {files}"),

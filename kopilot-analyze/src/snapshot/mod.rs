@@ -25,6 +25,7 @@ mod files;
 mod kinds;
 mod live;
 mod metrics;
+pub mod plugin_env;
 pub mod prometheus;
 pub mod quantity;
 mod yaml;
