@@ -1,7 +1,8 @@
 //! Running cleared commands: argv pipelines (never a shell string unless the `run_shell` policy
 //! flag is on), with Kopilot's kubeconfig and context injected, the environment kubectl and its
-//! credential plugins need and no model provider's key ([`env`]), closed stdin, a timeout and cancellation that kill the whole process group, an output cap, and an
-//! audit record per execution.
+//! credential plugins need and no model provider's key ([`mod@env`]), closed stdin, a timeout
+//! and cancellation that kill the whole process group, an output cap, and an audit record per
+//! execution.
 //!
 //! ```no_run
 //! # async fn demo(cleared: kopilot_core::safety::ClearedCommand) -> kopilot_k8s::Result<()> {
