@@ -24,6 +24,9 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
+    /// The HTTPS certificates or configuration could not be made.
+    #[error("could not set up HTTPS: {0}")]
+    Tls(String),
     /// A seed clock anchor is not an RFC 3339 timestamp.
     #[error("seed clock anchor {0:?} is not an RFC 3339 timestamp like 2026-01-01T12:00:00Z")]
     BadClockAnchor(String),

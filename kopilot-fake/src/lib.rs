@@ -73,6 +73,7 @@ pub mod selectors;
 mod status;
 mod store;
 mod tables;
+mod tls;
 mod validation;
 mod watch;
 mod writes;
@@ -108,6 +109,9 @@ pub struct FakeClusterBuilder {
     clock_anchor: Option<String>,
     bookmark_every: Duration,
     forbidden: Vec<ForbiddenRule>,
+    tls: bool,
+    require_token: bool,
+    given_token: Option<String>,
 }
 
 impl Default for FakeClusterBuilder {
@@ -121,6 +125,9 @@ impl Default for FakeClusterBuilder {
             clock_anchor: None,
             bookmark_every: Duration::from_secs(30),
             forbidden: Vec::new(),
+            tls: false,
+            require_token: false,
+            given_token: None,
         }
     }
 }
@@ -213,8 +220,57 @@ impl FakeClusterBuilder {
         self
     }
 
+    /// Serves HTTPS instead of HTTP, with a CA made at start: the server certificate is valid
+    /// for `127.0.0.1` and `localhost`, and written kubeconfigs carry the CA as
+    /// `certificate-authority-data`. kubectl runs exec credential plugins and sends bearer
+    /// tokens only over TLS.
+    #[must_use]
+    pub fn tls(mut self) -> Self {
+        self.tls = true;
+        self
+    }
+
+    /// Refuses every request (401 `Unauthorized`, as an API server does) that does not carry
+    /// `Authorization: Bearer` with a token made at start ([`FakeCluster::token`], also written
+    /// into kubeconfigs). Needs [`FakeClusterBuilder::tls`]: kubectl sends no token over HTTP.
+    #[must_use]
+    pub fn require_token(mut self) -> Self {
+        self.require_token = true;
+        self
+    }
+
+    /// Like [`FakeClusterBuilder::require_token`], with this token instead of one made at
+    /// start (e.g. an OIDC id-token a test wrote into a kubeconfig).
+    #[must_use]
+    pub fn require_given_token(mut self, token: impl Into<String>) -> Self {
+        self.require_token = true;
+        self.given_token = Some(token.into());
+        self
+    }
+
     /// Loads the seeds and starts serving on 127.0.0.1. Needs a Tokio runtime.
     pub async fn start(self) -> Result<FakeCluster> {
+        if self.require_token && !self.tls {
+            return Err(Error::Tls(
+                "a required token needs TLS: kubectl sends no credentials over plain HTTP".into(),
+            ));
+        }
+        let tls = if self.tls {
+            Some(tls::Tls::generate()?)
+        } else {
+            None
+        };
+        let token = match &tls {
+            Some(_) if self.given_token.is_some() => self.given_token.clone(),
+            Some(tls) if self.require_token => {
+                use sha2::{Digest, Sha256};
+                let mut hasher = Sha256::new();
+                hasher.update(b"kopilot-fake bearer token\0");
+                hasher.update(&tls.secret);
+                Some(hex::encode(hasher.finalize()))
+            }
+            _ => None,
+        };
         let shift = match &self.clock_anchor {
             Some(anchor) => {
                 let t =
@@ -254,29 +310,46 @@ impl FakeClusterBuilder {
             shutdown: stop_rx.clone(),
             bookmark_every: self.bookmark_every,
             forbidden: self.forbidden,
+            token: token.clone(),
         });
         let router = axum::Router::new()
             .fallback(routing::handle)
             .with_state(app);
         let mut graceful = stop_rx;
-        let task = tokio::spawn(async move {
-            let shutdown = async move {
-                let _ = graceful.wait_for(|stop| *stop).await;
-            };
-            if let Err(e) = axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
-            {
-                tracing::warn!(error = %e, "fake API server stopped with an error");
+        let shutdown = async move {
+            let _ = graceful.wait_for(|stop| *stop).await;
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let task = match &tls {
+            Some(tls) => {
+                let listener = tls.listen(listener);
+                tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, router)
+                        .with_graceful_shutdown(shutdown)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "fake API server stopped with an error");
+                    }
+                })
             }
-        });
+            None => tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(shutdown)
+                    .await
+                {
+                    tracing::warn!(error = %e, "fake API server stopped with an error");
+                }
+            }),
+        };
         Ok(FakeCluster {
-            url: format!("http://{addr}"),
+            url: format!("{scheme}://{addr}"),
             addr,
             state,
             stop: stop_tx,
             task: Some(task),
             context_name: self.context_name,
+            ca_pem: tls.map(|tls| tls.ca_pem),
+            token,
         })
     }
 }
@@ -290,6 +363,8 @@ pub struct FakeCluster {
     stop: shutdown_watch::Sender<bool>,
     task: Option<JoinHandle<()>>,
     context_name: String,
+    ca_pem: Option<String>,
+    token: Option<String>,
 }
 
 impl std::fmt::Debug for State {
@@ -307,7 +382,7 @@ impl FakeCluster {
         FakeClusterBuilder::default()
     }
 
-    /// The base URL, e.g. `http://127.0.0.1:41234`.
+    /// The base URL, e.g. `http://127.0.0.1:41234` (`https://` with [`FakeClusterBuilder::tls`]).
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -317,19 +392,44 @@ impl FakeCluster {
         self.addr
     }
 
-    /// A kubeconfig for this server (cluster, user and context named as configured).
-    pub fn kubeconfig(&self) -> String {
-        kubeconfig::kubeconfig_yaml(&self.url, &self.context_name)
+    /// The CA certificate (PEM) of an HTTPS server ([`FakeClusterBuilder::tls`]).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.ca_pem.as_deref()
     }
 
-    /// Writes [`FakeCluster::kubeconfig`] to `path`, creating parent directories.
+    /// The bearer token the server requires ([`FakeClusterBuilder::require_token`]).
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// A kubeconfig for this server (cluster, user and context named as configured), with
+    /// the CA of an HTTPS server and the token it requires.
+    pub fn kubeconfig(&self) -> String {
+        kubeconfig::kubeconfig_yaml(
+            &self.url,
+            &self.context_name,
+            self.ca_pem.as_deref(),
+            self.token.as_deref(),
+        )
+    }
+
+    /// Writes [`FakeCluster::kubeconfig`] to `path`, creating parent directories; a new file
+    /// is readable by its owner only (it may hold the token), as kubectl writes kubeconfigs.
     pub fn write_kubeconfig(&self, path: impl AsRef<Path>) -> Result<()> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
         let path = path.as_ref();
         let write = || {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent)?;
             }
-            std::fs::write(path, self.kubeconfig())
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)?;
+            file.write_all(self.kubeconfig().as_bytes())
         };
         write().map_err(|source| Error::WriteKubeconfig {
             path: path.to_owned(),

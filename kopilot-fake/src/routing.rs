@@ -34,6 +34,8 @@ pub(crate) struct App {
     pub(crate) shutdown: shutdown_watch::Receiver<bool>,
     pub(crate) bookmark_every: Duration,
     pub(crate) forbidden: Vec<ForbiddenRule>,
+    /// The bearer token every request must carry, when one is required.
+    pub(crate) token: Option<String>,
 }
 
 impl App {
@@ -128,8 +130,30 @@ fn resource_route(group: &str, version: &str, rest: &[&str]) -> Route {
 }
 
 /// The single handler behind the router.
+/// Whether the request carries `Authorization: Bearer <token>` (compared in constant time).
+fn bearer_matches(headers: &axum::http::HeaderMap, token: &str) -> bool {
+    let Some(given) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    given.len() == token.len()
+        && given
+            .bytes()
+            .zip(token.bytes())
+            .fold(0_u8, |diff, (a, b)| diff | (a ^ b))
+            == 0
+}
+
 pub(crate) async fn handle(AxumState(app): AxumState<Arc<App>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
+    if let Some(token) = &app.token
+        && !bearer_matches(&parts.headers, token)
+    {
+        return ApiError::unauthorized().into_response();
+    }
     let query: HashMap<String, String> = parts
         .uri
         .query()

@@ -131,6 +131,11 @@ impl ApiError {
         )
     }
 
+    /// What an API server answers a request without valid credentials.
+    pub(crate) fn unauthorized() -> Self {
+        Self::new(401, "Unauthorized", "Unauthorized".into())
+    }
+
     pub(crate) fn gone(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message.into())
     }

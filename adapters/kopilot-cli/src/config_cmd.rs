@@ -243,17 +243,34 @@ fn other_rows(settings: &Settings, rows: &mut Vec<Row>) {
         value: skills,
         source: skills_source,
     });
-    let (kubeconfig, source) = match env("KUBECONFIG") {
-        Some(path) => (path, "env KUBECONFIG (--kubeconfig overrides)".to_owned()),
+    kubeconfig_rows(rows);
+    let (value, source) = match env("KOPILOT_KUBECTL_ENV") {
+        Some(list) => match kopilot_k8s::exec::env::VarPattern::parse_list(&list) {
+            Ok(patterns) => (
+                format!(
+                    "built-in list + {}",
+                    patterns
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                "env KOPILOT_KUBECTL_ENV (--kubectl-env overrides)".to_owned(),
+            ),
+            Err(err) => (
+                format!("invalid: {err}"),
+                "env KOPILOT_KUBECTL_ENV".to_owned(),
+            ),
+        },
         None => (
-            "~/.kube/config".to_owned(),
-            "default (--kubeconfig overrides)".to_owned(),
+            "built-in list (cloud credentials, proxies, CA bundles, locale)".to_owned(),
+            "default (--kubectl-env adds to it)".to_owned(),
         ),
     };
     rows.push(Row {
         section: "cluster",
-        setting: "kubeconfig",
-        value: kubeconfig,
+        setting: "kubectl environment",
+        value,
         source,
     });
     match data_dir() {
@@ -307,6 +324,66 @@ fn config_file_row(settings: &Settings, rows: &mut Vec<Row>) {
         value,
         source,
     });
+}
+
+/// The kubeconfig as kubectl would read it (every file of `KUBECONFIG` merged, missing ones
+/// skipped), its current context and the contexts it has.
+fn kubeconfig_rows(rows: &mut Vec<Row>) {
+    use kopilot_analyze::snapshot::{KubeconfigSource, LiveOptions};
+    let mut push = |setting: &'static str, value: String, source: String| {
+        rows.push(Row {
+            section: "cluster",
+            setting,
+            value,
+            source,
+        });
+    };
+    match LiveOptions::default().kubeconfig() {
+        Ok(Some(loaded)) => {
+            let mut files = loaded.describe_files();
+            if !loaded.missing.is_empty() {
+                let missing: Vec<String> = loaded
+                    .missing
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect();
+                files = format!("{files} (missing, skipped: {})", missing.join(", "));
+            }
+            let source = match loaded.source {
+                KubeconfigSource::Environment => "env KUBECONFIG (--kubeconfig overrides)",
+                KubeconfigSource::Default | KubeconfigSource::Configured => {
+                    "default (--kubeconfig overrides)"
+                }
+            };
+            push("kubeconfig", files, source.to_owned());
+            push(
+                "current context",
+                loaded
+                    .merged
+                    .current_context
+                    .clone()
+                    .unwrap_or_else(|| "none set".to_owned()),
+                "kubeconfig (--context overrides)".to_owned(),
+            );
+            push(
+                "contexts",
+                loaded.context_names().join(", "),
+                "kubeconfig".to_owned(),
+            );
+        }
+        Ok(None) => push(
+            "kubeconfig",
+            "none (KUBECONFIG unset or its files missing, no ~/.kube/config): the in-cluster \
+             service account when in a pod"
+                .to_owned(),
+            "default (--kubeconfig overrides)".to_owned(),
+        ),
+        Err(err) => push(
+            "kubeconfig",
+            format!("invalid: {:#}", anyhow::Error::from(err)),
+            "env KUBECONFIG or ~/.kube/config".to_owned(),
+        ),
+    }
 }
 
 /// Runs `kopilot config ...`.

@@ -29,9 +29,15 @@ enum DemoCommand {
     /// top, scale, patch, apply, delete, rollout ...) like a real cluster; changes live in
     /// memory and are gone when it stops.
     ///
+    /// With --tls it serves HTTPS with a CA made at start (written into the kubeconfig as
+    /// certificate-authority-data; the server certificate is valid for 127.0.0.1 and
+    /// localhost) and requires the bearer token it writes there too: kubectl runs exec
+    /// credential plugins only over TLS, so this is the way to try a kubeconfig that uses one.
+    ///
     /// Example:
     ///   kopilot demo serve --port 6443 --write-kubeconfig ./demo.kubeconfig
     ///   kubectl --kubeconfig ./demo.kubeconfig get pods -A
+    ///   kopilot demo serve --tls --write-kubeconfig ./demo-tls.kubeconfig
     #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     // Its help is on `ModelArgs` (the script format), in demo_model.rs.
@@ -48,6 +54,10 @@ struct ServeArgs {
     /// ~/.local/share/kopilot), or the temp directory when there is no home.
     #[arg(long, value_name = "FILE")]
     write_kubeconfig: Option<PathBuf>,
+    /// Serve HTTPS with a CA made at start, and require the bearer token written into the
+    /// kubeconfig (plain HTTP with no credentials is the default).
+    #[arg(long)]
+    tls: bool,
 }
 
 /// Runs `kopilot demo ...`.
@@ -76,6 +86,9 @@ async fn serve_demo(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut builder = demo::builder();
     if let Some(port) = args.port {
         builder = builder.port(port);
+    }
+    if args.tls {
+        builder = builder.tls().require_token();
     }
     let cluster = builder
         .start()

@@ -20,6 +20,7 @@ mod escape;
 mod explain;
 mod history_cmd;
 mod lines;
+mod preflight;
 mod safety_cmd;
 mod settings;
 mod signals;

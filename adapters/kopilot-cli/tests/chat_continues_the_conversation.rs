@@ -48,7 +48,7 @@ fn piped_lines_are_one_conversation_until_reset_and_model_switches_the_model() {
                  /exit\n\
                  This line comes after /exit and is never asked.\n";
     let out = scenario
-        .kopilot(&["chat", "--skill", "troubleshooting"])
+        .kopilot(&["chat", "--demo", "--skill", "troubleshooting"])
         .spawn_with_stdin(Some(input))
         .wait(RUN_LIMIT);
     out.expect_code(0);
@@ -122,7 +122,7 @@ fn the_end_of_input_leaves_and_a_failed_turn_is_exit_1_when_piped() {
     // `!1` asks the first question again; the third question has no scripted reply: the
     // model answers HTTP 400, the turn fails.
     let out = scenario
-        .kopilot(&["chat", "--skill", "troubleshooting"])
+        .kopilot(&["chat", "--demo", "--skill", "troubleshooting"])
         .spawn_with_stdin(Some("one?\n!1\n!7\ntwo?\n"))
         .wait(RUN_LIMIT);
     out.expect_code(1);
@@ -139,7 +139,7 @@ fn the_end_of_input_leaves_and_a_failed_turn_is_exit_1_when_piped() {
 
     // Commands only, then the end of input: nothing asked, exit 0.
     let out = scenario
-        .kopilot(&["chat", "--offline"])
+        .kopilot(&["chat", "--demo", "--offline"])
         .spawn_with_stdin(Some("/mode read-only\n/mode yolo\n/nope\n"))
         .wait(RUN_LIMIT);
     out.expect_code(0);
@@ -240,7 +240,7 @@ fn on_a_terminal_ask_without_a_question_chats_and_ctrl_c_cancels_only_the_turn()
         Reply::text("This answer comes too late.").after(Duration::from_secs(60)),
         Reply::text("The second answer is here."),
     ]));
-    let invocation = scenario.kopilot(&["ask", "--skill", "troubleshooting"]);
+    let invocation = scenario.kopilot(&["ask", "--demo", "--skill", "troubleshooting"]);
     let (pty, pts) = pty_process::blocking::open().expect("a pseudo-terminal");
     pty.resize(pty_process::Size::new(40, 160)).unwrap();
     let mut child = pty_process::blocking::Command::new(support::process::binary())

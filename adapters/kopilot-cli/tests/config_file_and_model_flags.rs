@@ -70,7 +70,8 @@ fn flag_beats_env_beats_file_beats_default() {
     let scenario = without_model_env(Scenario::new().with_stub(answering("All good.")));
     write_default_config(&scenario, &model_file(&scenario, "from-file"));
     let ask = |extra: &[&str], env: Option<(&str, &str)>| {
-        let mut args = vec!["--skill", "troubleshooting", "--output", "json"];
+        // The bundled demo cluster: `ask` checks the cluster before a task starts.
+        let mut args = vec!["--demo", "--skill", "troubleshooting", "--output", "json"];
         args.extend_from_slice(extra);
         args.push("is anything wrong?");
         let mut invocation = scenario.ask(&args);
@@ -183,7 +184,7 @@ fn kopilot_config_and_the_flag_name_another_file_which_must_exist() {
     let other_s = other.display().to_string();
 
     let by_var = scenario
-        .ask(&["--skill", "troubleshooting", "-o", "json", "hi"])
+        .ask(&["--demo", "--skill", "troubleshooting", "-o", "json", "hi"])
         .env_var("KOPILOT_CONFIG", &other_s)
         .run(RUN_LIMIT);
     assert_eq!(models_used(&scenario, &by_var).0, "named");
@@ -192,6 +193,7 @@ fn kopilot_config_and_the_flag_name_another_file_which_must_exist() {
             "--config",
             &other_s,
             "ask",
+            "--demo",
             "--skill",
             "troubleshooting",
             "-o",

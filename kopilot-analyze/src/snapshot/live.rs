@@ -3,7 +3,9 @@
 //! the cluster does not serve (404, e.g. no metrics-server), lands in
 //! [`ClusterSnapshot::skipped`] while the rest goes on.
 
+use std::ffi::OsStr;
 use std::fmt::Debug;
+use std::path::PathBuf;
 
 use futures::future::join_all;
 use kube::api::{Api, ListParams};
@@ -11,6 +13,7 @@ use kube::{Client, Resource};
 use serde::de::DeserializeOwned;
 
 use super::metrics::{NodeMetrics, PodMetrics};
+use super::plugin_env;
 use super::{ClusterSnapshot, Skipped, SnapshotSource};
 use crate::error::{Error, Result};
 
@@ -32,11 +35,146 @@ pub enum NamespaceScope {
 pub struct LiveOptions {
     /// Namespaces to list.
     pub namespaces: NamespaceScope,
-    /// A kubeconfig file to use instead of the usual resolution
-    /// (`KUBECONFIG`, `~/.kube/config`, then the in-cluster service account).
+    /// The kubeconfig to use instead of the usual resolution (`KUBECONFIG`, `~/.kube/config`,
+    /// then the in-cluster service account): one file, or a list of files separated as in
+    /// `KUBECONFIG` (`a:b`), merged as kubectl merges them (see [`LiveOptions::kubeconfig`]).
     pub kubeconfig: Option<std::path::PathBuf>,
     /// A kubeconfig context instead of the current one.
     pub context: Option<String>,
+}
+
+/// The kubeconfig files a client reads, merged as kubectl merges them.
+#[derive(Debug, Clone)]
+pub struct LoadedKubeconfig {
+    /// The merge of every file that exists: for clusters, users and contexts, the first file
+    /// to name one wins whole; `current-context` comes from the first file that sets it.
+    pub merged: kube::config::Kubeconfig,
+    /// The files read, in order.
+    pub read: Vec<PathBuf>,
+    /// The files of the list that do not exist, skipped as kubectl skips them.
+    pub missing: Vec<PathBuf>,
+    /// Where the list came from: `--kubeconfig`-style configuration, `KUBECONFIG`, or the
+    /// default `~/.kube/config`.
+    pub source: KubeconfigSource,
+}
+
+/// Where a kubeconfig list came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KubeconfigSource {
+    /// [`LiveOptions::kubeconfig`].
+    Configured,
+    /// The `KUBECONFIG` variable.
+    Environment,
+    /// `~/.kube/config`.
+    Default,
+}
+
+impl LoadedKubeconfig {
+    /// The context that applies: `wanted`, else the merged `current-context`.
+    pub fn context_name<'a>(&'a self, wanted: Option<&'a str>) -> Option<&'a str> {
+        wanted.or(self.merged.current_context.as_deref())
+    }
+
+    /// The names of the contexts, in the order of the merged files.
+    pub fn context_names(&self) -> Vec<&str> {
+        self.merged
+            .contexts
+            .iter()
+            .map(|named| named.name.as_str())
+            .collect()
+    }
+
+    /// The files read, as one line (`a.yaml, b.yaml`).
+    pub fn describe_files(&self) -> String {
+        self.read
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// Reads every file of `list` (paths separated as in `KUBECONFIG`; empty entries are
+/// ignored) and merges them as kubectl does: a file that does not exist is skipped, a file
+/// that cannot be read or parsed is an error naming it, and the first file to set a cluster,
+/// user or context (by name) or `current-context` wins. Relative paths inside a file are
+/// resolved against its directory. `Ok(None)` when no file of the list exists.
+///
+/// # Errors
+///
+/// [`Error::KubeConfig`] naming the file that cannot be read or parsed, or the two that
+/// cannot be merged.
+pub fn read_kubeconfig_list(
+    list: &OsStr,
+    source: KubeconfigSource,
+) -> Result<Option<LoadedKubeconfig>> {
+    let mut merged: Option<kube::config::Kubeconfig> = None;
+    let mut read = Vec::new();
+    let mut missing = Vec::new();
+    for path in std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()) {
+        // kubectl skips only a file that does not exist; anything else is an error.
+        match std::fs::metadata(&path) {
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                missing.push(path);
+                continue;
+            }
+            _ => {}
+        }
+        let mut file =
+            kube::config::Kubeconfig::read_from(&path).map_err(|e| Error::KubeConfig {
+                message: format!("cannot read kubeconfig {}", path.display()),
+                source: e.into(),
+            })?;
+        // kubectl takes an empty `current-context` as unset, so a later file may set it.
+        if file.current_context.as_deref() == Some("") {
+            file.current_context = None;
+        }
+        merged = Some(match merged {
+            None => file,
+            Some(earlier) => earlier.merge(file).map_err(|e| Error::KubeConfig {
+                message: format!(
+                    "cannot merge kubeconfig {} with the files before it",
+                    path.display()
+                ),
+                source: e.into(),
+            })?,
+        });
+        read.push(path);
+    }
+    Ok(merged.map(|merged| LoadedKubeconfig {
+        merged,
+        read,
+        missing,
+        source,
+    }))
+}
+
+/// Keeps model providers' keys and Kopilot's settings ([`plugin_env::WITHHELD`]) from the
+/// exec credential plugins the in-process client starts, which otherwise inherit this whole
+/// process's environment. A variable the kubeconfig sets for its plugin (`exec.env`) stays.
+fn withhold_from_plugins(kubeconfig: &mut kube::config::Kubeconfig) {
+    let withheld = plugin_env::withheld_names(std::env::vars_os());
+    if withheld.is_empty() {
+        return;
+    }
+    for named in &mut kubeconfig.auth_infos {
+        let Some(exec) = named.auth_info.as_mut().and_then(|user| user.exec.as_mut()) else {
+            continue;
+        };
+        let set_by_kubeconfig: Vec<&str> = exec
+            .env
+            .iter()
+            .flatten()
+            .filter_map(|pair| pair.get("name").map(String::as_str))
+            .collect();
+        let mut drop: Vec<String> = withheld
+            .iter()
+            .filter(|name| !set_by_kubeconfig.contains(&name.as_str()))
+            .cloned()
+            .collect();
+        drop.extend(exec.drop_env.take().unwrap_or_default());
+        exec.drop_env = Some(drop);
+    }
 }
 
 impl LiveOptions {
@@ -51,39 +189,85 @@ impl LiveOptions {
         Ok((client, server))
     }
 
-    /// The client configuration these options resolve to (cluster, credentials, and the
-    /// context's default namespace, which kubectl and helm use when given no `-n`).
-    pub async fn config(&self) -> Result<kube::Config> {
-        let config_error = |message: String, source: Box<dyn std::error::Error + Send + Sync>| {
-            Error::KubeConfig { message, source }
+    /// The kubeconfig these options read, as kubectl would: [`LiveOptions::kubeconfig`],
+    /// else `KUBECONFIG`, else `~/.kube/config` (each a list merged by
+    /// [`read_kubeconfig_list`], missing files skipped). `Ok(None)` when there is none, which
+    /// is when a client falls back to the in-cluster service account.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::KubeConfig`]: a file cannot be read, parsed or merged, or
+    /// [`LiveOptions::kubeconfig`] names files none of which exists.
+    pub fn kubeconfig(&self) -> Result<Option<LoadedKubeconfig>> {
+        let (list, source) = if let Some(list) = &self.kubeconfig {
+            (list.clone().into_os_string(), KubeconfigSource::Configured)
+        } else if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+            (list, KubeconfigSource::Environment)
+        } else if let Some(home) = std::env::var_os("HOME").filter(|v| !v.is_empty()) {
+            (
+                PathBuf::from(home)
+                    .join(".kube")
+                    .join("config")
+                    .into_os_string(),
+                KubeconfigSource::Default,
+            )
+        } else {
+            return Ok(None);
         };
+        let loaded = read_kubeconfig_list(&list, source)?;
+        if loaded.is_none() && source == KubeconfigSource::Configured {
+            let paths = std::env::split_paths(&list).count();
+            let what = if paths > 1 {
+                "none of the kubeconfig files exists"
+            } else {
+                "the kubeconfig file does not exist"
+            };
+            return Err(Error::KubeConfig {
+                message: format!("{what}: {}", list.to_string_lossy()),
+                source: Box::new(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file",
+                )),
+            });
+        }
+        Ok(loaded)
+    }
+
+    /// The client configuration these options resolve to (cluster, credentials, and the
+    /// context's default namespace, which kubectl and helm use when given no `-n`): the
+    /// merged kubeconfig of [`LiveOptions::kubeconfig`], or, when there is none and no
+    /// context was asked for, the in-cluster service account.
+    pub async fn config(&self) -> Result<kube::Config> {
         let options = kube::config::KubeConfigOptions {
             context: self.context.clone(),
             ..Default::default()
         };
-        let config = if let Some(path) = &self.kubeconfig {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path).map_err(|e| {
-                config_error(
-                    format!("cannot read kubeconfig {}", path.display()),
-                    e.into(),
-                )
-            })?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-                .await
-                .map_err(|e| config_error(format!("kubeconfig {}", path.display()), e.into()))?
-        } else if self.context.is_some() {
-            kube::Config::from_kubeconfig(&options).await.map_err(|e| {
-                config_error("kubeconfig (KUBECONFIG or ~/.kube/config)".into(), e.into())
-            })?
-        } else {
-            kube::Config::infer().await.map_err(|e| {
-                config_error(
-                    "tried KUBECONFIG, ~/.kube/config and the in-cluster service account".into(),
-                    e.into(),
-                )
-            })?
+        let Some(loaded) = self.kubeconfig()? else {
+            if let Some(context) = &self.context {
+                return Err(Error::KubeConfig {
+                    message: format!(
+                        "no kubeconfig (KUBECONFIG or ~/.kube/config) to find context {context} in"
+                    ),
+                    source: Box::new(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "no such file",
+                    )),
+                });
+            }
+            return kube::Config::incluster().map_err(|e| Error::KubeConfig {
+                message: "no kubeconfig (KUBECONFIG or ~/.kube/config), and not in a pod (the in-cluster service account)".into(),
+                source: e.into(),
+            });
         };
-        Ok(config)
+        let files = loaded.describe_files();
+        let mut merged = loaded.merged;
+        withhold_from_plugins(&mut merged);
+        kube::Config::from_custom_kubeconfig(merged, &options)
+            .await
+            .map_err(|e| Error::KubeConfig {
+                message: format!("kubeconfig {files}"),
+                source: e.into(),
+            })
     }
 }
 

@@ -25,6 +25,7 @@ mod files;
 mod kinds;
 mod live;
 mod metrics;
+pub mod plugin_env;
 pub mod prometheus;
 pub mod quantity;
 mod yaml;
@@ -42,7 +43,9 @@ use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
-pub use live::{LiveOptions, NamespaceScope};
+pub use live::{
+    KubeconfigSource, LiveOptions, LoadedKubeconfig, NamespaceScope, read_kubeconfig_list,
+};
 pub use metrics::{ContainerMetrics, NodeMetrics, PodMetrics};
 pub use prometheus::{ContainerKey, HistoricalUsage, UsageHistory};
 

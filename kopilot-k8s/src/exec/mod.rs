@@ -1,7 +1,8 @@
 //! Running cleared commands: argv pipelines (never a shell string unless the `run_shell` policy
-//! flag is on), with Kopilot's kubeconfig and context injected, a scrubbed environment, closed
-//! stdin, a timeout and cancellation that kill the whole process group, an output cap, and an
-//! audit record per execution.
+//! flag is on), with Kopilot's kubeconfig and context injected, the environment kubectl and its
+//! credential plugins need and no model provider's key ([`mod@env`]), closed stdin, a timeout
+//! and cancellation that kill the whole process group, an output cap, and an audit record per
+//! execution.
 //!
 //! ```no_run
 //! # async fn demo(cleared: kopilot_core::safety::ClearedCommand) -> kopilot_k8s::Result<()> {
@@ -23,6 +24,7 @@
 //! ```
 
 mod capture;
+pub mod env;
 mod flags;
 mod spawn;
 
@@ -62,6 +64,9 @@ pub struct ExecConfig {
     /// `HOME` for children (where `kubectl` keeps its discovery cache); `None` uses this
     /// process's `HOME`.
     pub home: Option<PathBuf>,
+    /// Variables of this process passed to children besides [`env::KUBECTL_ENV`] (e.g. a
+    /// credential plugin's own settings); [`env::WITHHELD`] wins over them.
+    pub extra_env: Vec<env::VarPattern>,
     /// How long a command may run before its process group is killed.
     pub timeout: Duration,
     /// Output bytes kept per stream; the rest is read, counted and discarded.
@@ -79,6 +84,7 @@ impl Default for ExecConfig {
             kubeconfig: None,
             context: None,
             home: None,
+            extra_env: Vec::new(),
             timeout: DEFAULT_TIMEOUT,
             max_output_bytes: DEFAULT_MAX_OUTPUT_BYTES,
             run_shell: false,

@@ -1,6 +1,7 @@
 //! Process mechanics: finding programs, spawning argv stages in one process group with pipes
 //! between them, waiting with a timeout and cancellation, killing the group, auditing.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -271,30 +272,25 @@ fn spawn_stages(
     Ok((children, readers))
 }
 
-/// Only what the tools need: no model keys, tokens or other secrets of this process.
-fn child_env(config: &ExecConfig, search_path: &OsString) -> Vec<(OsString, OsString)> {
-    let mut env = vec![(OsString::from("PATH"), search_path.clone())];
+/// What kubectl, helm and their credential plugins need (see [`super::env`]), with `PATH`,
+/// `HOME` and `KUBECONFIG` from the configuration: no model keys or other secrets of this
+/// process.
+fn child_env(config: &ExecConfig, search_path: &OsString) -> BTreeMap<OsString, OsString> {
+    let mut env = super::env::passed_vars(std::env::vars_os(), &config.extra_env);
+    env.insert(OsString::from("PATH"), search_path.clone());
     if let Some(home) = config
         .home
         .clone()
         .map(PathBuf::into_os_string)
         .or_else(|| std::env::var_os("HOME"))
     {
-        env.push((OsString::from("HOME"), home));
-    }
-    for (name, value) in std::env::vars_os() {
-        let keep = name
-            .to_str()
-            .is_some_and(|name| name == "LANG" || name == "TZ" || name.starts_with("LC_"));
-        if keep {
-            env.push((name, value));
-        }
+        env.insert(OsString::from("HOME"), home);
     }
     if let Some(kubeconfig) = &config.kubeconfig {
-        env.push((
+        env.insert(
             OsString::from("KUBECONFIG"),
             kubeconfig.clone().into_os_string(),
-        ));
+        );
     }
     env
 }

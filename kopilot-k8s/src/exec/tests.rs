@@ -172,6 +172,11 @@ async fn output_past_the_cap_is_counted_and_discarded() {
     assert_eq!(output_sha256, hex::encode(Sha256::digest(vec![0_u8; 1000])));
 }
 
+/// `NAME=value` lines of `env` as pairs.
+fn env_pairs(stdout: &str) -> Vec<(&str, &str)> {
+    stdout.lines().filter_map(|l| l.split_once('=')).collect()
+}
+
 #[tokio::test]
 async fn environment_is_scrubbed() {
     assert!(
@@ -184,19 +189,127 @@ async fn environment_is_scrubbed() {
         ..ExecConfig::default()
     });
     let out = run(&exec, &[&["env"]]).await.unwrap();
-    let names: Vec<&str> = out
-        .stdout
-        .lines()
-        .filter_map(|l| l.split_once('=').map(|(n, _)| n))
-        .collect();
-    for name in &names {
+    let pairs = env_pairs(&out.stdout);
+    for (name, _) in &pairs {
         assert!(
-            ["PATH", "HOME", "LANG", "TZ", "KUBECONFIG"].contains(name) || name.starts_with("LC_"),
+            ["PATH", "HOME", "KUBECONFIG"].contains(name) || env::is_passed(name, &[]),
             "{name} leaked into the child environment"
         );
+        assert!(
+            !env::is_withheld(name),
+            "{name} is withheld, yet was passed"
+        );
+        // Cargo's own variables are in every test process: none is on the list.
+        assert!(!name.starts_with("CARGO"), "{name} leaked");
     }
     assert!(out.stdout.contains("KUBECONFIG=/etc/kopilot/kubeconfig\n"));
     assert!(out.stdout.contains("HOME=/tmp/kopilot-home\n"));
+    // And what the list names is passed, unchanged.
+    for (name, value) in std::env::vars() {
+        if env::is_passed(&name, &[]) && !["PATH", "HOME", "KUBECONFIG"].contains(&name.as_str()) {
+            assert!(
+                pairs.contains(&(name.as_str(), value.as_str())),
+                "{name} was not passed"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_configured_extension_passes_more() {
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it for tests");
+    let (exec, _) = executor(ExecConfig {
+        extra_env: env::VarPattern::parse_list("CARGO_MANIFEST_*,CARGO_PKG_NAME").unwrap(),
+        ..ExecConfig::default()
+    });
+    let out = run(&exec, &[&["env"]]).await.unwrap();
+    let pairs = env_pairs(&out.stdout);
+    assert!(pairs.contains(&("CARGO_MANIFEST_DIR", manifest_dir.as_str())));
+    assert!(pairs.contains(&("CARGO_PKG_NAME", "kopilot-k8s")));
+    assert!(!pairs.iter().any(|(n, _)| *n == "CARGO_PKG_VERSION"));
+}
+
+/// The variable that makes [`env_probe_in_a_child_process`] run: the file it writes the
+/// child's environment to.
+const PROBE_OUT: &str = "KOPILOT_TEST_ENV_PROBE_OUT";
+
+/// This test binary, run again as a child process with a chosen environment (setting
+/// variables in a running test process is unsound): runs `env` through the executor and
+/// writes what it printed. Does nothing when not run so.
+#[tokio::test]
+async fn env_probe_in_a_child_process() {
+    let Some(out_file) = std::env::var_os(PROBE_OUT) else {
+        return;
+    };
+    let (exec, _) = executor(ExecConfig {
+        extra_env: env::VarPattern::parse_list("VAULT_ADDR,PROBE_*").unwrap(),
+        ..ExecConfig::default()
+    });
+    let out = run(&exec, &[&["env"]]).await.unwrap();
+    std::fs::write(out_file, out.stdout).unwrap();
+}
+
+#[test]
+fn cloud_credentials_pass_and_provider_keys_of_this_process_never_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let out_file = dir.path().join("env.txt");
+    let passed = [
+        ("AWS_PROFILE", "prod-admin"),
+        ("AWS_REGION", "eu-west-1"),
+        ("GOOGLE_APPLICATION_CREDENTIALS", "/var/run/gcp/key.json"),
+        ("CLOUDSDK_CORE_PROJECT", "shop-prod"),
+        ("AZURE_TENANT_ID", "0000-tenant"),
+        ("AAD_LOGIN_METHOD", "workloadidentity"),
+        ("HTTPS_PROXY", "http://proxy.corp:3128"),
+        ("no_proxy", "10.0.0.0/8,.svc"),
+        ("KUBERNETES_SERVICE_HOST", "10.96.0.1"),
+        ("KUBERNETES_SERVICE_PORT", "443"),
+        ("SSL_CERT_FILE", "/etc/ssl/corp.pem"),
+        ("VAULT_ADDR", "https://vault.corp"),
+        ("PROBE_EXTRA", "yes"),
+    ];
+    let withheld = [
+        ("OPENAI_API_KEY", "sk-canary-openai"),
+        ("ANTHROPIC_API_KEY", "sk-ant-canary"),
+        ("AZURE_OPENAI_API_KEY", "canary-azure-openai"),
+        ("GEMINI_API_KEY", "canary-gemini"),
+        ("GOOGLE_API_KEY", "canary-google"),
+        ("AWS_BEARER_TOKEN_BEDROCK", "canary-bedrock"),
+        ("MISTRAL_API_KEY", "canary-mistral"),
+        ("HF_TOKEN", "canary-hf"),
+        ("KOPILOT_AUDIT_KEY", "canary-kopilot"),
+        ("GITHUB_TOKEN", "canary-github"),
+        ("VAULT_TOKEN", "canary-vault"),
+    ];
+    let probe = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "exec::tests::env_probe_in_a_child_process",
+            "--exact",
+            "--test-threads=1",
+        ])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env(PROBE_OUT, &out_file)
+        .envs(passed)
+        .envs(withheld)
+        .output()
+        .unwrap();
+    assert!(
+        probe.status.success(),
+        "the probe failed: {}\n{}{}",
+        probe.status,
+        String::from_utf8_lossy(&probe.stdout),
+        String::from_utf8_lossy(&probe.stderr)
+    );
+    let seen = std::fs::read_to_string(&out_file).expect("the probe ran and wrote the env");
+    let pairs = env_pairs(&seen);
+    for pair in passed {
+        assert!(pairs.contains(&pair), "{} was not passed:\n{seen}", pair.0);
+    }
+    for (name, value) in withheld {
+        assert!(!seen.contains(value), "{name} reached the command:\n{seen}");
+    }
+    assert!(!seen.contains(PROBE_OUT), "{seen}");
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use kopilot_core::skills::SkillRegistry;
 use kopilot_core::{Kopilot, Limits, Prices, SqliteStore, TaskRequest};
 use kopilot_fake::{FakeCluster, demo};
 use kopilot_k8s::exec::ExecConfig;
+use kopilot_k8s::exec::env::VarPattern;
 use kopilot_k8s::tools::{K8sConfig, register};
 use tokio::sync::mpsc;
 
@@ -44,6 +45,16 @@ pub(crate) struct TaskArgs {
     /// Kubeconfig context to use instead of the current one.
     #[arg(long, value_name = "CONTEXT")]
     pub(crate) context: Option<String>,
+    /// More variables to pass to kubectl and its credential plugins, as names or prefixes
+    /// (`VAULT_ADDR,TELEPORT_*`), besides the built-in list (cloud credentials, proxies, CA
+    /// bundles, locale; see the README). Model providers' keys are never passed.
+    #[arg(
+        long,
+        value_name = "NAMES",
+        env = "KOPILOT_KUBECTL_ENV",
+        value_delimiter = ','
+    )]
+    pub(crate) kubectl_env: Vec<VarPattern>,
     /// The namespace the question is about (the agent is told to stay in it).
     #[arg(short = 'n', long = "namespace", value_name = "NS")]
     pub(crate) namespace: Option<String>,
@@ -187,7 +198,10 @@ pub(crate) struct Cluster {
 
 impl Cluster {
     async fn connect(args: &TaskArgs, state: &State) -> anyhow::Result<Self> {
-        let mut exec = ExecConfig::default();
+        let mut exec = ExecConfig {
+            extra_env: args.kubectl_env.clone(),
+            ..ExecConfig::default()
+        };
         if !args.demo {
             exec.kubeconfig = args.kubeconfig.clone().or_else(|| {
                 std::env::var_os("KUBECONFIG")
@@ -300,6 +314,11 @@ impl Setup {
                 skills.names().join(", ")
             ))
             .into());
+        }
+        // A wrong kubeconfig, context or server fails here, before any task (--demo makes
+        // its own).
+        if !args.demo {
+            crate::preflight::check(args.kubeconfig.as_deref(), args.context.as_deref()).await?;
         }
         let model = if args.offline {
             None
