@@ -30,7 +30,7 @@ pub const CHECKS: &[CheckInfo] = &[
     check(
         "cost.overprovisioned",
         Severity::Medium,
-        "pods request at least 2x their observed peak (and at least 100m CPU or 256Mi memory more)",
+        "pods request at least 2x their observed peak (and at least 100m CPU or 256Mi memory more); an idle workload is reported by cost.idle instead",
     ),
     check(
         "cost.idle",

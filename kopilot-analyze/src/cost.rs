@@ -27,11 +27,16 @@ pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     let (over, idle_wanted) = (out.wants("cost.overprovisioned"), out.wants("cost.idle"));
     if over || idle_wanted {
         for i in 0..ctx.workloads.len() {
-            if over {
-                overprovisioned(ctx, i, out);
-            }
-            if idle_wanted {
-                idle(ctx, i, out);
+            // One workload, one verdict: an idle workload's whole cost already includes its
+            // over-provisioning, and "scale it to zero" and "lower its requests" are two
+            // fixes that contradict each other. The stronger verdict wins. Both are still
+            // worked out, so a bad quantity is reported whichever wins.
+            let rightsized = if over { overprovisioned(ctx, i) } else { None };
+            let idle = if idle_wanted { idle(ctx, i) } else { None };
+            match (idle, rightsized) {
+                (Some(draft), _) => out.push("cost.idle", draft),
+                (None, Some(draft)) => out.push("cost.overprovisioned", draft),
+                (None, None) => {}
             }
         }
     }
@@ -106,12 +111,13 @@ struct Rightsized {
     waste_memory: i64,
 }
 
-fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
+/// The over-provisioning of workload `i`, if it requests at least twice its peak.
+fn overprovisioned(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
     let Some(w) = ctx.workloads.get(i) else {
-        return;
+        return None;
     };
     let Some(target) = w.settable_target() else {
-        return;
+        return None;
     };
     let object = w.object.clone();
     let ns = w.namespace().to_owned();
@@ -122,7 +128,7 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     let mut flagged: Vec<Rightsized> = Vec::new();
     for c in containers {
         let Some(w) = ctx.workloads.get(i) else {
-            return;
+            return None;
         };
         let (cpu_peak, memory_peak, observed) = peaks(ctx, w, &c.name);
         observed_pods = observed_pods.max(observed);
@@ -179,7 +185,7 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
         });
     }
     if flagged.is_empty() {
-        return;
+        return None;
     }
     let pods = i64::try_from(running).unwrap_or(i64::MAX);
     let waste_cpu: i64 = flagged.iter().map(|f| f.waste_cpu).sum::<i64>() * pods;
@@ -192,40 +198,41 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     let commands: Option<Vec<&str>> = flagged.iter().map(|f| f.command.as_deref()).collect();
     let command = commands.map(|c| c.join(" && "));
     let containers: Vec<Value> = flagged.into_iter().map(|f| f.evidence).collect();
-    out.push(
-        "cost.overprovisioned",
-        Draft {
-            message,
-            evidence: json_object([
-                ("usage_source", json!(ctx.usage_source())),
-                ("running_pods", json!(running)),
-                ("pods_with_usage", json!(observed_pods)),
-                ("containers", Value::Array(containers)),
-                ("waste", json!({"cpu": Millicores(waste_cpu).to_string(), "memory": Bytes(waste_memory).to_string()})),
-                ("rule", json!(RIGHTSIZING_RULE)),
-            ]),
-            recommendation: format!(
-                "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests."
+    Some(Draft {
+        message,
+        evidence: json_object([
+            ("usage_source", json!(ctx.usage_source())),
+            ("running_pods", json!(running)),
+            ("pods_with_usage", json!(observed_pods)),
+            ("containers", Value::Array(containers)),
+            (
+                "waste",
+                json!({"cpu": Millicores(waste_cpu).to_string(), "memory": Bytes(waste_memory).to_string()}),
             ),
-            command,
-            monthly_cost: Some(ctx.pricing.compute_per_month(waste_cpu, waste_memory)),
-            object,
-        },
-    );
+            ("rule", json!(RIGHTSIZING_RULE)),
+        ]),
+        recommendation: format!(
+            "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests."
+        ),
+        command,
+        monthly_cost: Some(ctx.pricing.compute_per_month(waste_cpu, waste_memory)),
+        object,
+    })
 }
 
-fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
+/// Workload `i`'s idleness, if every running pod uses at most [`IDLE_CPU_MILLIS`].
+fn idle(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
     let Some(w) = ctx.workloads.get(i) else {
-        return;
+        return None;
     };
     if !matches!(
         w.object.kind.as_str(),
         "Deployment" | "StatefulSet" | "ReplicaSet"
     ) {
-        return;
+        return None;
     }
     if w.running.is_empty() {
-        return;
+        return None;
     }
     let mut per_pod = Vec::new();
     for &running_pod in &w.running {
@@ -239,11 +246,11 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
         for c in containers {
             match ctx.usage(running_pod, &c.name).and_then(|u| u.cpu_millis) {
                 Some(v) => total += v,
-                None => return, // unknown usage is not idleness
+                None => return None, // unknown usage is not idleness
             }
         }
         if total > IDLE_CPU_MILLIS {
-            return;
+            return None;
         }
         per_pod.push(json!({"pod": name(&pod.metadata), "cpu": Millicores(total).to_string()}));
     }
@@ -277,29 +284,29 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
             " HorizontalPodAutoscaler {hpa} targets it and would scale it back up: remove or change the HPA first."
         );
     }
-    out.push(
-        "cost.idle",
-        Draft {
-            message: if running.len() == 1 {
-                format!("{object} is idle: its running pod uses at most {IDLE_CPU_MILLIS}m CPU")
-            } else {
-                format!(
-                    "{object} is idle: all {} running pods use at most {IDLE_CPU_MILLIS}m CPU",
-                    running.len()
-                )
-            },
-            evidence: json_object([
-                ("usage_source", json!(ctx.usage_source())),
-                ("pods", Value::Array(per_pod)),
-                ("requested", json!({"cpu": Millicores(cpu).to_string(), "memory": Bytes(memory).to_string()})),
-                ("horizontal_pod_autoscaler", json!(hpa)),
-            ]),
-            recommendation,
-            command,
-            monthly_cost: Some(ctx.pricing.compute_per_month(cpu, memory)),
-            object,
+    Some(Draft {
+        message: if running.len() == 1 {
+            format!("{object} is idle: its running pod uses at most {IDLE_CPU_MILLIS}m CPU")
+        } else {
+            format!(
+                "{object} is idle: all {} running pods use at most {IDLE_CPU_MILLIS}m CPU",
+                running.len()
+            )
         },
-    );
+        evidence: json_object([
+            ("usage_source", json!(ctx.usage_source())),
+            ("pods", Value::Array(per_pod)),
+            (
+                "requested",
+                json!({"cpu": Millicores(cpu).to_string(), "memory": Bytes(memory).to_string()}),
+            ),
+            ("horizontal_pod_autoscaler", json!(hpa)),
+        ]),
+        recommendation,
+        command,
+        monthly_cost: Some(ctx.pricing.compute_per_month(cpu, memory)),
+        object,
+    })
 }
 
 /// The name of an HPA whose scale target is `object`.

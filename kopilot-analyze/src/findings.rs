@@ -19,8 +19,9 @@ pub struct Summary {
     pub by_severity: BTreeMap<Severity, usize>,
     /// Findings per check id (checks with findings only).
     pub by_check: BTreeMap<String, usize>,
-    /// Sum of `monthly_cost` over all findings, rounded to cents; an idle workload counts
-    /// once (its whole cost, not also its over-provisioning).
+    /// Sum of `monthly_cost` over all findings, rounded to cents. No object has two cost
+    /// findings (an idle workload is reported as idle, not also as over-provisioned), so
+    /// adding up the findings' own costs gives this total.
     pub monthly_cost_total: f64,
     /// The currency of the costs.
     pub currency: String,

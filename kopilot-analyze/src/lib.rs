@@ -120,19 +120,13 @@ fn summarize(
         by_severity.insert(s, 0);
     }
     let mut by_check = std::collections::BTreeMap::new();
-    // An idle workload's whole cost already includes its over-provisioning: count it once.
-    let idle: std::collections::BTreeSet<&ObjectRef> = findings
-        .iter()
-        .filter(|f| f.check == "cost.idle")
-        .map(|f| &f.object)
-        .collect();
+    // Each object has at most one cost finding (an idle workload is not also reported as
+    // over-provisioned), so the total is the plain sum every reader of the findings gets.
     let mut total = 0.0;
     for f in findings {
         *by_severity.entry(f.severity).or_insert(0) += 1;
         *by_check.entry(f.check.clone()).or_insert(0) += 1;
-        if !(f.check == "cost.overprovisioned" && idle.contains(&f.object)) {
-            total += f.monthly_cost.unwrap_or(0.0);
-        }
+        total += f.monthly_cost.unwrap_or(0.0);
     }
     Summary {
         findings: findings.len(),

@@ -34,7 +34,7 @@ fn json_from_a_snapshot_file() {
     let o = kopilot(&["--snapshot", FIXTURE, "-o", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["summary"]["findings"], 27);
+    assert_eq!(v["summary"]["findings"], 26);
     assert_eq!(v["summary"]["monthly_cost_total"], 51.1);
     let first = &v["findings"][0];
     for key in [
@@ -108,7 +108,7 @@ fn plain_table_when_piped_and_markdown_for_tickets() {
     assert!(!text.contains('\u{1b}'), "no colour codes in a pipe");
     assert!(text.contains("Estimated waste: $51.10/month"));
     let o = kopilot(&["--snapshot", FIXTURE, "-o", "markdown"]);
-    assert!(stdout(&o).starts_with("# Kopilot analysis\n\n**27 findings**"));
+    assert!(stdout(&o).starts_with("# Kopilot analysis\n\n**26 findings**"));
 }
 
 #[test]
