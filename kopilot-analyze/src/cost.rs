@@ -113,12 +113,8 @@ struct Rightsized {
 
 /// The over-provisioning of workload `i`, if it requests at least twice its peak.
 fn overprovisioned(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
-    let Some(w) = ctx.workloads.get(i) else {
-        return None;
-    };
-    let Some(target) = w.settable_target() else {
-        return None;
-    };
+    let w = ctx.workloads.get(i)?;
+    let target = w.settable_target()?;
     let object = w.object.clone();
     let ns = w.namespace().to_owned();
     // Borrowed from the snapshot, not from `ctx`, which `requests` needs mutably.
@@ -127,9 +123,7 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
     let mut observed_pods = 0;
     let mut flagged: Vec<Rightsized> = Vec::new();
     for c in containers {
-        let Some(w) = ctx.workloads.get(i) else {
-            return None;
-        };
+        let w = ctx.workloads.get(i)?;
         let (cpu_peak, memory_peak, observed) = peaks(ctx, w, &c.name);
         observed_pods = observed_pods.max(observed);
         let (cpu_req, memory_req) = requests(ctx, &object, c);
@@ -222,9 +216,7 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
 
 /// Workload `i`'s idleness, if every running pod uses at most [`IDLE_CPU_MILLIS`].
 fn idle(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
-    let Some(w) = ctx.workloads.get(i) else {
-        return None;
-    };
+    let w = ctx.workloads.get(i)?;
     if !matches!(
         w.object.kind.as_str(),
         "Deployment" | "StatefulSet" | "ReplicaSet"

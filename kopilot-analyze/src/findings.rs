@@ -8,6 +8,7 @@ pub use kopilot_protocol::{Finding, ObjectRef, Severity};
 use serde::{Deserialize, Serialize};
 
 use super::pricing::Pricing;
+use super::suppress::Ignored;
 use crate::snapshot::Skipped;
 
 /// Totals over a report.
@@ -33,6 +34,9 @@ pub struct Summary {
     pub checks_run: Vec<String>,
     /// The namespaces analyzed (empty: all).
     pub namespaces: Vec<String>,
+    /// The namespaces left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_namespaces: Vec<String>,
     /// Objects in the snapshot.
     pub objects: usize,
 }
@@ -46,6 +50,10 @@ pub struct Report {
     pub summary: Summary,
     /// Resources or objects that could not be read or evaluated.
     pub skipped: Vec<SkippedEntry>,
+    /// Findings dropped because their object's
+    /// [`IGNORE_ANNOTATION`](crate::IGNORE_ANNOTATION) ignores the check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<Ignored>,
 }
 
 /// A skipped resource or object in a [`Report`].

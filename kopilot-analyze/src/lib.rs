@@ -48,6 +48,7 @@ pub mod render;
 mod security;
 pub mod selector;
 pub mod snapshot;
+mod suppress;
 
 use kopilot_safety::Exposure;
 use kopilot_safety::redact::{redact, redact_value};
@@ -57,6 +58,7 @@ pub use checks::{CHECKS, CheckInfo, CheckSelection, check_info};
 pub use error::{Error, Result};
 pub use findings::{Finding, ObjectRef, Report, Severity, SkippedEntry, Summary};
 pub use pricing::{HOURS_PER_MONTH, Pricing};
+pub use suppress::{IGNORE_ANNOTATION, Ignored};
 
 use crate::snapshot::ClusterSnapshot;
 use index::Context;
@@ -69,6 +71,8 @@ pub struct AnalyzeOptions {
     /// Only findings about objects in these namespaces (empty: all namespaces, and
     /// cluster-scoped objects such as nodes and PVs, which are left out otherwise).
     pub namespaces: Vec<String>,
+    /// No findings about objects in these namespaces (cluster-scoped findings stay).
+    pub exclude_namespaces: Vec<String>,
     /// Unit prices for cost estimates.
     pub pricing: Pricing,
 }
@@ -93,6 +97,17 @@ pub fn analyze(snapshot: &ClusterSnapshot, options: &AnalyzeOptions) -> Report {
                 .is_some_and(|ns| options.namespaces.contains(ns))
         });
     }
+    if !options.exclude_namespaces.is_empty() {
+        findings.retain(|f| {
+            f.object
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| !options.exclude_namespaces.contains(ns))
+        });
+    }
+    let ignores = suppress::Ignores::collect(&ctx);
+    let ignored = ignores.apply(&mut findings);
+    ctx.problems.extend(ignores.problems);
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -106,6 +121,7 @@ pub fn analyze(snapshot: &ClusterSnapshot, options: &AnalyzeOptions) -> Report {
         findings,
         summary,
         skipped,
+        ignored,
     }
 }
 
@@ -143,6 +159,7 @@ fn summarize(
             .map(str::to_owned)
             .collect(),
         namespaces: options.namespaces.clone(),
+        excluded_namespaces: options.exclude_namespaces.clone(),
         objects: snapshot.object_count(),
     }
 }
@@ -157,6 +174,9 @@ pub struct AnalyzeRequest {
     /// Namespaces to report on; empty means all.
     #[serde(default)]
     pub namespaces: Vec<String>,
+    /// Namespaces to leave out.
+    #[serde(default)]
+    pub exclude_namespaces: Vec<String>,
 }
 
 /// The agent's `analyze` tool: runs the requested checks and returns the report as compact
@@ -175,6 +195,7 @@ pub fn analyze_for_agent(snapshot: &ClusterSnapshot, request: &AnalyzeRequest) -
     let options = AnalyzeOptions {
         checks: CheckSelection::parse(&request.checks)?,
         namespaces: request.namespaces.clone(),
+        exclude_namespaces: request.exclude_namespaces.clone(),
         pricing: Pricing::default(),
     };
     Ok(analyze(snapshot, &options))

@@ -1,5 +1,9 @@
 //! Reliability checks: missing readiness probes, a single replica behind a blocking
 //! PodDisruptionBudget, containers without requests, and `latest` image tags.
+//!
+//! Static pods (the mirrors of kube-apiserver, etcd and the like) are left out: their spec is
+//! a file on their node, which the API server refuses to change, so these findings would have
+//! no fix anyone can apply through it. Health and security checks still look at them.
 
 use std::fmt::Write as _;
 
@@ -20,6 +24,9 @@ pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     let requests = out.wants("reliability.no_requests");
     let latest = out.wants("reliability.latest_tag");
     for i in 0..ctx.workloads.len() {
+        if ctx.workloads.get(i).is_none_or(|w| w.static_pod) {
+            continue;
+        }
         if probe {
             readiness(ctx, i, out);
         }

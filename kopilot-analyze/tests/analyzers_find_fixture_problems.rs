@@ -465,7 +465,7 @@ fn agent_tool_returns_compact_json_or_an_error() {
         &snapshot,
         &AnalyzeRequest {
             checks: vec!["health.node_not_ready".into()],
-            namespaces: vec![],
+            ..AnalyzeRequest::default()
         },
     );
     assert_eq!(value["findings"][0]["object"]["name"], "node-down");
@@ -475,7 +475,7 @@ fn agent_tool_returns_compact_json_or_an_error() {
         &snapshot,
         &AnalyzeRequest {
             checks: vec!["cost.nope".into()],
-            namespaces: vec![],
+            ..AnalyzeRequest::default()
         },
     );
     assert!(

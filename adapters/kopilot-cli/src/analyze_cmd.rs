@@ -36,6 +36,9 @@ Examples:
   # In CI: JSON for tools, exit status 1 when anything high or worse is found
   kopilot analyze -o json --fail-on high | jq '.summary'
 
+  # Leave out namespaces nobody on the team manages
+  kopilot analyze --exclude-namespace kube-system,kube-public
+
   # The checks and their severities
   kopilot analyze --list-checks
 
@@ -70,6 +73,11 @@ pub(crate) struct AnalyzeArgs {
     /// All namespaces (the default; kept for kubectl habits).
     #[arg(short = 'A', long, conflicts_with = "namespaces")]
     all_namespaces: bool,
+    /// Leave out findings about objects in NS (repeat or separate with commas), such as a
+    /// `kube-system` nobody on the team manages. Cluster-scoped findings stay. To silence
+    /// checks on one object, annotate it: `kopilot.dev/ignore: "check-id,family.*"`.
+    #[arg(long = "exclude-namespace", value_name = "NS", value_delimiter = ',')]
+    exclude_namespaces: Vec<String>,
     /// Checks to run: ids and prefixes such as `cost.*` or `security`, separated by commas
     /// (default: all). See --list-checks.
     #[arg(long, value_name = "ID,PREFIX.*", value_delimiter = ',')]
@@ -207,18 +215,8 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
-    for ns in &args.namespaces {
-        if ns.trim().is_empty() {
-            return Err(UsageError("--namespace: an empty namespace name".to_owned()).into());
-        }
-        if !is_namespace_name(ns) {
-            return Err(UsageError(format!(
-                "--namespace: {ns:?} is not a namespace name (lowercase letters, digits and '-', \
-                 starting and ending with a letter or digit, at most 63 characters)"
-            ))
-            .into());
-        }
-    }
+    check_namespace_names("--namespace", &args.namespaces)?;
+    check_namespace_names("--exclude-namespace", &args.exclude_namespaces)?;
     let live = args.snapshots.is_empty();
     if !live && (args.kubeconfig.is_some() || args.context.is_some()) {
         return Err(UsageError(
@@ -262,6 +260,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let options = AnalyzeOptions {
         checks,
         namespaces: args.namespaces,
+        exclude_namespaces: args.exclude_namespaces,
         pricing,
     };
     let mut report = analyze(&snapshot, &options);
@@ -305,6 +304,16 @@ fn escape_for_terminal(report: &mut Report) {
     for skipped in &mut report.skipped {
         escape(&mut skipped.resource);
         escape(&mut skipped.reason);
+    }
+    for ignored in &mut report.ignored {
+        escape(&mut ignored.object.kind);
+        escape(&mut ignored.object.name);
+        if let Some(ns) = &mut ignored.object.namespace {
+            escape(ns);
+        }
+    }
+    for ns in &mut report.summary.excluded_namespaces {
+        escape(ns);
     }
     escape(&mut report.summary.usage_source);
     escape(&mut report.summary.currency);
@@ -366,6 +375,23 @@ async fn load_live(args: &AnalyzeArgs) -> anyhow::Result<ClusterSnapshot> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Namespace names given with `flag` must be names the API server accepts.
+fn check_namespace_names(flag: &str, names: &[String]) -> anyhow::Result<()> {
+    for ns in names {
+        if ns.trim().is_empty() {
+            return Err(UsageError(format!("{flag}: an empty namespace name")).into());
+        }
+        if !is_namespace_name(ns) {
+            return Err(UsageError(format!(
+                "{flag}: {ns:?} is not a namespace name (lowercase letters, digits and '-', \
+                 starting and ending with a letter or digit, at most 63 characters)"
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Whether `name` can name a namespace: an RFC 1123 label, as the API server requires.

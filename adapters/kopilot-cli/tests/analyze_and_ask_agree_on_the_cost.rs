@@ -37,7 +37,10 @@ fn the_quick_start_total_is_the_analyze_total() {
     let mut cost_findings = BTreeMap::new();
     for f in result.findings.iter().filter(|f| f.monthly_cost.is_some()) {
         if let Some(other) = cost_findings.insert(f.object.to_string(), f.check.clone()) {
-            panic!("{} has two cost findings: {other} and {}", f.object, f.check);
+            panic!(
+                "{} has two cost findings: {other} and {}",
+                f.object, f.check
+            );
         }
     }
     // The idle workload is idle, and only that.

@@ -98,6 +98,48 @@ fn namespace_and_checks_narrow_the_report() {
 }
 
 #[test]
+fn excluded_namespaces_leave_their_findings_out() {
+    let all = kopilot(&["--snapshot", FIXTURE, "-o", "json"]);
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    let in_ns = |v: &serde_json::Value, ns: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["object"]["namespace"] == ns)
+            .count()
+    };
+    assert!(in_ns(&all, "data") > 0 && in_ns(&all, "ops") > 0);
+    let o = kopilot(&[
+        "--snapshot",
+        FIXTURE,
+        "--exclude-namespace",
+        "data",
+        "--exclude-namespace",
+        "ops,nowhere",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(in_ns(&v, "data") + in_ns(&v, "ops"), 0);
+    assert_eq!(in_ns(&v, "shop"), in_ns(&all, "shop"));
+    // Cluster-scoped findings (the NotReady node) stay.
+    assert_eq!(v["findings"][0]["object"]["name"], "node-down");
+    assert_eq!(
+        v["summary"]["excluded_namespaces"],
+        serde_json::json!(["data", "ops", "nowhere"])
+    );
+    let o = kopilot(&["--snapshot", FIXTURE, "--exclude-namespace", "Kube System"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--exclude-namespace: \"Kube System\" is not a namespace name"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn plain_table_when_piped_and_markdown_for_tickets() {
     let o = kopilot(&["--snapshot", FIXTURE]);
     let text = stdout(&o);

@@ -67,6 +67,11 @@ impl Tool for AnalyzeTool {
                     "type": "array",
                     "items": {"type": "string"},
                     "description": "Namespaces to look at; empty or absent means all."
+                },
+                "exclude_namespaces": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "Namespaces whose findings to leave out (cluster-scoped findings stay)."
                 }
             },
             "additionalProperties": false
