@@ -57,7 +57,7 @@ use serde::Deserialize;
 pub use checks::{CHECKS, CheckInfo, CheckSelection, check_info};
 pub use error::{Error, Result};
 pub use findings::{Finding, ObjectRef, Report, Severity, SkippedEntry, Summary};
-pub use pricing::{HOURS_PER_MONTH, Pricing};
+pub use pricing::{HOURS_PER_MONTH, PRICES_VARIABLE, Pricing};
 pub use suppress::{IGNORE_ANNOTATION, Ignored};
 
 use crate::snapshot::ClusterSnapshot;
@@ -189,16 +189,23 @@ pub fn run_for_agent(snapshot: &ClusterSnapshot, request: &AnalyzeRequest) -> se
     }
 }
 
-/// The agent's `analyze` tool, typed: the [`Report`] for `request`, or why a check id is
-/// unknown. [`run_for_agent`] is this as the JSON the model reads.
+/// The agent's `analyze` tool, typed: the [`Report`] for `request` at the default prices, or
+/// why a check id is unknown. [`run_for_agent`] is this as the JSON the model reads.
 pub fn analyze_for_agent(snapshot: &ClusterSnapshot, request: &AnalyzeRequest) -> Result<Report> {
-    let options = AnalyzeOptions {
-        checks: CheckSelection::parse(&request.checks)?,
-        namespaces: request.namespaces.clone(),
-        exclude_namespaces: request.exclude_namespaces.clone(),
-        pricing: Pricing::default(),
-    };
-    Ok(analyze(snapshot, &options))
+    Ok(analyze(snapshot, &request.options(Pricing::default())?))
+}
+
+impl AnalyzeRequest {
+    /// The options this request asks for, priced with `pricing` (the tool's configuration,
+    /// never the model's); an unknown check id is an error.
+    pub fn options(&self, pricing: Pricing) -> Result<AnalyzeOptions> {
+        Ok(AnalyzeOptions {
+            checks: CheckSelection::parse(&self.checks)?,
+            namespaces: self.namespaces.clone(),
+            exclude_namespaces: self.exclude_namespaces.clone(),
+            pricing,
+        })
+    }
 }
 
 /// Where analyzers put their findings.

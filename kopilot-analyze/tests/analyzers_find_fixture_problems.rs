@@ -81,9 +81,10 @@ fn overprovisioned_uses_the_rule_and_states_the_weak_source() {
         api.evidence["containers"][0]["observed_peak"]["memory"],
         "300Mi"
     );
-    // Two pods, each 760m and 634Mi over: 1.52 x 0.031611 x 730 + 1268/1024 x 0.004237 x 730.
+    // Two pods, each 760m and 634Mi over, at the default (AWS us-east-1) prices:
+    // 1.52 x 0.04048 x 730 + 1268/1024 x 0.004445 x 730.
     assert_eq!(api.evidence["waste"]["cpu"], "1520m");
-    assert_eq!(api.monthly_cost, Some(38.91));
+    assert_eq!(api.monthly_cost, Some(48.93));
 }
 
 #[test]
@@ -98,7 +99,7 @@ fn idle_needs_every_pod_at_or_below_5m() {
         sleepy.command.as_deref(),
         Some("kubectl scale deployment/sleepy -n shop --replicas=0")
     );
-    assert_eq!(sleepy.monthly_cost, Some(5.39));
+    assert_eq!(sleepy.monthly_cost, Some(6.72));
 }
 
 #[test]
@@ -123,7 +124,7 @@ fn orphaned_claims_are_bound_and_unmounted_by_live_pods() {
         old.command.as_deref(),
         Some("kubectl delete pvc old-exports -n data")
     );
-    assert_eq!(old.monthly_cost, Some(2.0));
+    assert_eq!(old.monthly_cost, Some(4.0));
 }
 
 #[test]
@@ -135,7 +136,7 @@ fn released_volumes_warn_that_retain_keeps_the_disk() {
     );
     let pv = finding(&r, "cost.released_pv", "PersistentVolume pv-released");
     assert_eq!(pv.command.as_deref(), Some("kubectl delete pv pv-released"));
-    assert_eq!(pv.monthly_cost, Some(4.0));
+    assert_eq!(pv.monthly_cost, Some(8.0));
     assert!(
         pv.recommendation.contains("vol-0abc123"),
         "{}",
@@ -396,7 +397,7 @@ fn namespace_filter_and_check_selection() {
             "PersistentVolumeClaim data/scratch"
         ]
     );
-    assert!((r.summary.monthly_cost_total - 2.8).abs() < 1e-9);
+    assert!((r.summary.monthly_cost_total - 5.6).abs() < 1e-9);
 }
 
 /// Every consumer of the findings (the table, the agent's answer, a script summing

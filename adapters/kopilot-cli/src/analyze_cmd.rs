@@ -95,13 +95,19 @@ pub(crate) struct AnalyzeArgs {
     /// Exit with status 1 when a finding is at least this severe.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<SeverityArg>,
-    /// Price of one vCPU-hour for cost estimates (default: OpenCost's 0.031611).
+    /// Unit prices for cost estimates: a YAML or JSON file with any of cpu_per_vcpu_hour,
+    /// memory_per_gib_hour, storage_per_gib_month and currency (the same file the agent's
+    /// `analyze` tool reads). Default: AWS us-east-1 on-demand list prices (Fargate per vCPU
+    /// and GiB, EBS gp3 storage).
+    #[arg(long, value_name = "FILE", env = "KOPILOT_PRICES")]
+    prices: Option<PathBuf>,
+    /// Price of one vCPU-hour, over the prices file (default: $0.04048).
     #[arg(long, value_name = "PRICE")]
     cpu_hour_price: Option<f64>,
-    /// Price of one GiB-hour of memory (default: OpenCost's 0.004237).
+    /// Price of one GiB-hour of memory, over the prices file (default: $0.004445).
     #[arg(long, value_name = "PRICE")]
     memory_gib_hour_price: Option<f64>,
-    /// Price of one GiB-month of persistent storage (default: OpenCost's 0.04).
+    /// Price of one GiB-month of persistent storage, over the prices file (default: $0.08).
     #[arg(long, value_name = "PRICE")]
     storage_gib_month_price: Option<f64>,
     /// Print the checks (id, severity, what each finds) and exit.
@@ -186,7 +192,11 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let checks =
         CheckSelection::parse(&args.checks).map_err(|e| UsageError(format!("--checks: {e}")))?;
-    let defaults = Pricing::default();
+    let defaults = match args.prices.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+        Some(path) => Pricing::from_file(path)
+            .map_err(|e| UsageError(format!("--prices (KOPILOT_PRICES): {e}")))?,
+        None => Pricing::default(),
+    };
     let pricing = Pricing {
         cpu_per_vcpu_hour: price(
             "cpu-hour-price",

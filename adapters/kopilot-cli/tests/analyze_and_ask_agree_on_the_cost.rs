@@ -19,7 +19,25 @@ const QUESTION: &str = "Find over-provisioned deployments and orphaned PVCs acro
 
 #[test]
 fn the_quick_start_total_is_the_analyze_total() {
+    agree(&Scenario::new().with_cluster(demo::builder()));
+}
+
+/// `KOPILOT_PRICES` prices both: the tool does not fall back to default prices.
+#[test]
+fn both_read_the_same_prices_file() {
     let scenario = Scenario::new().with_cluster(demo::builder());
+    let prices = scenario.dir.path().join("prices.yaml");
+    std::fs::write(&prices, "storage_per_gib_month: 1.0\n").unwrap();
+    let prices = prices.display().to_string();
+    let total = agree(&scenario.env("KOPILOT_PRICES", &prices));
+    // The demo's orphaned 500Gi claim and its released 200Gi volume, at $1 a GiB-month, and
+    // the idle and over-provisioned workloads.
+    assert!(total > 700.0, "{total}");
+}
+
+/// Runs `analyze` and the Quick start's question offline on `scenario`'s cluster, checks they
+/// agree, and returns the total.
+fn agree(scenario: &Scenario) -> f64 {
     let kubeconfig = scenario.kubeconfig().display().to_string();
     let analyzed = scenario
         .kopilot(&["analyze", "--kubeconfig", &kubeconfig, "-o", "json"])
@@ -59,4 +77,5 @@ fn the_quick_start_total_is_the_analyze_total() {
         "the answer does not give the total {said}:\n{}",
         result.answer
     );
+    total
 }
