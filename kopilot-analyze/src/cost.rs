@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use serde_json::{Value, json};
 
 use super::commands::{suggest, target_name};
-use super::index::{Context, FastSet, Workload, name, namespace, pod_phase};
+use super::index::{Context, FastSet, UsageKind, Workload, name, namespace, pod_phase};
 use super::{Draft, ObjectRef, Out, json_object};
 use crate::snapshot::quantity::{Bytes, MI, Millicores, parse_bytes, parse_cpu_millis};
 
@@ -206,7 +206,8 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
             ("rule", json!(RIGHTSIZING_RULE)),
         ]),
         recommendation: format!(
-            "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests."
+            "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests.{}",
+            sample_caveat(ctx)
         ),
         command,
         monthly_cost: Some(ctx.pricing.compute_per_month(waste_cpu, waste_memory)),
@@ -269,7 +270,10 @@ fn idle(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
             memory += c_mem.unwrap_or(0);
         }
     }
-    let mut recommendation = "Confirm nothing depends on it, then scale it to zero or delete it; its requests are reserved capacity you pay for.".to_owned();
+    let mut recommendation = format!(
+        "Confirm nothing depends on it, then scale it to zero or delete it; its requests are reserved capacity you pay for.{}",
+        sample_caveat(ctx)
+    );
     if let Some(hpa) = &hpa {
         let _ = write!(
             recommendation,
@@ -299,6 +303,19 @@ fn idle(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
         monthly_cost: Some(ctx.pricing.compute_per_month(cpu, memory)),
         object,
     })
+}
+
+/// What a verdict resting on one metrics-server sample must say where it is read (the
+/// agent's answer shows recommendations, not the report's summary).
+pub(crate) const SAMPLE_CAVEAT: &str = " This rests on one metrics-server sample per pod, not on usage over time: confirm with Prometheus history (--prometheus or PROMETHEUS_URL) before acting.";
+
+/// [`SAMPLE_CAVEAT`] when this run's usage is metrics-server samples, else nothing.
+fn sample_caveat(ctx: &Context<'_>) -> &'static str {
+    if ctx.usage_kind() == Some(UsageKind::Sample) {
+        SAMPLE_CAVEAT
+    } else {
+        ""
+    }
 }
 
 /// The name of an HPA whose scale target is `object`.

@@ -30,6 +30,11 @@ pub struct Summary {
     pub pricing: Pricing,
     /// Where usage figures came from.
     pub usage_source: String,
+    /// What a reader must know to weigh the findings, in sentences: that idle and
+    /// over-provisioned verdicts rest on a single metrics-server sample, that Prometheus was
+    /// asked for and could not be read. Agents should repeat them in their answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The check ids that ran.
     pub checks_run: Vec<String>,
     /// The namespaces analyzed (empty: all).

@@ -152,6 +152,7 @@ fn summarize(
         currency: options.pricing.currency.clone(),
         pricing: options.pricing.clone(),
         usage_source: ctx.usage_source().to_owned(),
+        notes: notes(findings, ctx, snapshot),
         checks_run: options
             .checks
             .ids()
@@ -162,6 +163,29 @@ fn summarize(
         excluded_namespaces: options.exclude_namespaces.clone(),
         objects: snapshot.object_count(),
     }
+}
+
+/// The report's notes: how far to trust the usage-based verdicts.
+fn notes(findings: &[Finding], ctx: &Context<'_>, snapshot: &ClusterSnapshot) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(failed) = snapshot.skipped.iter().find(|s| s.resource == "prometheus") {
+        notes.push(format!(
+            "Prometheus history was asked for but could not be read ({}), so usage comes from metrics-server instead.",
+            failed.reason
+        ));
+    }
+    let verdicts = findings
+        .iter()
+        .filter(|f| matches!(f.check.as_str(), "cost.idle" | "cost.overprovisioned"))
+        .count();
+    if verdicts > 0 && ctx.usage_kind() == Some(index::UsageKind::Sample) {
+        notes.push(format!(
+            "{verdicts} idle or over-provisioned verdict{} rest on a single metrics-server sample per pod, not on usage over time: confirm with Prometheus history (kopilot analyze --prometheus URL, or PROMETHEUS_URL for the agent) before acting on {}.",
+            if verdicts == 1 { "" } else { "s" },
+            if verdicts == 1 { "it" } else { "them" }
+        ));
+    }
+    notes
 }
 
 /// The arguments of the agent's `analyze` tool.

@@ -130,6 +130,9 @@ pub fn table(report: &Report, paint: &dyn Painter) -> String {
         ))
     );
     let _ = writeln!(out, "{}", paint.dim(&format!("Usage: {}", s.usage_source)));
+    for note in &s.notes {
+        let _ = writeln!(out, "{}", paint.bold(&format!("Note: {note}")));
+    }
     if !s.excluded_namespaces.is_empty() {
         let _ = writeln!(
             out,
@@ -176,6 +179,9 @@ pub fn markdown(report: &Report) -> String {
         money(report, s.monthly_cost_total)
     );
     let _ = writeln!(out, "Usage: {}\n", s.usage_source);
+    for note in &s.notes {
+        let _ = writeln!(out, "> **Note:** {}\n", cell(note));
+    }
     for (severity, group) in by_severity(report) {
         let title = severity.as_str();
         let mut chars = title.chars();

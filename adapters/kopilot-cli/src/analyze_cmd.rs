@@ -325,6 +325,9 @@ fn escape_for_terminal(report: &mut Report) {
     for ns in &mut report.summary.excluded_namespaces {
         escape(ns);
     }
+    for note in &mut report.summary.notes {
+        escape(note);
+    }
     escape(&mut report.summary.usage_source);
     escape(&mut report.summary.currency);
 }

@@ -8,7 +8,8 @@ use kopilot_core::{Plan, Tool, ToolContext, ToolError, ToolOutput, names};
 use serde_json::{Value, json};
 
 use crate::redact::redact;
-use kopilot_analyze::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope};
+use kopilot_analyze::snapshot::prometheus::{DEFAULT_WINDOW, fetch_history};
+use kopilot_analyze::snapshot::{ClusterSnapshot, LiveOptions, NamespaceScope, Skipped};
 use kopilot_analyze::{AnalyzeRequest, Pricing, analyze};
 
 /// The resource lists a snapshot reads, as the guard sees them.
@@ -20,7 +21,10 @@ poddisruptionbudgets,events,ingresses,networkpolicies";
 /// context (never ones the model names) and returns the compact findings.
 ///
 /// Its prices come from the file `KOPILOT_PRICES` names, as `kopilot analyze`'s do, so the
-/// agent's answer and the command give the same amounts.
+/// agent's answer and the command give the same amounts. With `PROMETHEUS_URL` set, idle and
+/// over-provisioned verdicts rest on usage history (p95 CPU, peak memory over
+/// [`DEFAULT_WINDOW`]) rather than on one metrics-server sample; when Prometheus cannot be
+/// read, the report's notes say so.
 #[derive(Debug, Clone)]
 pub struct AnalyzeTool {
     kubeconfig: Option<PathBuf>,
@@ -28,6 +32,8 @@ pub struct AnalyzeTool {
     /// The prices, or why the prices file could not be read (every call then fails with
     /// it, rather than pricing with defaults the user did not choose).
     pricing: Result<Pricing, String>,
+    /// Prometheus's base URL, for usage history.
+    prometheus: Option<String>,
 }
 
 impl Default for AnalyzeTool {
@@ -44,7 +50,18 @@ impl AnalyzeTool {
             kubeconfig,
             context,
             pricing: Pricing::from_env().map_err(|e| e.to_string()),
+            prometheus: std::env::var("PROMETHEUS_URL")
+                .ok()
+                .filter(|url| !url.trim().is_empty()),
         }
+    }
+
+    /// With usage history from the Prometheus at `url` (`None`: metrics-server samples only)
+    /// instead of the environment's `PROMETHEUS_URL`.
+    #[must_use]
+    pub fn with_prometheus(mut self, url: Option<String>) -> Self {
+        self.prometheus = url;
+        self
     }
 
     /// With these prices instead of the environment's.
@@ -133,15 +150,40 @@ impl Tool for AnalyzeTool {
             kubeconfig: self.kubeconfig.clone(),
             context: self.context.clone(),
         };
-        let snapshot = tokio::select! {
+        let mut snapshot = tokio::select! {
             snapshot = ClusterSnapshot::load_live(&options) => snapshot
                 .map_err(|e| ToolError::new(format!("could not read the cluster: {e}")))?,
             () = ctx.cancel.cancelled() => return Err(ToolError::new("cancelled")),
         };
+        if let Some(url) = &self.prometheus {
+            let history = tokio::select! {
+                history = fetch_history(url, DEFAULT_WINDOW, &request.namespaces) => history,
+                () = ctx.cancel.cancelled() => return Err(ToolError::new("cancelled")),
+            };
+            match history {
+                Ok(history) => snapshot.history = Some(history),
+                // Not silent: the report's notes and skipped list say so.
+                Err(e) => snapshot.skipped.push(Skipped {
+                    resource: "prometheus".to_owned(),
+                    reason: e.to_string(),
+                }),
+            }
+        }
         let report = analyze(&snapshot, &analyze_options);
         // The findings are redacted where they are made; text redaction stays the second line.
         let content = redact(&report.to_json().to_string()).into_owned();
-        Ok(ToolOutput::text(content).with_findings(report.findings))
+        let summary = &report.summary;
+        let mut line = format!(
+            "{} findings, estimated waste {:.2} {}/month",
+            summary.findings, summary.monthly_cost_total, summary.currency
+        );
+        for note in &summary.notes {
+            line.push_str("; ");
+            line.push_str(note);
+        }
+        Ok(ToolOutput::text(content)
+            .with_findings(report.findings)
+            .with_summary(line))
     }
 }
 
@@ -182,6 +224,39 @@ mod tests {
         let report: Value = serde_json::from_str(&output.content).unwrap();
         assert_eq!(report["summary"]["currency"], "EUR");
         assert_eq!(report["summary"]["monthly_cost_total"], 500.0);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_unreachable_prometheus_is_said_not_skipped_silently() {
+        let cluster = demo::builder().start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        cluster.write_kubeconfig(&kubeconfig).unwrap();
+        // The discard port: nothing listens.
+        let tool = AnalyzeTool::new(Some(kubeconfig), None)
+            .with_pricing(Pricing::default())
+            .with_prometheus(Some("http://127.0.0.1:9".to_owned()));
+        let args = json!({"checks": ["cost.*"]});
+        let output = tool.execute(&args, Vec::new(), &ctx()).await.unwrap();
+        let report: Value = serde_json::from_str(&output.content).unwrap();
+        let notes = report["summary"]["notes"].as_array().unwrap();
+        assert!(
+            notes[0]
+                .as_str()
+                .unwrap()
+                .starts_with("Prometheus history was asked for but could not be read (Prometheus at http://127.0.0.1:9"),
+            "{notes:?}"
+        );
+        // The demo's idle and over-provisioned verdicts then rest on one sample, and say so.
+        assert!(
+            notes[1]
+                .as_str()
+                .unwrap()
+                .contains("rest on a single metrics-server sample"),
+            "{notes:?}"
+        );
+        let summary = output.summary.unwrap();
+        assert!(summary.contains("could not be read"), "{summary}");
     }
 
     #[tokio::test]
