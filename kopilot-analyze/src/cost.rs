@@ -412,9 +412,12 @@ fn released_volumes(ctx: &mut Context<'_>, out: &mut Out<'_>) {
             .and_then(|s| s.capacity.as_ref())
             .and_then(|c| c.get("storage"))
             .map(|q| q.0.clone());
-        let Some(bytes) = storage_bytes(ctx, &object, text).filter(|b| *b > 0) else {
+        let bytes = storage_bytes(ctx, &object, text);
+        // A volume whose spec says it holds nothing is no waste. One described only by its
+        // status (a trimmed dump, an RBAC-limited read) is still reported, its size unknown.
+        if bytes == Some(0) {
             continue;
-        };
+        }
         let policy = spec
             .and_then(|s| s.persistent_volume_reclaim_policy.as_deref())
             .unwrap_or("Retain");
@@ -448,10 +451,13 @@ fn released_volumes(ctx: &mut Context<'_>, out: &mut Out<'_>) {
         out.push(
             "cost.released_pv",
             Draft {
-                message: format!("{object} is {phase} and still holds {}", Bytes(bytes)),
+                message: match bytes {
+                    Some(bytes) => format!("{object} is {phase} and still holds {}", Bytes(bytes)),
+                    None => format!("{object} is {phase} and may still hold data (its size is not in the snapshot)"),
+                },
                 evidence: json!({
                     "phase": phase,
-                    "capacity": Bytes(bytes).to_string(),
+                    "capacity": bytes.map(|b| Bytes(b).to_string()),
                     "reclaim_policy": policy,
                     "storage_class": spec.and_then(|s| s.storage_class_name.as_deref()),
                     "former_claim": claim,
@@ -459,7 +465,7 @@ fn released_volumes(ctx: &mut Context<'_>, out: &mut Out<'_>) {
                 }),
                 recommendation,
                 command: suggest(&["kubectl", "delete", "pv", pv_name], &[pv_name]),
-                monthly_cost: Some(ctx.pricing.storage_per_month(bytes)),
+                monthly_cost: bytes.map(|b| ctx.pricing.storage_per_month(b)),
                 object,
             },
         );

@@ -35,7 +35,7 @@ fn json_from_a_snapshot_file() {
     let o = kopilot(&["--snapshot", FIXTURE, "-o", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["summary"]["findings"], 26);
+    assert_eq!(v["summary"]["findings"], 36);
     assert_eq!(v["summary"]["monthly_cost_total"], 69.25);
     let first = &v["findings"][0];
     for key in [
@@ -225,7 +225,7 @@ fn plain_table_when_piped_and_markdown_for_tickets() {
     assert!(!text.contains('\u{1b}'), "no colour codes in a pipe");
     assert!(text.contains("Estimated waste: $69.25/month"));
     let o = kopilot(&["--snapshot", FIXTURE, "-o", "markdown"]);
-    assert!(stdout(&o).starts_with("# Kopilot analysis\n\n**26 findings**"));
+    assert!(stdout(&o).starts_with("# Kopilot analysis\n\n**36 findings**"));
 }
 
 #[test]
@@ -308,7 +308,7 @@ fn help_has_examples_and_checks_are_listed() {
     );
     let o = kopilot(&["--list-checks"]);
     let list = stdout(&o);
-    assert_eq!(list.lines().count(), 21);
+    assert_eq!(list.lines().count(), 22);
     assert!(
         list.lines()
             .any(|l| l.starts_with("health.node_not_ready") && l.contains("critical"))
