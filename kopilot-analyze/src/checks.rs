@@ -30,7 +30,7 @@ pub const CHECKS: &[CheckInfo] = &[
     check(
         "cost.overprovisioned",
         Severity::Medium,
-        "pods request at least 2x their observed peak (and at least 100m CPU or 256Mi memory more)",
+        "pods request at least 2x their observed peak (and at least 100m CPU or 256Mi memory more); an idle workload is reported by cost.idle instead",
     ),
     check(
         "cost.idle",
@@ -45,7 +45,7 @@ pub const CHECKS: &[CheckInfo] = &[
     check(
         "cost.released_pv",
         Severity::Medium,
-        "a PV in Released or Available state that still holds storage",
+        "a PV in Released or Available state that still holds storage (also when only its status is known)",
     ),
     check(
         "health.crashloop",
@@ -60,7 +60,7 @@ pub const CHECKS: &[CheckInfo] = &[
     check(
         "health.pending",
         Severity::High,
-        "pods the scheduler cannot place, with its reason",
+        "pending pods the scheduler cannot place or scheduling gates hold back, with the reason",
     ),
     check(
         "health.oomkilled",
@@ -95,7 +95,7 @@ pub const CHECKS: &[CheckInfo] = &[
     check(
         "reliability.no_readiness_probe",
         Severity::Low,
-        "Deployment or StatefulSet containers without a readiness probe",
+        "containers without a readiness probe in a Deployment, a StatefulSet or any workload a Service targets",
     ),
     check(
         "reliability.single_replica_pdb",
@@ -128,9 +128,14 @@ pub const CHECKS: &[CheckInfo] = &[
         "containers configured to run as uid 0",
     ),
     check(
+        "security.may_run_as_root",
+        Severity::Medium,
+        "containers nothing stops from running as root: no runAsNonRoot: true and no non-zero runAsUser in the pod or container securityContext",
+    ),
+    check(
         "security.secret_env_literal",
         Severity::High,
-        "secret-looking environment variables set as literal values",
+        "environment variables set literally to a secret: by name (passwords, tokens), by value shape (private keys, vendor tokens, JWTs) or a URL with a password; the variable is named, never its value",
     ),
 ];
 
@@ -225,7 +230,7 @@ mod tests {
                 "health.crashloop"
             ]
         );
-        assert_eq!(CheckSelection::parse(&["security"]).unwrap().ids().len(), 4);
+        assert_eq!(CheckSelection::parse(&["security"]).unwrap().ids().len(), 5);
         assert_eq!(
             CheckSelection::parse(&["reliability.latest_tag,security.privileged"])
                 .unwrap()
@@ -240,7 +245,7 @@ mod tests {
             CheckSelection::parse(&["all"]).unwrap(),
             CheckSelection::all()
         );
-        assert_eq!(CHECKS.len(), 21);
+        assert_eq!(CHECKS.len(), 22);
     }
 
     #[test]

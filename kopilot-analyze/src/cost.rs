@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{Container, Pod};
 use serde_json::{Value, json};
 
 use super::commands::{suggest, target_name};
-use super::index::{Context, FastSet, Workload, name, namespace, pod_phase};
+use super::index::{Context, FastSet, UsageKind, Workload, name, namespace, pod_phase};
 use super::{Draft, ObjectRef, Out, json_object};
 use crate::snapshot::quantity::{Bytes, MI, Millicores, parse_bytes, parse_cpu_millis};
 
@@ -27,11 +27,16 @@ pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     let (over, idle_wanted) = (out.wants("cost.overprovisioned"), out.wants("cost.idle"));
     if over || idle_wanted {
         for i in 0..ctx.workloads.len() {
-            if over {
-                overprovisioned(ctx, i, out);
-            }
-            if idle_wanted {
-                idle(ctx, i, out);
+            // One workload, one verdict: an idle workload's whole cost already includes its
+            // over-provisioning, and "scale it to zero" and "lower its requests" are two
+            // fixes that contradict each other. The stronger verdict wins. Both are still
+            // worked out, so a bad quantity is reported whichever wins.
+            let rightsized = if over { overprovisioned(ctx, i) } else { None };
+            let idle = if idle_wanted { idle(ctx, i) } else { None };
+            match (idle, rightsized) {
+                (Some(draft), _) => out.push("cost.idle", draft),
+                (None, Some(draft)) => out.push("cost.overprovisioned", draft),
+                (None, None) => {}
             }
         }
     }
@@ -106,13 +111,10 @@ struct Rightsized {
     waste_memory: i64,
 }
 
-fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
-    let Some(w) = ctx.workloads.get(i) else {
-        return;
-    };
-    let Some(target) = w.settable_target() else {
-        return;
-    };
+/// The over-provisioning of workload `i`, if it requests at least twice its peak.
+fn overprovisioned(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
+    let w = ctx.workloads.get(i)?;
+    let target = w.settable_target()?;
     let object = w.object.clone();
     let ns = w.namespace().to_owned();
     // Borrowed from the snapshot, not from `ctx`, which `requests` needs mutably.
@@ -121,9 +123,7 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     let mut observed_pods = 0;
     let mut flagged: Vec<Rightsized> = Vec::new();
     for c in containers {
-        let Some(w) = ctx.workloads.get(i) else {
-            return;
-        };
+        let w = ctx.workloads.get(i)?;
         let (cpu_peak, memory_peak, observed) = peaks(ctx, w, &c.name);
         observed_pods = observed_pods.max(observed);
         let (cpu_req, memory_req) = requests(ctx, &object, c);
@@ -179,7 +179,7 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
         });
     }
     if flagged.is_empty() {
-        return;
+        return None;
     }
     let pods = i64::try_from(running).unwrap_or(i64::MAX);
     let waste_cpu: i64 = flagged.iter().map(|f| f.waste_cpu).sum::<i64>() * pods;
@@ -192,40 +192,40 @@ fn overprovisioned(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
     let commands: Option<Vec<&str>> = flagged.iter().map(|f| f.command.as_deref()).collect();
     let command = commands.map(|c| c.join(" && "));
     let containers: Vec<Value> = flagged.into_iter().map(|f| f.evidence).collect();
-    out.push(
-        "cost.overprovisioned",
-        Draft {
-            message,
-            evidence: json_object([
-                ("usage_source", json!(ctx.usage_source())),
-                ("running_pods", json!(running)),
-                ("pods_with_usage", json!(observed_pods)),
-                ("containers", Value::Array(containers)),
-                ("waste", json!({"cpu": Millicores(waste_cpu).to_string(), "memory": Bytes(waste_memory).to_string()})),
-                ("rule", json!(RIGHTSIZING_RULE)),
-            ]),
-            recommendation: format!(
-                "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests."
+    Some(Draft {
+        message,
+        evidence: json_object([
+            ("usage_source", json!(ctx.usage_source())),
+            ("running_pods", json!(running)),
+            ("pods_with_usage", json!(observed_pods)),
+            ("containers", Value::Array(containers)),
+            (
+                "waste",
+                json!({"cpu": Millicores(waste_cpu).to_string(), "memory": Bytes(waste_memory).to_string()}),
             ),
-            command,
-            monthly_cost: Some(ctx.pricing.compute_per_month(waste_cpu, waste_memory)),
-            object,
-        },
-    );
+            ("rule", json!(RIGHTSIZING_RULE)),
+        ]),
+        recommendation: format!(
+            "Lower the requests to the observed peak plus headroom ({RIGHTSIZING_RULE}); keep limits at or above the new requests.{}",
+            sample_caveat(ctx)
+        ),
+        command,
+        monthly_cost: Some(ctx.pricing.compute_per_month(waste_cpu, waste_memory)),
+        object,
+    })
 }
 
-fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
-    let Some(w) = ctx.workloads.get(i) else {
-        return;
-    };
+/// Workload `i`'s idleness, if every running pod uses at most [`IDLE_CPU_MILLIS`].
+fn idle(ctx: &mut Context<'_>, i: usize) -> Option<Draft> {
+    let w = ctx.workloads.get(i)?;
     if !matches!(
         w.object.kind.as_str(),
         "Deployment" | "StatefulSet" | "ReplicaSet"
     ) {
-        return;
+        return None;
     }
     if w.running.is_empty() {
-        return;
+        return None;
     }
     let mut per_pod = Vec::new();
     for &running_pod in &w.running {
@@ -239,11 +239,11 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
         for c in containers {
             match ctx.usage(running_pod, &c.name).and_then(|u| u.cpu_millis) {
                 Some(v) => total += v,
-                None => return, // unknown usage is not idleness
+                None => return None, // unknown usage is not idleness
             }
         }
         if total > IDLE_CPU_MILLIS {
-            return;
+            return None;
         }
         per_pod.push(json!({"pod": name(&pod.metadata), "cpu": Millicores(total).to_string()}));
     }
@@ -270,36 +270,52 @@ fn idle(ctx: &mut Context<'_>, i: usize, out: &mut Out<'_>) {
             memory += c_mem.unwrap_or(0);
         }
     }
-    let mut recommendation = "Confirm nothing depends on it, then scale it to zero or delete it; its requests are reserved capacity you pay for.".to_owned();
+    let mut recommendation = format!(
+        "Confirm nothing depends on it, then scale it to zero or delete it; its requests are reserved capacity you pay for.{}",
+        sample_caveat(ctx)
+    );
     if let Some(hpa) = &hpa {
         let _ = write!(
             recommendation,
             " HorizontalPodAutoscaler {hpa} targets it and would scale it back up: remove or change the HPA first."
         );
     }
-    out.push(
-        "cost.idle",
-        Draft {
-            message: if running.len() == 1 {
-                format!("{object} is idle: its running pod uses at most {IDLE_CPU_MILLIS}m CPU")
-            } else {
-                format!(
-                    "{object} is idle: all {} running pods use at most {IDLE_CPU_MILLIS}m CPU",
-                    running.len()
-                )
-            },
-            evidence: json_object([
-                ("usage_source", json!(ctx.usage_source())),
-                ("pods", Value::Array(per_pod)),
-                ("requested", json!({"cpu": Millicores(cpu).to_string(), "memory": Bytes(memory).to_string()})),
-                ("horizontal_pod_autoscaler", json!(hpa)),
-            ]),
-            recommendation,
-            command,
-            monthly_cost: Some(ctx.pricing.compute_per_month(cpu, memory)),
-            object,
+    Some(Draft {
+        message: if running.len() == 1 {
+            format!("{object} is idle: its running pod uses at most {IDLE_CPU_MILLIS}m CPU")
+        } else {
+            format!(
+                "{object} is idle: all {} running pods use at most {IDLE_CPU_MILLIS}m CPU",
+                running.len()
+            )
         },
-    );
+        evidence: json_object([
+            ("usage_source", json!(ctx.usage_source())),
+            ("pods", Value::Array(per_pod)),
+            (
+                "requested",
+                json!({"cpu": Millicores(cpu).to_string(), "memory": Bytes(memory).to_string()}),
+            ),
+            ("horizontal_pod_autoscaler", json!(hpa)),
+        ]),
+        recommendation,
+        command,
+        monthly_cost: Some(ctx.pricing.compute_per_month(cpu, memory)),
+        object,
+    })
+}
+
+/// What a verdict resting on one metrics-server sample must say where it is read (the
+/// agent's answer shows recommendations, not the report's summary).
+pub(crate) const SAMPLE_CAVEAT: &str = " This rests on one metrics-server sample per pod, not on usage over time: confirm with Prometheus history (--prometheus or PROMETHEUS_URL) before acting.";
+
+/// [`SAMPLE_CAVEAT`] when this run's usage is metrics-server samples, else nothing.
+fn sample_caveat(ctx: &Context<'_>) -> &'static str {
+    if ctx.usage_kind() == Some(UsageKind::Sample) {
+        SAMPLE_CAVEAT
+    } else {
+        ""
+    }
 }
 
 /// The name of an HPA whose scale target is `object`.
@@ -396,9 +412,12 @@ fn released_volumes(ctx: &mut Context<'_>, out: &mut Out<'_>) {
             .and_then(|s| s.capacity.as_ref())
             .and_then(|c| c.get("storage"))
             .map(|q| q.0.clone());
-        let Some(bytes) = storage_bytes(ctx, &object, text).filter(|b| *b > 0) else {
+        let bytes = storage_bytes(ctx, &object, text);
+        // A volume whose spec says it holds nothing is no waste. One described only by its
+        // status (a trimmed dump, an RBAC-limited read) is still reported, its size unknown.
+        if bytes == Some(0) {
             continue;
-        };
+        }
         let policy = spec
             .and_then(|s| s.persistent_volume_reclaim_policy.as_deref())
             .unwrap_or("Retain");
@@ -432,10 +451,13 @@ fn released_volumes(ctx: &mut Context<'_>, out: &mut Out<'_>) {
         out.push(
             "cost.released_pv",
             Draft {
-                message: format!("{object} is {phase} and still holds {}", Bytes(bytes)),
+                message: match bytes {
+                    Some(bytes) => format!("{object} is {phase} and still holds {}", Bytes(bytes)),
+                    None => format!("{object} is {phase} and may still hold data (its size is not in the snapshot)"),
+                },
                 evidence: json!({
                     "phase": phase,
-                    "capacity": Bytes(bytes).to_string(),
+                    "capacity": bytes.map(|b| Bytes(b).to_string()),
                     "reclaim_policy": policy,
                     "storage_class": spec.and_then(|s| s.storage_class_name.as_deref()),
                     "former_claim": claim,
@@ -443,7 +465,7 @@ fn released_volumes(ctx: &mut Context<'_>, out: &mut Out<'_>) {
                 }),
                 recommendation,
                 command: suggest(&["kubectl", "delete", "pv", pv_name], &[pv_name]),
-                monthly_cost: Some(ctx.pricing.storage_per_month(bytes)),
+                monthly_cost: bytes.map(|b| ctx.pricing.storage_per_month(b)),
                 object,
             },
         );

@@ -67,6 +67,14 @@ pub enum Error {
         /// What went wrong.
         message: String,
     },
+    /// A prices file (`KOPILOT_PRICES`) cannot be read or is not valid.
+    #[error("prices file {file}: {message}")]
+    Prices {
+        /// The file.
+        file: String,
+        /// What is wrong, with line and column where the parser gives them.
+        message: String,
+    },
     /// A `--checks` entry names no analyzer.
     #[error("unknown check {given:?}; valid checks: {}", valid.join(", "))]
     UnknownCheck {

@@ -8,6 +8,7 @@ pub use kopilot_protocol::{Finding, ObjectRef, Severity};
 use serde::{Deserialize, Serialize};
 
 use super::pricing::Pricing;
+use super::suppress::Ignored;
 use crate::snapshot::Skipped;
 
 /// Totals over a report.
@@ -19,8 +20,9 @@ pub struct Summary {
     pub by_severity: BTreeMap<Severity, usize>,
     /// Findings per check id (checks with findings only).
     pub by_check: BTreeMap<String, usize>,
-    /// Sum of `monthly_cost` over all findings, rounded to cents; an idle workload counts
-    /// once (its whole cost, not also its over-provisioning).
+    /// Sum of `monthly_cost` over all findings, rounded to cents. No object has two cost
+    /// findings (an idle workload is reported as idle, not also as over-provisioned), so
+    /// adding up the findings' own costs gives this total.
     pub monthly_cost_total: f64,
     /// The currency of the costs.
     pub currency: String,
@@ -28,10 +30,18 @@ pub struct Summary {
     pub pricing: Pricing,
     /// Where usage figures came from.
     pub usage_source: String,
+    /// What a reader must know to weigh the findings, in sentences: that idle and
+    /// over-provisioned verdicts rest on a single metrics-server sample, that Prometheus was
+    /// asked for and could not be read. Agents should repeat them in their answer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     /// The check ids that ran.
     pub checks_run: Vec<String>,
     /// The namespaces analyzed (empty: all).
     pub namespaces: Vec<String>,
+    /// The namespaces left out.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excluded_namespaces: Vec<String>,
     /// Objects in the snapshot.
     pub objects: usize,
 }
@@ -45,6 +55,10 @@ pub struct Report {
     pub summary: Summary,
     /// Resources or objects that could not be read or evaluated.
     pub skipped: Vec<SkippedEntry>,
+    /// Findings dropped because their object's
+    /// [`IGNORE_ANNOTATION`](crate::IGNORE_ANNOTATION) ignores the check.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<Ignored>,
 }
 
 /// A skipped resource or object in a [`Report`].

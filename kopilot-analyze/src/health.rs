@@ -172,11 +172,17 @@ fn report_waiting(w: &Workload<'_>, out: &mut Out<'_>, check: &'static str, foun
     );
 }
 
+/// Why a pending pod is not placed: the scheduler found no node (`Unschedulable`), or
+/// scheduling gates hold it back (`SchedulingGated`, or gates in its spec before any
+/// condition is written). The pod's own `PodScheduled` condition says which, events or not.
 fn pending(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
     let Some(w) = ctx.workloads.get(i) else {
         return;
     };
     let mut evidence = Vec::new();
+    // The first pod's reason, as the message gives it.
+    let mut first: Option<String> = None;
+    let mut gated = false;
     for pod in &w.pods {
         let Some(status) = pod.status.as_ref() else {
             continue;
@@ -184,28 +190,62 @@ fn pending(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
         if status.phase.as_deref() != Some("Pending") {
             continue;
         }
-        let Some(cond) = status.conditions.iter().flatten().find(|c| {
+        let spec = pod.spec.as_ref();
+        if spec.and_then(|s| s.node_name.as_deref()).is_some() {
+            continue; // placed; waiting for something else
+        }
+        let gates: Vec<&str> = spec
+            .and_then(|s| s.scheduling_gates.as_ref())
+            .into_iter()
+            .flatten()
+            .map(|g| g.name.as_str())
+            .collect();
+        let cond = status.conditions.iter().flatten().find(|c| {
             c.type_ == "PodScheduled"
                 && c.status == "False"
-                && c.reason.as_deref() == Some("Unschedulable")
-        }) else {
-            continue;
+                && matches!(
+                    c.reason.as_deref(),
+                    Some("Unschedulable" | "SchedulingGated")
+                )
+        });
+        let reason = match (cond.and_then(|c| c.reason.as_deref()), gates.is_empty()) {
+            (Some("Unschedulable"), _) => "Unschedulable",
+            (Some(_), _) | (None, false) => "SchedulingGated",
+            (None, true) => continue,
         };
+        let said = if reason == "SchedulingGated" {
+            gated = true;
+            if gates.is_empty() {
+                "held by scheduling gates".to_owned()
+            } else {
+                format!(
+                    "held by scheduling gate{} {}",
+                    if gates.len() == 1 { "" } else { "s" },
+                    gates.join(", ")
+                )
+            }
+        } else {
+            cond.and_then(|c| c.message.clone())
+                .unwrap_or_else(|| "no node fits it (the scheduler gave no message)".to_owned())
+        };
+        first.get_or_insert(said);
         evidence.push(json!({
             "pod": name(&pod.metadata),
-            "reason": cond.reason,
-            "scheduler_message": cond.message,
-            "since": cond.last_transition_time.as_ref().map(|t| t.0.to_string()),
+            "reason": reason,
+            "scheduler_message": cond.and_then(|c| c.message.as_deref()),
+            "scheduling_gates": gates,
+            "since": cond.and_then(|c| c.last_transition_time.as_ref()).map(|t| t.0.to_string()),
         }));
     }
-    let Some(first) = evidence.first() else {
+    let Some(reason) = first else {
         return;
     };
-    let reason = first
-        .get("scheduler_message")
-        .and_then(Value::as_str)
-        .unwrap_or("no message")
-        .to_owned();
+    let recommendation = if gated {
+        "A scheduling gate keeps the scheduler away until the controller that added it removes it: find that controller (a queue such as Kueue, a quota or admission system) and why it holds the pod; remove a gate by hand only if its owner is gone."
+    } else {
+        "Make room or relax the constraints the scheduler names: lower the requests, add or free nodes, or fix node selectors, affinity, taints and tolerations."
+    }
+    .to_owned();
     out.push(
         "health.pending",
         Draft {
@@ -216,7 +256,7 @@ fn pending(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
                 pods_phrase(evidence.len(), w.pods.len())
             ),
             evidence: json_object([("pods", Value::Array(evidence))]),
-            recommendation: "Make room or relax the constraints the scheduler names: lower the requests, add or free nodes, or fix node selectors, affinity, taints and tolerations.".to_owned(),
+            recommendation,
             command: None,
             monthly_cost: None,
         },

@@ -91,6 +91,14 @@ pub(crate) struct Workload<'a> {
     pub(crate) spec: Option<&'a PodSpec>,
     /// Labels of the pod template (selectors match on these).
     pub(crate) template_labels: Option<&'a BTreeMap<String, String>>,
+    /// Annotations of the object itself (a bare pod's own; none for a stand-in whose owner
+    /// is missing from the snapshot).
+    pub(crate) annotations: Option<&'a BTreeMap<String, String>>,
+    /// Annotations of the pod template (for a stand-in: its first pod's).
+    pub(crate) template_annotations: Option<&'a BTreeMap<String, String>>,
+    /// A static pod's mirror: its spec is a file on its node, which the kubelet runs, so a
+    /// change through the API server is refused and findings about the spec have no fix there.
+    pub(crate) static_pod: bool,
     /// Desired replicas where the kind has them (Deployment, StatefulSet, ReplicaSet).
     pub(crate) replicas: Option<i32>,
     pub(crate) pods: Vec<&'a Pod>,
@@ -357,10 +365,22 @@ impl<'a> Context<'a> {
                 *i
             } else {
                 // A bare pod, or an owner missing from the snapshot: the pod stands in.
+                let bare = key.0 == "Pod";
                 workloads.push(Workload {
                     object: ObjectRef::new(key.0, Some(ns), key.2),
                     spec: pod.spec.as_ref(),
                     template_labels: pod.metadata.labels.as_ref(),
+                    annotations: if bare {
+                        pod.metadata.annotations.as_ref()
+                    } else {
+                        None
+                    },
+                    template_annotations: if bare {
+                        None
+                    } else {
+                        pod.metadata.annotations.as_ref()
+                    },
+                    static_pod: bare && is_mirror_pod(pod),
                     replicas: None,
                     pods: Vec::new(),
                     running: Vec::new(),
@@ -641,6 +661,11 @@ fn template_workload<'a>(
         template_labels: template
             .and_then(|t| t.metadata.as_ref())
             .and_then(|m| m.labels.as_ref()),
+        annotations: meta.annotations.as_ref(),
+        template_annotations: template
+            .and_then(|t| t.metadata.as_ref())
+            .and_then(|m| m.annotations.as_ref()),
+        static_pod: false,
         replicas,
         pods: Vec::new(),
         running: Vec::new(),
@@ -683,6 +708,20 @@ fn infer_deployment<'a>(
     deployments
         .get(&(direct.1, deployment))
         .map(|(ns, d)| ("Deployment", *ns, *d))
+}
+
+/// The annotation the kubelet puts on the API server's mirror of a static pod.
+const MIRROR_ANNOTATION: &str = "kubernetes.io/config.mirror";
+
+/// Whether `pod` is the mirror of a static pod (the control plane of kubeadm clusters:
+/// kube-apiserver, etcd, ...): it carries the kubelet's mirror annotation, or its node is its
+/// controller, as the kubelet sets for mirror pods.
+pub(crate) fn is_mirror_pod(pod: &Pod) -> bool {
+    pod.metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(MIRROR_ANNOTATION))
+        || controller(&pod.metadata).is_some_and(|o| o.kind == "Node")
 }
 
 /// A pod that is Ready and not being deleted.

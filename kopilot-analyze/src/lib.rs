@@ -48,6 +48,7 @@ pub mod render;
 mod security;
 pub mod selector;
 pub mod snapshot;
+mod suppress;
 
 use kopilot_safety::Exposure;
 use kopilot_safety::redact::{redact, redact_value};
@@ -56,7 +57,8 @@ use serde::Deserialize;
 pub use checks::{CHECKS, CheckInfo, CheckSelection, check_info};
 pub use error::{Error, Result};
 pub use findings::{Finding, ObjectRef, Report, Severity, SkippedEntry, Summary};
-pub use pricing::{HOURS_PER_MONTH, Pricing};
+pub use pricing::{HOURS_PER_MONTH, PRICES_VARIABLE, Pricing};
+pub use suppress::{IGNORE_ANNOTATION, Ignored};
 
 use crate::snapshot::ClusterSnapshot;
 use index::Context;
@@ -69,6 +71,8 @@ pub struct AnalyzeOptions {
     /// Only findings about objects in these namespaces (empty: all namespaces, and
     /// cluster-scoped objects such as nodes and PVs, which are left out otherwise).
     pub namespaces: Vec<String>,
+    /// No findings about objects in these namespaces (cluster-scoped findings stay).
+    pub exclude_namespaces: Vec<String>,
     /// Unit prices for cost estimates.
     pub pricing: Pricing,
 }
@@ -93,6 +97,17 @@ pub fn analyze(snapshot: &ClusterSnapshot, options: &AnalyzeOptions) -> Report {
                 .is_some_and(|ns| options.namespaces.contains(ns))
         });
     }
+    if !options.exclude_namespaces.is_empty() {
+        findings.retain(|f| {
+            f.object
+                .namespace
+                .as_ref()
+                .is_none_or(|ns| !options.exclude_namespaces.contains(ns))
+        });
+    }
+    let ignores = suppress::Ignores::collect(&ctx);
+    let ignored = ignores.apply(&mut findings);
+    ctx.problems.extend(ignores.problems);
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
@@ -106,6 +121,7 @@ pub fn analyze(snapshot: &ClusterSnapshot, options: &AnalyzeOptions) -> Report {
         findings,
         summary,
         skipped,
+        ignored,
     }
 }
 
@@ -120,19 +136,13 @@ fn summarize(
         by_severity.insert(s, 0);
     }
     let mut by_check = std::collections::BTreeMap::new();
-    // An idle workload's whole cost already includes its over-provisioning: count it once.
-    let idle: std::collections::BTreeSet<&ObjectRef> = findings
-        .iter()
-        .filter(|f| f.check == "cost.idle")
-        .map(|f| &f.object)
-        .collect();
+    // Each object has at most one cost finding (an idle workload is not also reported as
+    // over-provisioned), so the total is the plain sum every reader of the findings gets.
     let mut total = 0.0;
     for f in findings {
         *by_severity.entry(f.severity).or_insert(0) += 1;
         *by_check.entry(f.check.clone()).or_insert(0) += 1;
-        if !(f.check == "cost.overprovisioned" && idle.contains(&f.object)) {
-            total += f.monthly_cost.unwrap_or(0.0);
-        }
+        total += f.monthly_cost.unwrap_or(0.0);
     }
     Summary {
         findings: findings.len(),
@@ -142,6 +152,7 @@ fn summarize(
         currency: options.pricing.currency.clone(),
         pricing: options.pricing.clone(),
         usage_source: ctx.usage_source().to_owned(),
+        notes: notes(findings, ctx, snapshot),
         checks_run: options
             .checks
             .ids()
@@ -149,8 +160,32 @@ fn summarize(
             .map(str::to_owned)
             .collect(),
         namespaces: options.namespaces.clone(),
+        excluded_namespaces: options.exclude_namespaces.clone(),
         objects: snapshot.object_count(),
     }
+}
+
+/// The report's notes: how far to trust the usage-based verdicts.
+fn notes(findings: &[Finding], ctx: &Context<'_>, snapshot: &ClusterSnapshot) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(failed) = snapshot.skipped.iter().find(|s| s.resource == "prometheus") {
+        notes.push(format!(
+            "Prometheus history was asked for but could not be read ({}), so usage comes from metrics-server instead.",
+            failed.reason
+        ));
+    }
+    let verdicts = findings
+        .iter()
+        .filter(|f| matches!(f.check.as_str(), "cost.idle" | "cost.overprovisioned"))
+        .count();
+    if verdicts > 0 && ctx.usage_kind() == Some(index::UsageKind::Sample) {
+        notes.push(format!(
+            "{verdicts} idle or over-provisioned verdict{} rest on a single metrics-server sample per pod, not on usage over time: confirm with Prometheus history (kopilot analyze --prometheus URL, or PROMETHEUS_URL for the agent) before acting on {}.",
+            if verdicts == 1 { "" } else { "s" },
+            if verdicts == 1 { "it" } else { "them" }
+        ));
+    }
+    notes
 }
 
 /// The arguments of the agent's `analyze` tool.
@@ -163,6 +198,9 @@ pub struct AnalyzeRequest {
     /// Namespaces to report on; empty means all.
     #[serde(default)]
     pub namespaces: Vec<String>,
+    /// Namespaces to leave out.
+    #[serde(default)]
+    pub exclude_namespaces: Vec<String>,
 }
 
 /// The agent's `analyze` tool: runs the requested checks and returns the report as compact
@@ -175,15 +213,23 @@ pub fn run_for_agent(snapshot: &ClusterSnapshot, request: &AnalyzeRequest) -> se
     }
 }
 
-/// The agent's `analyze` tool, typed: the [`Report`] for `request`, or why a check id is
-/// unknown. [`run_for_agent`] is this as the JSON the model reads.
+/// The agent's `analyze` tool, typed: the [`Report`] for `request` at the default prices, or
+/// why a check id is unknown. [`run_for_agent`] is this as the JSON the model reads.
 pub fn analyze_for_agent(snapshot: &ClusterSnapshot, request: &AnalyzeRequest) -> Result<Report> {
-    let options = AnalyzeOptions {
-        checks: CheckSelection::parse(&request.checks)?,
-        namespaces: request.namespaces.clone(),
-        pricing: Pricing::default(),
-    };
-    Ok(analyze(snapshot, &options))
+    Ok(analyze(snapshot, &request.options(Pricing::default())?))
+}
+
+impl AnalyzeRequest {
+    /// The options this request asks for, priced with `pricing` (the tool's configuration,
+    /// never the model's); an unknown check id is an error.
+    pub fn options(&self, pricing: Pricing) -> Result<AnalyzeOptions> {
+        Ok(AnalyzeOptions {
+            checks: CheckSelection::parse(&self.checks)?,
+            namespaces: self.namespaces.clone(),
+            exclude_namespaces: self.exclude_namespaces.clone(),
+            pricing,
+        })
+    }
 }
 
 /// Where analyzers put their findings.

@@ -1,5 +1,9 @@
 //! Reliability checks: missing readiness probes, a single replica behind a blocking
 //! PodDisruptionBudget, containers without requests, and `latest` image tags.
+//!
+//! Static pods (the mirrors of kube-apiserver, etcd and the like) are left out: their spec is
+//! a file on their node, which the API server refuses to change, so these findings would have
+//! no fix anyone can apply through it. Health and security checks still look at them.
 
 use std::fmt::Write as _;
 
@@ -8,7 +12,7 @@ use serde_json::json;
 
 use super::commands::{suggest, target_name};
 use super::cost::{RIGHTSIZING_RULE, hpa_for, peaks, recommend};
-use super::index::Context;
+use super::index::{Context, FastMap, name, namespace};
 use super::{Draft, Out, json_object};
 use crate::selector::LabelSelector;
 use crate::snapshot::quantity::{Bytes, Millicores};
@@ -19,9 +23,17 @@ pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     let pdb = out.wants("reliability.single_replica_pdb");
     let requests = out.wants("reliability.no_requests");
     let latest = out.wants("reliability.latest_tag");
+    let services = if probe {
+        services_by_namespace(ctx)
+    } else {
+        FastMap::default()
+    };
     for i in 0..ctx.workloads.len() {
+        if ctx.workloads.get(i).is_none_or(|w| w.static_pod) {
+            continue;
+        }
         if probe {
-            readiness(ctx, i, out);
+            readiness(ctx, i, &services, out);
         }
         if pdb {
             single_replica_pdb(ctx, i, out);
@@ -35,11 +47,52 @@ pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     }
 }
 
-fn readiness(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
+/// Services with a selector, by namespace: (name, selector).
+type ServiceSelectors<'a> = FastMap<&'a str, Vec<(&'a str, LabelSelector)>>;
+
+fn services_by_namespace<'a>(ctx: &Context<'a>) -> ServiceSelectors<'a> {
+    let mut by_ns: ServiceSelectors<'a> = FastMap::default();
+    for svc in &ctx.snapshot.services {
+        let Some(spec) = svc.spec.as_ref() else {
+            continue;
+        };
+        if spec.type_.as_deref() == Some("ExternalName") {
+            continue;
+        }
+        let Some(selector) = spec
+            .selector
+            .as_ref()
+            .and_then(LabelSelector::from_service_selector)
+        else {
+            continue;
+        };
+        by_ns
+            .entry(namespace(&svc.metadata))
+            .or_default()
+            .push((name(&svc.metadata), selector));
+    }
+    by_ns
+}
+
+/// Containers without a readiness probe in a Deployment or StatefulSet, or in any workload a
+/// Service sends traffic to (a DaemonSet, a bare pod): without one, the Service routes to a
+/// pod as soon as its process starts, before it can serve.
+fn readiness(ctx: &Context<'_>, i: usize, services: &ServiceSelectors<'_>, out: &mut Out<'_>) {
     let Some(w) = ctx.workloads.get(i) else {
         return;
     };
-    if !matches!(w.object.kind.as_str(), "Deployment" | "StatefulSet") || w.replicas == Some(0) {
+    if w.replicas == Some(0) || matches!(w.object.kind.as_str(), "Job" | "CronJob") {
+        return;
+    }
+    let targeted_by: Vec<&str> = match (w.template_labels, services.get(w.namespace())) {
+        (Some(labels), Some(list)) => list
+            .iter()
+            .filter(|(_, sel)| sel.matches_map(Some(labels)))
+            .map(|(n, _)| *n)
+            .collect(),
+        _ => Vec::new(),
+    };
+    if !matches!(w.object.kind.as_str(), "Deployment" | "StatefulSet") && targeted_by.is_empty() {
         return;
     }
     let missing: Vec<&str> = w
@@ -56,14 +109,20 @@ fn readiness(ctx: &Context<'_>, i: usize, out: &mut Out<'_>) {
         Draft {
             object: w.object.clone(),
             message: format!(
-                "{}: container{} {} ha{} no readiness probe",
+                "{}: container{} {} ha{} no readiness probe{}",
                 w.object,
                 if missing.len() == 1 { "" } else { "s" },
                 missing.join(", "),
-                if missing.len() == 1 { "s" } else { "ve" }
+                if missing.len() == 1 { "s" } else { "ve" },
+                match targeted_by.as_slice() {
+                    [] => String::new(),
+                    [one] => format!(", yet Service {one} sends it traffic"),
+                    many => format!(", yet Services {} send it traffic", many.join(", ")),
+                }
             ),
             evidence: json!({
                 "containers_without_readiness_probe": missing,
+                "targeted_by_services": targeted_by,
                 "has_liveness_probe": w.containers().iter().filter(|c| missing.contains(&c.name.as_str())).map(|c| (c.name.clone(), c.liveness_probe.is_some())).collect::<std::collections::BTreeMap<_, _>>(),
             }),
             recommendation: "Add a readiness probe that checks the container can serve, so Services and rollouts only send traffic to pods that are ready.".to_owned(),

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::findings::{Finding, Report, Severity};
+use super::suppress::IGNORE_ANNOTATION;
 
 /// Output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +130,29 @@ pub fn table(report: &Report, paint: &dyn Painter) -> String {
         ))
     );
     let _ = writeln!(out, "{}", paint.dim(&format!("Usage: {}", s.usage_source)));
+    for note in &s.notes {
+        let _ = writeln!(out, "{}", paint.bold(&format!("Note: {note}")));
+    }
+    if !s.excluded_namespaces.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.dim(&format!(
+                "Excluded namespaces: {}",
+                s.excluded_namespaces.join(", ")
+            ))
+        );
+    }
+    for ignored in &report.ignored {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint.dim(&format!(
+                "Ignored by its {IGNORE_ANNOTATION} annotation: {} on {}",
+                ignored.check, ignored.object
+            ))
+        );
+    }
     for skip in &report.skipped {
         let _ = writeln!(
             out,
@@ -155,6 +179,9 @@ pub fn markdown(report: &Report) -> String {
         money(report, s.monthly_cost_total)
     );
     let _ = writeln!(out, "Usage: {}\n", s.usage_source);
+    for note in &s.notes {
+        let _ = writeln!(out, "> **Note:** {}\n", cell(note));
+    }
     for (severity, group) in by_severity(report) {
         let title = severity.as_str();
         let mut chars = title.chars();
@@ -184,6 +211,25 @@ pub fn markdown(report: &Report) -> String {
                 let _ = writeln!(out, "{c}");
             }
             out.push_str("```\n");
+        }
+        out.push('\n');
+    }
+    if !report.ignored.is_empty() || !s.excluded_namespaces.is_empty() {
+        out.push_str("## Suppressed\n\n");
+        if !s.excluded_namespaces.is_empty() {
+            let _ = writeln!(
+                out,
+                "- Excluded namespaces: {}",
+                cell(&s.excluded_namespaces.join(", "))
+            );
+        }
+        for ignored in &report.ignored {
+            let _ = writeln!(
+                out,
+                "- `{}` on {}, ignored by its `{IGNORE_ANNOTATION}` annotation",
+                ignored.check,
+                cell(&ignored.object.to_string())
+            );
         }
         out.push('\n');
     }

@@ -12,6 +12,7 @@ pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
     let privileged_wanted = out.wants("security.privileged");
     let host = out.wants("security.host_access");
     let root = out.wants("security.run_as_root");
+    let maybe_root = out.wants("security.may_run_as_root");
     let secrets = out.wants("security.secret_env_literal");
     for w in &ctx.workloads {
         if privileged_wanted {
@@ -22,6 +23,9 @@ pub(crate) fn run(ctx: &mut Context<'_>, out: &mut Out<'_>) {
         }
         if root {
             run_as_root(w, out);
+        }
+        if maybe_root {
+            may_run_as_root(w, out);
         }
         if secrets {
             secret_env_literal(w, out);
@@ -157,6 +161,55 @@ fn run_as_root(w: &Workload<'_>, out: &mut Out<'_>) {
     );
 }
 
+/// Containers whose user the image decides, because nothing in the pod says it must not be
+/// root: no `runAsNonRoot: true` and no non-zero `runAsUser`, in the container's or the pod's
+/// securityContext (the container's wins). Those set to uid 0 are `security.run_as_root`'s;
+/// Windows pods run as a user name, not a uid, and are left out.
+fn may_run_as_root(w: &Workload<'_>, out: &mut Out<'_>) {
+    let Some(spec) = w.spec else { return };
+    if spec.os.as_ref().is_some_and(|os| os.name == "windows") {
+        return;
+    }
+    let pod = spec.security_context.as_ref();
+    let pod_user = pod.and_then(|s| s.run_as_user);
+    let pod_non_root = pod.and_then(|s| s.run_as_non_root);
+    let mut found = Vec::new();
+    for c in w.all_containers() {
+        let sc = c.security_context.as_ref();
+        let user = sc.and_then(|s| s.run_as_user).or(pod_user);
+        let non_root = sc.and_then(|s| s.run_as_non_root).or(pod_non_root);
+        let reason = match (user, non_root) {
+            (Some(_), _) | (None, Some(true)) => continue,
+            (None, Some(false)) => "runAsNonRoot is false and no runAsUser is set",
+            (None, None) => "neither runAsNonRoot: true nor a non-zero runAsUser is set",
+        };
+        found.push(json!({"container": c.name, "reason": reason}));
+    }
+    if found.is_empty() {
+        return;
+    }
+    let names: Vec<&str> = found
+        .iter()
+        .filter_map(|f| f.get("container").and_then(|c| c.as_str()))
+        .collect();
+    out.push(
+        "security.may_run_as_root",
+        Draft {
+            object: w.object.clone(),
+            message: format!(
+                "{}: {} {} may run as root: nothing in the pod forbids it, so the image's user decides",
+                w.object,
+                plural(names.len(), "container", "containers"),
+                names.join(", ")
+            ),
+            evidence: json_object([("containers", serde_json::Value::Array(found))]),
+            recommendation: "Set runAsNonRoot: true (and a non-zero runAsUser if the image has no numeric USER) in the pod's securityContext, so the kubelet refuses to start the container as root.".to_owned(),
+            command: None,
+            monthly_cost: None,
+        },
+    );
+}
+
 /// Last name segments that describe a secret rather than hold it (`PASSWORD_FILE`).
 const ABOUT: &[&str] = &[
     "FILE", "PATH", "DIR", "TTL", "SECONDS", "EXPIRY", "LENGTH", "NAME", "ENABLED", "TYPE",
@@ -202,6 +255,58 @@ pub(crate) fn url_with_password(value: &str) -> bool {
     })
 }
 
+/// What a value looks like when its shape alone gives it away as a credential, whatever the
+/// variable is called: a private key, or a token with a vendor's fixed prefix.
+pub(crate) fn secret_value_shape(value: &str) -> Option<&'static str> {
+    let v = value.trim();
+    if v.contains("-----BEGIN") && v.contains("PRIVATE KEY") {
+        return Some("a private key");
+    }
+    let token = |prefix: &str, min_rest: usize| {
+        v.strip_prefix(prefix).is_some_and(|rest| {
+            rest.len() >= min_rest
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+        })
+    };
+    let shapes: [(&[&str], usize, &'static str); 7] = [
+        (
+            &["ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"],
+            20,
+            "a GitHub token",
+        ),
+        (&["glpat-"], 20, "a GitLab token"),
+        (
+            &["xoxb-", "xoxp-", "xoxa-", "xoxs-", "xapp-"],
+            20,
+            "a Slack token",
+        ),
+        (&["sk_live_", "rk_live_"], 20, "a Stripe secret key"),
+        (&["sk-ant-", "sk-proj-", "sk-"], 32, "an API secret key"),
+        (&["AIza"], 35, "a Google API key"),
+        (&["npm_"], 36, "an npm token"),
+    ];
+    for (prefixes, min_rest, what) in shapes {
+        if prefixes.iter().any(|p| token(p, min_rest)) {
+            return Some(what);
+        }
+    }
+    // A JSON Web Token: three base64url parts, the first two JSON objects (`{"` is `eyJ`).
+    let parts: Vec<&str> = v.split('.').collect();
+    if let [header, payload, signature] = parts.as_slice()
+        && header.starts_with("eyJ")
+        && payload.starts_with("eyJ")
+        && !signature.is_empty()
+        && v.len() >= 40
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    {
+        return Some("a JSON Web Token");
+    }
+    None
+}
+
 fn secret_env_literal(w: &Workload<'_>, out: &mut Out<'_>) {
     let mut found = Vec::new();
     for c in w.all_containers() {
@@ -209,11 +314,22 @@ fn secret_env_literal(w: &Workload<'_>, out: &mut Out<'_>) {
             let Some(value) = env.value.as_deref().filter(|v| !v.is_empty()) else {
                 continue;
             };
-            if secret_name(&env.name) || url_with_password(value) {
-                found.push(
-                    json!({"container": c.name, "variable": env.name, "value_length": value.len()}),
-                );
-            }
+            // The reason names the variable's name or the value's kind, never the value.
+            let reason = if let Some(what) = secret_value_shape(value) {
+                format!("the value looks like {what}")
+            } else if url_with_password(value) {
+                "the value is a URL with a password in it".to_owned()
+            } else if secret_name(&env.name) {
+                "the name says it holds a secret".to_owned()
+            } else {
+                continue;
+            };
+            found.push(json!({
+                "container": c.name,
+                "variable": env.name,
+                "reason": reason,
+                "value_length": value.len(),
+            }));
         }
     }
     if found.is_empty() {
@@ -271,6 +387,42 @@ mod tests {
             "TOKENIZER_THREADS",
         ] {
             assert!(!secret_name(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn secret_looking_values() {
+        let pem =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----";
+        let jwt =
+            "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJib3QiLCJyb2xlIjoiYWRtaW4ifQ.c2lnbmF0dXJlLWJ5dGVz";
+        for (value, what) in [
+            (pem, "a private key"),
+            ("ghp_0123456789abcdefABCDEF0123456789abcd", "a GitHub token"),
+            ("xoxb-1234567890-0987654321-AbCdEfGhIjKl", "a Slack token"),
+            (
+                "sk-proj-AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+                "an API secret key",
+            ),
+            (
+                "AIzaSyA1234567890abcdefghijklmnopqrstuv",
+                "a Google API key",
+            ),
+            (jwt, "a JSON Web Token"),
+        ] {
+            assert_eq!(secret_value_shape(value), Some(what), "{value}");
+        }
+        for clean in [
+            "info",
+            "sk-",
+            "ghp_short",
+            "https://example.com/ghp_0123456789abcdefABCDEF0123456789abcd?x",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+            "eyJ.eyJ.x",
+            "sk-this is a sentence that starts like a key but has spaces",
+            "AKIAIOSFODNN7EXAMPLE",
+        ] {
+            assert_eq!(secret_value_shape(clean), None, "{clean}");
         }
     }
 

@@ -51,8 +51,10 @@ fn fires_on_problem_only(check: &str, problems: &[&str], near_misses: &[&str]) -
 fn overprovisioned_uses_the_rule_and_states_the_weak_source() {
     let r = fires_on_problem_only(
         "cost.overprovisioned",
-        &["Deployment shop/api", "Deployment shop/sleepy"],
+        &["Deployment shop/api"],
         &[
+            // Idle: reported by cost.idle with its whole cost, not rightsized as well.
+            "Deployment shop/sleepy",
             "Deployment shop/web",
             "Deployment shop/worker",
             "StatefulSet shop/cache",
@@ -79,9 +81,10 @@ fn overprovisioned_uses_the_rule_and_states_the_weak_source() {
         api.evidence["containers"][0]["observed_peak"]["memory"],
         "300Mi"
     );
-    // Two pods, each 760m and 634Mi over: 1.52 x 0.031611 x 730 + 1268/1024 x 0.004237 x 730.
+    // Two pods, each 760m and 634Mi over, at the default (AWS us-east-1) prices:
+    // 1.52 x 0.04048 x 730 + 1268/1024 x 0.004445 x 730.
     assert_eq!(api.evidence["waste"]["cpu"], "1520m");
-    assert_eq!(api.monthly_cost, Some(38.91));
+    assert_eq!(api.monthly_cost, Some(48.93));
 }
 
 #[test]
@@ -96,7 +99,7 @@ fn idle_needs_every_pod_at_or_below_5m() {
         sleepy.command.as_deref(),
         Some("kubectl scale deployment/sleepy -n shop --replicas=0")
     );
-    assert_eq!(sleepy.monthly_cost, Some(5.39));
+    assert_eq!(sleepy.monthly_cost, Some(6.72));
 }
 
 #[test]
@@ -121,7 +124,7 @@ fn orphaned_claims_are_bound_and_unmounted_by_live_pods() {
         old.command.as_deref(),
         Some("kubectl delete pvc old-exports -n data")
     );
-    assert_eq!(old.monthly_cost, Some(2.0));
+    assert_eq!(old.monthly_cost, Some(4.0));
 }
 
 #[test]
@@ -133,7 +136,7 @@ fn released_volumes_warn_that_retain_keeps_the_disk() {
     );
     let pv = finding(&r, "cost.released_pv", "PersistentVolume pv-released");
     assert_eq!(pv.command.as_deref(), Some("kubectl delete pv pv-released"));
-    assert_eq!(pv.monthly_cost, Some(4.0));
+    assert_eq!(pv.monthly_cost, Some(8.0));
     assert!(
         pv.recommendation.contains("vol-0abc123"),
         "{}",
@@ -394,17 +397,51 @@ fn namespace_filter_and_check_selection() {
             "PersistentVolumeClaim data/scratch"
         ]
     );
-    assert!((r.summary.monthly_cost_total - 2.8).abs() < 1e-9);
+    assert!((r.summary.monthly_cost_total - 5.6).abs() < 1e-9);
+}
+
+/// Every consumer of the findings (the table, the agent's answer, a script summing
+/// `monthly_cost`) gets the report's total: one cost finding per object, never two
+/// conflicting fixes for the same workload.
+#[test]
+fn one_cost_finding_per_object_and_the_findings_add_up_to_the_total() {
+    let r = report();
+    let mut seen = std::collections::BTreeMap::new();
+    for f in r.findings.iter().filter(|f| f.monthly_cost.is_some()) {
+        if let Some(other) = seen.insert(f.object.to_string(), f.check.clone()) {
+            panic!(
+                "{} has two cost findings: {other} and {}",
+                f.object, f.check
+            );
+        }
+    }
+    assert!(seen.len() >= 5, "{seen:?}");
+    // The idle workload is reported as idle, with its whole cost, and not also rightsized.
+    assert_eq!(
+        seen.get("Deployment shop/sleepy").map(String::as_str),
+        Some("cost.idle")
+    );
+    let sum: f64 = r.findings.iter().filter_map(|f| f.monthly_cost).sum();
+    assert_eq!(
+        format!("{sum:.2}"),
+        format!("{:.2}", r.summary.monthly_cost_total)
+    );
+    assert!(r.summary.monthly_cost_total > 0.0);
 }
 
 #[test]
-fn idle_workloads_count_once_in_the_total() {
-    let r = report();
-    let sum: f64 = r.findings.iter().filter_map(|f| f.monthly_cost).sum();
-    let sleepy_over = finding(&r, "cost.overprovisioned", "Deployment shop/sleepy")
-        .monthly_cost
-        .unwrap();
-    assert!((r.summary.monthly_cost_total - (sum - sleepy_over)).abs() < 0.011);
+fn without_the_idle_check_an_idle_workload_is_still_rightsized() {
+    let r = analyze(
+        &fixture(),
+        &AnalyzeOptions {
+            checks: CheckSelection::parse(&["cost.overprovisioned"]).unwrap(),
+            ..AnalyzeOptions::default()
+        },
+    );
+    assert_eq!(
+        objects(&r, "cost.overprovisioned"),
+        ["Deployment shop/api", "Deployment shop/sleepy"]
+    );
 }
 
 #[test]
@@ -429,7 +466,7 @@ fn agent_tool_returns_compact_json_or_an_error() {
         &snapshot,
         &AnalyzeRequest {
             checks: vec!["health.node_not_ready".into()],
-            namespaces: vec![],
+            ..AnalyzeRequest::default()
         },
     );
     assert_eq!(value["findings"][0]["object"]["name"], "node-down");
@@ -439,7 +476,7 @@ fn agent_tool_returns_compact_json_or_an_error() {
         &snapshot,
         &AnalyzeRequest {
             checks: vec!["cost.nope".into()],
-            namespaces: vec![],
+            ..AnalyzeRequest::default()
         },
     );
     assert!(

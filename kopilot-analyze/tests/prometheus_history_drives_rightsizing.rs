@@ -116,6 +116,88 @@ async fn rightsizing_uses_history_and_names_it() {
     );
     // Pods Prometheus knows nothing about are not judged on a sample instead.
     assert!(report.findings.iter().all(|f| f.object.name != "sleepy"));
+    // History is not a single sample: no caveat, no note.
+    assert!(
+        !api.recommendation.contains("metrics-server sample"),
+        "{}",
+        api.recommendation
+    );
+    assert!(
+        report.summary.notes.is_empty(),
+        "{:?}",
+        report.summary.notes
+    );
+}
+
+/// Without history, the verdicts say what they rest on, in the findings (which the agent's
+/// answer shows) and in the report's notes (which the tool returns).
+#[test]
+fn verdicts_on_one_sample_say_so_where_they_are_read() {
+    let snapshot = ClusterSnapshot::from_files(&[concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cluster.yaml"
+    )])
+    .unwrap();
+    let report = analyze(&snapshot, &AnalyzeOptions::default());
+    let verdicts: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| matches!(f.check.as_str(), "cost.idle" | "cost.overprovisioned"))
+        .collect();
+    assert_eq!(verdicts.len(), 2);
+    for f in &verdicts {
+        assert!(
+            f.recommendation
+                .contains("This rests on one metrics-server sample per pod"),
+            "{}",
+            f.recommendation
+        );
+    }
+    assert_eq!(report.summary.notes.len(), 1, "{:?}", report.summary.notes);
+    assert!(
+        report.summary.notes[0].starts_with(
+            "2 idle or over-provisioned verdicts rest on a single metrics-server sample per pod"
+        ),
+        "{:?}",
+        report.summary.notes
+    );
+    assert_eq!(
+        report.to_json()["summary"]["notes"][0],
+        report.summary.notes[0]
+    );
+    // Other checks' findings are not usage verdicts: no note when only they run.
+    let other = analyze(
+        &snapshot,
+        &AnalyzeOptions {
+            checks: CheckSelection::parse(&["cost.orphaned_pvc", "reliability.*"]).unwrap(),
+            ..AnalyzeOptions::default()
+        },
+    );
+    assert!(!other.findings.is_empty());
+    assert!(other.summary.notes.is_empty(), "{:?}", other.summary.notes);
+}
+
+/// Prometheus asked for and unreachable is said in the notes, not only in `skipped`.
+#[test]
+fn an_unreadable_prometheus_is_a_note() {
+    let mut snapshot = ClusterSnapshot::from_files(&[concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/cluster.yaml"
+    )])
+    .unwrap();
+    snapshot.skipped.push(kopilot_analyze::snapshot::Skipped {
+        resource: "prometheus".to_owned(),
+        reason: "Prometheus at http://127.0.0.1:9: connection refused".to_owned(),
+    });
+    let report = analyze(&snapshot, &AnalyzeOptions::default());
+    assert!(
+        report.summary.notes[0].starts_with(
+            "Prometheus history was asked for but could not be read (Prometheus at http://127.0.0.1:9: connection refused)"
+        ),
+        "{:?}",
+        report.summary.notes
+    );
+    assert_eq!(report.summary.notes.len(), 2);
 }
 
 #[tokio::test]

@@ -36,6 +36,9 @@ Examples:
   # In CI: JSON for tools, exit status 1 when anything high or worse is found
   kopilot analyze -o json --fail-on high | jq '.summary'
 
+  # Leave out namespaces nobody on the team manages
+  kopilot analyze --exclude-namespace kube-system,kube-public
+
   # The checks and their severities
   kopilot analyze --list-checks
 
@@ -70,6 +73,11 @@ pub(crate) struct AnalyzeArgs {
     /// All namespaces (the default; kept for kubectl habits).
     #[arg(short = 'A', long, conflicts_with = "namespaces")]
     all_namespaces: bool,
+    /// Leave out findings about objects in NS (repeat or separate with commas), such as a
+    /// `kube-system` nobody on the team manages. Cluster-scoped findings stay. To silence
+    /// checks on one object, annotate it: `kopilot.dev/ignore: "check-id,family.*"`.
+    #[arg(long = "exclude-namespace", value_name = "NS", value_delimiter = ',')]
+    exclude_namespaces: Vec<String>,
     /// Checks to run: ids and prefixes such as `cost.*` or `security`, separated by commas
     /// (default: all). See --list-checks.
     #[arg(long, value_name = "ID,PREFIX.*", value_delimiter = ',')]
@@ -87,13 +95,19 @@ pub(crate) struct AnalyzeArgs {
     /// Exit with status 1 when a finding is at least this severe.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     fail_on: Option<SeverityArg>,
-    /// Price of one vCPU-hour for cost estimates (default: OpenCost's 0.031611).
+    /// Unit prices for cost estimates: a YAML or JSON file with any of cpu_per_vcpu_hour,
+    /// memory_per_gib_hour, storage_per_gib_month and currency (the same file the agent's
+    /// `analyze` tool reads). Default: AWS us-east-1 on-demand list prices (Fargate per vCPU
+    /// and GiB, EBS gp3 storage).
+    #[arg(long, value_name = "FILE", env = "KOPILOT_PRICES")]
+    prices: Option<PathBuf>,
+    /// Price of one vCPU-hour, over the prices file (default: $0.04048).
     #[arg(long, value_name = "PRICE")]
     cpu_hour_price: Option<f64>,
-    /// Price of one GiB-hour of memory (default: OpenCost's 0.004237).
+    /// Price of one GiB-hour of memory, over the prices file (default: $0.004445).
     #[arg(long, value_name = "PRICE")]
     memory_gib_hour_price: Option<f64>,
-    /// Price of one GiB-month of persistent storage (default: OpenCost's 0.04).
+    /// Price of one GiB-month of persistent storage, over the prices file (default: $0.08).
     #[arg(long, value_name = "PRICE")]
     storage_gib_month_price: Option<f64>,
     /// Print the checks (id, severity, what each finds) and exit.
@@ -189,7 +203,11 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     }
     let checks =
         CheckSelection::parse(&args.checks).map_err(|e| UsageError(format!("--checks: {e}")))?;
-    let defaults = Pricing::default();
+    let defaults = match args.prices.as_deref().filter(|p| !p.as_os_str().is_empty()) {
+        Some(path) => Pricing::from_file(path)
+            .map_err(|e| UsageError(format!("--prices (KOPILOT_PRICES): {e}")))?,
+        None => Pricing::default(),
+    };
     let pricing = Pricing {
         cpu_per_vcpu_hour: price(
             "cpu-hour-price",
@@ -218,18 +236,8 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
             .into());
         }
     }
-    for ns in &args.namespaces {
-        if ns.trim().is_empty() {
-            return Err(UsageError("--namespace: an empty namespace name".to_owned()).into());
-        }
-        if !is_namespace_name(ns) {
-            return Err(UsageError(format!(
-                "--namespace: {ns:?} is not a namespace name (lowercase letters, digits and '-', \
-                 starting and ending with a letter or digit, at most 63 characters)"
-            ))
-            .into());
-        }
-    }
+    check_namespace_names("--namespace", &args.namespaces)?;
+    check_namespace_names("--exclude-namespace", &args.exclude_namespaces)?;
     let live = args.snapshots.is_empty();
     if !live && (args.kubeconfig.is_some() || args.context.is_some()) {
         return Err(UsageError(
@@ -273,6 +281,7 @@ pub(crate) fn run(args: AnalyzeArgs) -> anyhow::Result<ExitCode> {
     let options = AnalyzeOptions {
         checks,
         namespaces: args.namespaces,
+        exclude_namespaces: args.exclude_namespaces,
         pricing,
     };
     let mut report = analyze(&snapshot, &options);
@@ -320,6 +329,19 @@ fn escape_for_terminal(report: &mut Report) {
     for skipped in &mut report.skipped {
         escape(&mut skipped.resource);
         escape(&mut skipped.reason);
+    }
+    for ignored in &mut report.ignored {
+        escape(&mut ignored.object.kind);
+        escape(&mut ignored.object.name);
+        if let Some(ns) = &mut ignored.object.namespace {
+            escape(ns);
+        }
+    }
+    for ns in &mut report.summary.excluded_namespaces {
+        escape(ns);
+    }
+    for note in &mut report.summary.notes {
+        escape(note);
     }
     escape(&mut report.summary.usage_source);
     escape(&mut report.summary.currency);
@@ -381,6 +403,23 @@ async fn load_live(args: &AnalyzeArgs) -> anyhow::Result<ClusterSnapshot> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Namespace names given with `flag` must be names the API server accepts.
+fn check_namespace_names(flag: &str, names: &[String]) -> anyhow::Result<()> {
+    for ns in names {
+        if ns.trim().is_empty() {
+            return Err(UsageError(format!("{flag}: an empty namespace name")).into());
+        }
+        if !is_namespace_name(ns) {
+            return Err(UsageError(format!(
+                "{flag}: {ns:?} is not a namespace name (lowercase letters, digits and '-', \
+                 starting and ending with a letter or digit, at most 63 characters)"
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// Whether `name` can name a namespace: an RFC 1123 label, as the API server requires.

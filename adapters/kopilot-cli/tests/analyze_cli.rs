@@ -16,6 +16,7 @@ fn kopilot(args: &[&str]) -> Output {
         .arg("analyze")
         .args(args)
         .env_remove("PROMETHEUS_URL")
+        .env_remove("KOPILOT_PRICES")
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .output()
         .unwrap()
@@ -34,8 +35,8 @@ fn json_from_a_snapshot_file() {
     let o = kopilot(&["--snapshot", FIXTURE, "-o", "json"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v["summary"]["findings"], 27);
-    assert_eq!(v["summary"]["monthly_cost_total"], 51.1);
+    assert_eq!(v["summary"]["findings"], 36);
+    assert_eq!(v["summary"]["monthly_cost_total"], 69.25);
     let first = &v["findings"][0];
     for key in [
         "check",
@@ -98,6 +99,122 @@ fn namespace_and_checks_narrow_the_report() {
 }
 
 #[test]
+fn excluded_namespaces_leave_their_findings_out() {
+    let all = kopilot(&["--snapshot", FIXTURE, "-o", "json"]);
+    let all: serde_json::Value = serde_json::from_slice(&all.stdout).unwrap();
+    let in_ns = |v: &serde_json::Value, ns: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["object"]["namespace"] == ns)
+            .count()
+    };
+    assert!(in_ns(&all, "data") > 0 && in_ns(&all, "ops") > 0);
+    let o = kopilot(&[
+        "--snapshot",
+        FIXTURE,
+        "--exclude-namespace",
+        "data",
+        "--exclude-namespace",
+        "ops,nowhere",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(in_ns(&v, "data") + in_ns(&v, "ops"), 0);
+    assert_eq!(in_ns(&v, "shop"), in_ns(&all, "shop"));
+    // Cluster-scoped findings (the NotReady node) stay.
+    assert_eq!(v["findings"][0]["object"]["name"], "node-down");
+    assert_eq!(
+        v["summary"]["excluded_namespaces"],
+        serde_json::json!(["data", "ops", "nowhere"])
+    );
+    let o = kopilot(&["--snapshot", FIXTURE, "--exclude-namespace", "Kube System"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("--exclude-namespace: \"Kube System\" is not a namespace name"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+#[allow(clippy::float_cmp)] // prices rounded to cents, so exact
+fn prices_come_from_one_file_and_flags_override_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prices.yaml");
+    std::fs::write(
+        &file,
+        "# our negotiated rates\ncurrency: EUR\nstorage_per_gib_month: 0.1\n",
+    )
+    .unwrap();
+    let file = file.to_str().unwrap();
+    let cost = |v: &serde_json::Value, name: &str| {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["object"]["name"] == name)
+            .and_then(|f| f["monthly_cost"].as_f64())
+            .unwrap()
+    };
+    let args = ["--snapshot", FIXTURE, "--checks", "cost.*", "-o", "json"];
+    let o = kopilot(&[&args[..], &["--prices", file]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // 50Gi at 0.1 a month; CPU and memory keep the defaults.
+    assert_eq!(cost(&v, "old-exports"), 5.0);
+    assert_eq!(v["summary"]["currency"], "EUR");
+    assert_eq!(v["summary"]["pricing"]["cpu_per_vcpu_hour"], 0.04048);
+    // The same file through the environment, and a flag over it.
+    let o = Command::cargo_bin("kopilot")
+        .unwrap()
+        .arg("analyze")
+        .args(args)
+        .args(["--storage-gib-month-price", "0.2"])
+        .env("KOPILOT_PRICES", file)
+        .env_remove("PROMETHEUS_URL")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(cost(&v, "old-exports"), 10.0);
+    assert_eq!(v["summary"]["currency"], "EUR");
+}
+
+#[test]
+fn a_bad_prices_file_is_a_usage_error_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("prices.json");
+    std::fs::write(
+        &file,
+        "{\n  \"currency\": \"USD\",\n  \"cpu_per_vcpu_hour\": \"free\"\n}\n",
+    )
+    .unwrap();
+    let o = kopilot(&["--snapshot", FIXTURE, "--prices", file.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("prices file {}: ", file.display())) && err.contains("line 3"),
+        "{err}"
+    );
+    let o = kopilot(&[
+        "--snapshot",
+        FIXTURE,
+        "--prices",
+        "/nonexistent/prices.yaml",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("prices file /nonexistent/prices.yaml: cannot read it"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
 fn plain_table_when_piped_and_markdown_for_tickets() {
     let o = kopilot(&["--snapshot", FIXTURE]);
     let text = stdout(&o);
@@ -106,9 +223,9 @@ fn plain_table_when_piped_and_markdown_for_tickets() {
         "{text}"
     );
     assert!(!text.contains('\u{1b}'), "no colour codes in a pipe");
-    assert!(text.contains("Estimated waste: $51.10/month"));
+    assert!(text.contains("Estimated waste: $69.25/month"));
     let o = kopilot(&["--snapshot", FIXTURE, "-o", "markdown"]);
-    assert!(stdout(&o).starts_with("# Kopilot analysis\n\n**27 findings**"));
+    assert!(stdout(&o).starts_with("# Kopilot analysis\n\n**36 findings**"));
 }
 
 #[test]
@@ -191,7 +308,7 @@ fn help_has_examples_and_checks_are_listed() {
     );
     let o = kopilot(&["--list-checks"]);
     let list = stdout(&o);
-    assert_eq!(list.lines().count(), 21);
+    assert_eq!(list.lines().count(), 22);
     assert!(
         list.lines()
             .any(|l| l.starts_with("health.node_not_ready") && l.contains("critical"))

@@ -1158,3 +1158,23 @@ fn offline_routing_follows_the_questions_subject_not_a_word_every_question_holds
         "troubleshooting"
     );
 }
+
+#[test]
+fn a_prices_file_that_does_not_parse_stops_ask_before_the_task() {
+    let scenario = Scenario::new();
+    let prices = scenario.dir.path().join("prices.yaml");
+    std::fs::write(&prices, "cpu_per_vcpu_hour: cheap\n").unwrap();
+    let out = scenario
+        .ask(&["--demo", "--offline", "Any orphaned PVCs?"])
+        .env_var("KOPILOT_PRICES", &prices.display().to_string())
+        .run(RUN_LIMIT);
+    assert!(
+        out.expect_code(2).stderr.contains("prices.yaml"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !scenario.data_dir().join("kopilot.db").exists(),
+        "no task was started"
+    );
+}

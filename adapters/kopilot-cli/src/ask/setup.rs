@@ -291,6 +291,9 @@ impl Setup {
             limits.budget.tool_calls = Some(calls);
         }
         let prices = model_prices(&settings)?;
+        // The analyzers' prices file is read when the tools are built; a bad one is a
+        // configuration error now, not a failure of the first analysis.
+        kopilot_analyze::Pricing::from_env().map_err(|e| UsageError(e.to_string()))?;
         if let Some(dollars) = args.max_cost {
             if prices.is_none() {
                 return Err(UsageError(
