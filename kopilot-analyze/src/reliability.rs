@@ -84,6 +84,17 @@ fn readiness(ctx: &Context<'_>, i: usize, services: &ServiceSelectors<'_>, out: 
     if w.replicas == Some(0) || matches!(w.object.kind.as_str(), "Job" | "CronJob") {
         return;
     }
+    // The containers first: most workloads have their probes, and then no Service needs
+    // matching against them.
+    let missing: Vec<&str> = w
+        .containers()
+        .iter()
+        .filter(|c| c.readiness_probe.is_none())
+        .map(|c| c.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        return;
+    }
     let targeted_by: Vec<&str> = match (w.template_labels, services.get(w.namespace())) {
         (Some(labels), Some(list)) => list
             .iter()
@@ -93,15 +104,6 @@ fn readiness(ctx: &Context<'_>, i: usize, services: &ServiceSelectors<'_>, out: 
         _ => Vec::new(),
     };
     if !matches!(w.object.kind.as_str(), "Deployment" | "StatefulSet") && targeted_by.is_empty() {
-        return;
-    }
-    let missing: Vec<&str> = w
-        .containers()
-        .iter()
-        .filter(|c| c.readiness_probe.is_none())
-        .map(|c| c.name.as_str())
-        .collect();
-    if missing.is_empty() {
         return;
     }
     out.push(
