@@ -9,28 +9,49 @@ use kopilot_fake::demo;
 use kopilot_k8s::exec::ExecConfig;
 use kopilot_k8s::tools::{K8sConfig, register};
 
+/// Kopilot with no model and the Kubernetes tools, against the demo cluster.
+struct OfflineDemo {
+    kopilot: Kopilot,
+    audit: Arc<MemoryAuditSink>,
+    _cluster: kopilot_fake::FakeCluster,
+    _dir: tempfile::TempDir,
+}
+
+impl OfflineDemo {
+    async fn start() -> Self {
+        let cluster = demo::builder().start().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let kubeconfig = dir.path().join("kubeconfig");
+        cluster.write_kubeconfig(&kubeconfig).unwrap();
+        let config = K8sConfig {
+            exec: ExecConfig {
+                kubeconfig: Some(kubeconfig),
+                home: Some(dir.path().to_owned()),
+                ..ExecConfig::default()
+            },
+            enable_shell: false,
+        };
+        let audit = Arc::new(MemoryAuditSink::default());
+        let kopilot = register(
+            Kopilot::builder().audit(audit.clone()),
+            &config,
+            audit.clone(),
+        )
+        .build()
+        .unwrap();
+        Self {
+            kopilot,
+            audit,
+            _cluster: cluster,
+            _dir: dir,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offline_answer_on_the_demo_cluster_names_its_known_waste() {
-    let cluster = demo::builder().start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    cluster.write_kubeconfig(&kubeconfig).unwrap();
-    let config = K8sConfig {
-        exec: ExecConfig {
-            kubeconfig: Some(kubeconfig),
-            home: Some(dir.path().to_owned()),
-            ..ExecConfig::default()
-        },
-        enable_shell: false,
-    };
-    let audit = Arc::new(MemoryAuditSink::default());
-    let kopilot = register(
-        Kopilot::builder().audit(audit.clone()),
-        &config,
-        audit.clone(),
-    )
-    .build()
-    .unwrap();
+    let demo = OfflineDemo::start().await;
+    let (kopilot, audit) = (&demo.kopilot, &demo.audit);
     assert!(!kopilot.has_model());
 
     let task = kopilot.submit(TaskRequest::new(
@@ -80,26 +101,8 @@ async fn offline_answer_on_the_demo_cluster_names_its_known_waste() {
 async fn offline_answer_to_a_crashloop_question_quotes_the_exit_and_the_log_line_that_names_the_cause()
  {
     kopilot_fake::kubectl::require_kubectl();
-    let cluster = demo::builder().start().await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    cluster.write_kubeconfig(&kubeconfig).unwrap();
-    let config = K8sConfig {
-        exec: ExecConfig {
-            kubeconfig: Some(kubeconfig),
-            home: Some(dir.path().to_owned()),
-            ..ExecConfig::default()
-        },
-        enable_shell: false,
-    };
-    let audit = Arc::new(MemoryAuditSink::default());
-    let kopilot = register(
-        Kopilot::builder().audit(audit.clone()),
-        &config,
-        audit.clone(),
-    )
-    .build()
-    .unwrap();
+    let demo = OfflineDemo::start().await;
+    let (kopilot, audit) = (&demo.kopilot, &demo.audit);
     let result = kopilot
         .submit(TaskRequest::new("why is cart crashlooping?"))
         .result()
