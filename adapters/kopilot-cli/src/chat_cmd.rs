@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use clap::{Args, ValueEnum as _};
 use kopilot_core::{Kopilot, Status};
 
-use crate::ask::{ModeArg, Output, Renderer, Setup, TaskArgs, Terminal, drive};
+use crate::ask::{ModeArg, Output, Setup, TaskArgs, Terminal, drive};
 use crate::settings::Settings;
 
 const EXAMPLES: &str = "\
@@ -308,11 +308,7 @@ impl Chat {
             Some(&self.session),
         );
         let handle = self.kopilot.submit(request);
-        let mut renderer = Renderer::live(
-            Output::Text,
-            self.args.skill.clone(),
-            self.setup.interactive,
-        );
+        let mut renderer = self.setup.renderer(Output::Text, self.args.skill.clone());
         let result = drive(&handle, &mut renderer, &mut self.terminal).await;
         if result.status != Status::Succeeded {
             self.failed += 1;

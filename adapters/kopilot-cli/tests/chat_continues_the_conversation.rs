@@ -316,3 +316,22 @@ fn on_a_terminal_ask_without_a_question_chats_and_ctrl_c_cancels_only_the_turn()
     assert!(requests[0].user_text().contains("first question"));
     assert!(!conversation(&requests[1]).contains("comes too late"));
 }
+
+#[test]
+fn with_the_models_prices_each_turn_says_what_it_cost_as_ask_does() {
+    let scenario = Scenario::new()
+        .with_stub(troubleshooting([Reply::text("Fine.")]))
+        .env("LLM_PRICES", "input=3.00,output=15.00");
+    let out = scenario
+        .kopilot(&["chat", "--demo", "--skill", "troubleshooting"])
+        .spawn_with_stdin(Some("one?\n"))
+        .wait(RUN_LIMIT);
+    out.expect_code(0);
+    assert!(
+        out.stderr
+            .lines()
+            .any(|l| l.contains(" tokens (") && l.contains(" · $0.0")),
+        "{}",
+        out.stderr
+    );
+}

@@ -177,8 +177,7 @@ async fn ask(args: AskArgs, prompt: String, settings: Settings) -> anyhow::Resul
         .task
         .request(prompt, &setup.user, setup.model.is_none(), None);
     let handle = kopilot.submit(request);
-    let mut renderer = Renderer::live(args.output, args.task.skill.clone(), setup.interactive);
-    renderer.prices = setup.prices;
+    let mut renderer = setup.renderer(args.output, args.task.skill.clone());
     let result = ui::drive(&handle, &mut renderer, &mut terminal).await;
     // The history must hold the whole task before the process ends.
     kopilot.flush().await;

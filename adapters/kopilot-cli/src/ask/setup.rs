@@ -19,7 +19,7 @@ use kopilot_k8s::tools::{K8sConfig, register};
 use tokio::sync::mpsc;
 
 use super::approver;
-use super::ui::Terminal;
+use super::ui::{Output, Renderer, Terminal};
 use crate::UsageError;
 use crate::lines::Lines;
 use crate::settings::{ModelFlags, Settings};
@@ -397,6 +397,14 @@ impl Setup {
         Ok(register(builder, &k8s, Arc::clone(&self.audit))
             .build()
             .map_err(|e| UsageError(e.to_string()))?)
+    }
+
+    /// How a task's events are shown: `output`, the answer of `skill` (else the
+    /// supervisor's), approvals on this terminal, and the task's cost when prices are known.
+    pub(crate) fn renderer(&self, output: Output, skill: Option<String>) -> Renderer {
+        let mut renderer = Renderer::live(output, skill, self.interactive);
+        renderer.prices = self.prices;
+        renderer
     }
 
     /// The safety mode now in force.
