@@ -71,6 +71,7 @@ impl Error {
             Self::Model(e) => model_code(e),
             Self::Safety(crate::safety::Error::FourEyes(_)) => ErrorCode::ApprovalFourEyes,
             Self::Safety(crate::safety::Error::UnknownApproval(_)) => ErrorCode::ApprovalUnknown,
+            Self::Safety(crate::safety::Error::ApprovalExpired(_)) => ErrorCode::ApprovalExpired,
             Self::Safety(_) => ErrorCode::SafetyFailed,
             Self::Skills(_) => ErrorCode::SkillsInvalid,
         }

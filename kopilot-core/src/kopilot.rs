@@ -124,6 +124,13 @@ impl Kopilot {
         &self.inner.guard
     }
 
+    /// The limits every task runs under (a request's own budget replaces them field by field;
+    /// adapters whose callers may only ask for less apply
+    /// [`Budget::tightened_by`](crate::Budget::tightened_by) to these first).
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
     /// Whether a model is configured (otherwise every task runs in offline mode).
     pub fn has_model(&self) -> bool {
         self.inner.model.is_some()

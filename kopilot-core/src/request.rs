@@ -29,6 +29,10 @@ pub struct TaskRequest {
     pub namespace: Option<String>,
     /// Run this one tool instead of asking a model ([`TaskRequest::tool_call`]).
     pub call: Option<DirectCall>,
+    /// A stricter safety mode for this task's commands than the policy's (`read-only` for a
+    /// question that must change nothing). It only narrows: a mode more lenient than the
+    /// policy's is ignored ([`Guard::narrowed_to`](crate::safety::Guard::narrowed_to)).
+    pub mode: Option<crate::safety::Mode>,
 }
 
 /// One tool with its arguments, run as a whole task without a model: the way an adapter (the
@@ -118,6 +122,13 @@ impl TaskRequest {
             call: Some(DirectCall { tool, args }),
             ..Self::new("")
         }
+    }
+
+    /// Narrows the safety mode for this task (never widens it).
+    #[must_use]
+    pub fn mode(mut self, mode: crate::safety::Mode) -> Self {
+        self.mode = Some(mode);
+        self
     }
 
     /// Answers from the analyzers only.

@@ -247,7 +247,8 @@ impl Kopilot {
     /// the exact command).
     ///
     /// # Errors
-    /// [`Error::Safety`] with `UnknownApproval` when nothing is pending under that id (or the
+    /// [`Error::Safety`] with `ApprovalExpired` when the request expired unanswered (it counted
+    /// as denied), `UnknownApproval` when nothing is pending under that id (or the
     /// runtime has no approval desk), or `FourEyes` when four-eyes is on and `by` asked for
     /// the command.
     pub fn answer_approval(

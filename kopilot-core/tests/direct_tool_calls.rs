@@ -183,3 +183,50 @@ async fn secret_values_in_the_arguments_stay_out_of_the_history() {
         assert!(!json.contains("hunter2"), "{json}");
     }
 }
+
+#[tokio::test]
+async fn a_request_in_read_only_mode_blocks_what_the_policy_would_ask_about() {
+    let (tool, audit) = (kubectl(), Arc::new(MemoryAuditSink::default()));
+    let desk = ChannelApprover::new();
+    let kopilot = runtime(&tool, &audit, desk);
+    let task = kopilot.submit(
+        TaskRequest::tool_call(
+            "run_kubectl",
+            json!({"args": "scale deploy/web --replicas=3 -n shop"}),
+        )
+        .requester("alice")
+        .mode(kopilot_core::safety::Mode::ReadOnly),
+    );
+    let result = task.result().await;
+    assert_eq!(result.status, Status::Failed, "{result:?}");
+    assert!(tool.executed().is_empty());
+    assert!(kopilot.approvals().is_empty(), "nobody was asked");
+    assert_eq!(result.refused.len(), 1, "{result:?}");
+    assert_eq!(
+        result.refused[0].refusal,
+        kopilot_core::protocol::RefusalKind::Blocked
+    );
+    // A request cannot widen the policy: full-access still asks (and here nobody answers).
+    let task = kopilot.submit(
+        TaskRequest::tool_call(
+            "run_kubectl",
+            json!({"args": "scale deploy/web --replicas=3 -n shop"}),
+        )
+        .requester("alice")
+        .mode(kopilot_core::safety::Mode::FullAccess),
+    );
+    for _ in 0..500 {
+        if !kopilot.approvals().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(
+        kopilot.approvals().len(),
+        1,
+        "the policy's approval still applies"
+    );
+    task.cancel();
+    assert_eq!(task.result().await.status, Status::Cancelled);
+    assert!(tool.executed().is_empty());
+}

@@ -109,6 +109,40 @@ impl Budget {
             dollars: other.dollars.or(self.dollars),
         }
     }
+
+    /// This budget with `other`'s limits applied only where they are stricter: each field is
+    /// the lower of the two, and a limit either side sets stays set. A request from someone
+    /// who may not widen the limits (an HTTP client, a custom resource) is applied this way,
+    /// so it can only ask for less.
+    ///
+    /// ```
+    /// use kopilot_protocol::Budget;
+    ///
+    /// let server = Budget { tokens: Some(100_000), seconds: Some(600), ..Budget::UNLIMITED };
+    /// let asked = Budget { tokens: Some(5_000_000), seconds: Some(60), tool_calls: Some(10), ..Budget::UNLIMITED };
+    /// let applied = server.tightened_by(&asked);
+    /// assert_eq!(applied, Budget { tokens: Some(100_000), seconds: Some(60), tool_calls: Some(10), dollars: None });
+    /// ```
+    #[must_use]
+    pub fn tightened_by(self, other: &Budget) -> Budget {
+        fn lower<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(if b < a { b } else { a }),
+                (a, b) => a.or(b),
+            }
+        }
+        Budget {
+            tokens: lower(self.tokens, other.tokens),
+            seconds: lower(self.seconds, other.seconds),
+            tool_calls: lower(self.tool_calls, other.tool_calls),
+            // A NaN asks for nothing sensible: the stricter side's figure stays.
+            dollars: match (self.dollars, other.dollars) {
+                (Some(a), Some(b)) if b.is_nan() => Some(a),
+                (Some(a), Some(b)) if a.is_nan() => Some(b),
+                (a, b) => lower(a, b),
+            },
+        }
+    }
 }
 
 #[cfg(test)]
@@ -131,6 +165,36 @@ mod tests {
             output_per_million: 15.0,
         };
         assert!((a.cost(&prices) - 13.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn tightening_never_widens_a_limit() {
+        let server = Budget {
+            tokens: Some(1_000),
+            seconds: None,
+            tool_calls: Some(5),
+            dollars: Some(1.0),
+        };
+        let wider = Budget {
+            tokens: Some(u64::MAX),
+            seconds: Some(30),
+            tool_calls: None,
+            dollars: Some(f64::NAN),
+        };
+        let applied = server.tightened_by(&wider);
+        assert_eq!(applied.tokens, Some(1_000));
+        assert_eq!(applied.seconds, Some(30));
+        assert_eq!(applied.tool_calls, Some(5));
+        assert_eq!(applied.dollars, Some(1.0));
+        let stricter = Budget {
+            dollars: Some(0.25),
+            ..Budget::UNLIMITED
+        };
+        assert_eq!(server.tightened_by(&stricter).dollars, Some(0.25));
+        assert_eq!(
+            Budget::UNLIMITED.tightened_by(&Budget::UNLIMITED),
+            Budget::UNLIMITED
+        );
     }
 
     #[test]

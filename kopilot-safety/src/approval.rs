@@ -5,7 +5,7 @@
 //! this module ships three: [`DenyAll`] (the non-interactive default), [`ApproveAll`] (an explicit
 //! opt-in for tests) and [`ChannelApprover`] (pending requests an adapter can list and answer).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -250,12 +250,20 @@ struct Pending {
 
 type PendingMap = Arc<Mutex<HashMap<String, Pending>>>;
 
+/// The ids of the latest requests that expired unanswered, so a late answer is told so
+/// (`approval.expired`) instead of "unknown"; bounded to [`EXPIRED_REMEMBERED`].
+type ExpiredIds = Arc<Mutex<VecDeque<String>>>;
+
+/// How many expired request ids a [`ChannelApprover`] remembers.
+const EXPIRED_REMEMBERED: usize = 1024;
+
 /// An approver whose pending requests an adapter lists ([`ChannelApprover::pending`]), watches
 /// ([`ChannelApprover::subscribe`]) and answers ([`ChannelApprover::answer`]). A request that is
 /// not answered before it expires is denied.
 #[derive(Clone)]
 pub struct ChannelApprover {
     pending: PendingMap,
+    expired: ExpiredIds,
     notify: broadcast::Sender<ApprovalRequest>,
     four_eyes: bool,
 }
@@ -281,6 +289,7 @@ impl ChannelApprover {
         let (notify, _) = broadcast::channel(64);
         Self {
             pending: Arc::default(),
+            expired: Arc::default(),
             notify,
             four_eyes: false,
         }
@@ -317,7 +326,17 @@ impl ChannelApprover {
     ) -> Result<()> {
         let mut map = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         let Some(entry) = map.get(id) else {
-            return Err(Error::UnknownApproval(id.to_owned()));
+            let expired = self
+                .expired
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .iter()
+                .any(|e| e == id);
+            return Err(if expired {
+                Error::ApprovalExpired(id.to_owned())
+            } else {
+                Error::UnknownApproval(id.to_owned())
+            });
         };
         if self.four_eyes && approved && entry.request.requester.same_person(by) {
             return Err(Error::FourEyes(by.to_string()));
@@ -370,7 +389,18 @@ impl Approver for ChannelApprover {
         match tokio::time::timeout(request.remaining(), rx).await {
             Ok(Ok(decision)) => decision,
             Ok(Err(_)) => ApprovalDecision::deny(request, &KOPILOT, "the approver went away"),
-            Err(_) => ApprovalDecision::deny(request, &KOPILOT, "the approval request expired"),
+            Err(_) => {
+                // Withdrawn and remembered as expired in one step (the pending lock first, as
+                // `answer` takes them), so a late answer is told it expired, never accepted.
+                let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+                pending.remove(&request.id);
+                let mut expired = self.expired.lock().unwrap_or_else(PoisonError::into_inner);
+                if expired.len() == EXPIRED_REMEMBERED {
+                    expired.pop_front();
+                }
+                expired.push_back(request.id.clone());
+                ApprovalDecision::deny(request, &KOPILOT, "the approval request expired")
+            }
         }
     }
 }

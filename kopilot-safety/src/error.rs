@@ -167,6 +167,10 @@ pub enum Error {
     #[error("no pending approval request with id `{0}`")]
     UnknownApproval(String),
 
+    /// A decision named an approval request that expired unanswered (it counted as denied).
+    #[error("approval request `{0}` expired before it was answered; it counted as denied")]
+    ApprovalExpired(String),
+
     /// Four-eyes is on and the approver is the requester.
     #[error("four-eyes policy: `{0}` asked for this command and cannot also approve it")]
     FourEyes(String),

@@ -195,6 +195,31 @@ impl Guard {
         self
     }
 
+    /// This guard, with the same audit sink and clock, under a mode no more lenient than
+    /// `mode`: the guard of one request that asked for a stricter mode than the policy's (an
+    /// HTTP request's `mode`, a custom resource's). It never widens the policy: asking for
+    /// `full-access` under an `approve` policy keeps `approve`.
+    ///
+    /// ```
+    /// use kopilot_safety::{Guard, Mode, Policy};
+    ///
+    /// let guard = Guard::new(Policy::default());
+    /// assert_eq!(guard.narrowed_to(Mode::ReadOnly).policy().mode(), Mode::ReadOnly);
+    /// assert_eq!(guard.narrowed_to(Mode::FullAccess).policy().mode(), Mode::Approve);
+    /// ```
+    #[must_use]
+    pub fn narrowed_to(&self, mode: Mode) -> Guard {
+        let narrowed = self.policy.mode().stricter(mode);
+        if narrowed == self.policy.mode() {
+            return self.clone();
+        }
+        Guard {
+            policy: Arc::new(self.policy.as_ref().clone().with_mode(narrowed)),
+            audit: Arc::clone(&self.audit),
+            clock: Arc::clone(&self.clock),
+        }
+    }
+
     /// The policy.
     pub fn policy(&self) -> &Policy {
         &self.policy

@@ -29,6 +29,31 @@ impl Mode {
             Self::FullAccess => "full-access",
         }
     }
+
+    /// The stricter of two modes: what a request that may only narrow the policy gets
+    /// (`read-only` is the strictest, `full-access` the most lenient).
+    ///
+    /// ```
+    /// use kopilot_safety::Mode;
+    ///
+    /// assert_eq!(Mode::FullAccess.stricter(Mode::ReadOnly), Mode::ReadOnly);
+    /// assert_eq!(Mode::Approve.stricter(Mode::FullAccess), Mode::Approve);
+    /// ```
+    #[must_use]
+    pub const fn stricter(self, other: Mode) -> Mode {
+        const fn leniency(mode: Mode) -> u8 {
+            match mode {
+                Mode::ReadOnly => 0,
+                Mode::Approve => 1,
+                Mode::FullAccess => 2,
+            }
+        }
+        if leniency(other) < leniency(self) {
+            other
+        } else {
+            self
+        }
+    }
 }
 
 impl fmt::Display for Mode {

@@ -243,6 +243,63 @@ async fn unanswered_requests_expire_as_denials() {
     assert!(approver.pending().is_empty());
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_late_answer_is_told_the_request_expired_and_runs_nothing() {
+    let guard = Guard::new(
+        Policy::builder()
+            .approval_ttl(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+    );
+    let approver = ChannelApprover::new();
+    let mut arrivals = approver.subscribe();
+    let waiter = {
+        let (guard, approver) = (guard.clone(), approver.clone());
+        tokio::spawn(async move {
+            guard
+                .authorize("kubectl delete pod a -n shop", &ctx(), &approver)
+                .await
+        })
+    };
+    let request = arrivals.recv().await.unwrap();
+    let err = waiter.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert!(matches!(
+        approver.answer(&request.id, true, &bob(), None),
+        Err(Error::ApprovalExpired(id)) if id == request.id
+    ));
+    // An id that never existed is still unknown, not expired.
+    assert!(matches!(
+        approver.answer("never-issued", true, &bob(), None),
+        Err(Error::UnknownApproval(_))
+    ));
+}
+
+#[test]
+fn a_narrowed_guard_blocks_what_its_policy_would_have_asked_about() {
+    let guard = Guard::new(Policy::default());
+    let line = "kubectl delete pod a -n shop";
+    assert_eq!(
+        guard.assess(line).decision,
+        kopilot_safety::Decision::Approve
+    );
+    let read_only = guard.narrowed_to(kopilot_safety::Mode::ReadOnly);
+    assert_eq!(
+        read_only.assess(line).decision,
+        kopilot_safety::Decision::Block
+    );
+    assert_eq!(
+        read_only.assess("kubectl get pods -n shop").decision,
+        kopilot_safety::Decision::Allow
+    );
+    // Asking for more than the policy gives changes nothing.
+    let wider = guard.narrowed_to(kopilot_safety::Mode::FullAccess);
+    assert_eq!(
+        wider.assess(line).decision,
+        kopilot_safety::Decision::Approve
+    );
+}
+
 #[tokio::test]
 async fn cancelling_the_wait_withdraws_the_request() {
     let guard = Guard::new(Policy::default());

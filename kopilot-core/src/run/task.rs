@@ -21,7 +21,7 @@ use crate::log::EventLog;
 use crate::names::agents::RUNTIME;
 use crate::protocol::Warning;
 use crate::request::{DirectCall, TaskRequest};
-use crate::safety::Identity;
+use crate::safety::{Guard, Identity};
 use crate::store::TaskRecord;
 use crate::{Budget, ErrorCode, Finding};
 
@@ -33,6 +33,9 @@ pub(crate) struct TaskRun {
     pub(super) request: TaskRequest,
     /// The runtime's budget with the request's own limits in place of its.
     pub(super) budget: Budget,
+    /// The runtime's guard, or, when the request asked for a stricter mode, the same guard
+    /// narrowed to it.
+    guard: Guard,
     log: Arc<EventLog>,
     /// The caller's cancellation ([`TaskHandle::cancel`](crate::TaskHandle::cancel)).
     cancel: CancellationToken,
@@ -88,10 +91,15 @@ impl TaskRun {
             Some(own) => inner.limits.budget.overridden_by(own),
             None => inner.limits.budget,
         };
+        let guard = match request.mode {
+            Some(mode) => inner.guard.narrowed_to(mode),
+            None => inner.guard.clone(),
+        };
         Self {
             inner,
             id,
             budget,
+            guard,
             request,
             log,
             cancel,
@@ -365,6 +373,7 @@ impl TaskRun {
         }
         let call_id = self.call_id();
         let ctx = CallContext {
+            guard: &self.guard,
             requester: Identity::new(self.request.requester.clone()),
             events: self.call_events(agent, &call_id),
             scope,

@@ -24,7 +24,7 @@ use crate::event::EventKind;
 use crate::llm::ToolArguments;
 use crate::log::EventLog;
 use crate::protocol::{ChangePreview, RefusalKind, RefusedCommand, Risk};
-use crate::safety::{ClearedCommand, Identity, Refusal, RequestContext, Verdict};
+use crate::safety::{ClearedCommand, Guard, Identity, Refusal, RequestContext, Verdict};
 use crate::schema;
 use crate::tool::{Plan, Tool, ToolContext, ToolOutput};
 use crate::{Exit, Finding};
@@ -63,6 +63,8 @@ impl ToolScope<'_> {
 
 /// The terms one guarded tool call runs under, given by whoever asks for it.
 pub(crate) struct CallContext<'a> {
+    /// The guard the call's commands pass: the runtime's, or one narrowed for its task.
+    pub(crate) guard: &'a Guard,
     /// Who asks: the guard audits it, the approver sees it, four-eyes compares it.
     pub(crate) requester: Identity,
     /// Where the call's events go.
@@ -329,7 +331,7 @@ impl Runtime {
             task_id: Some(ctx.events.task_id.to_owned()),
         };
         let cancel = ctx.cancel.child_token();
-        let run = previewer.preview(&self.guard, line, &preview_ctx, &cancel);
+        let run = previewer.preview(ctx.guard, line, &preview_ctx, &cancel);
         match tokio::time::timeout(crate::preview::PREVIEW_TIMEOUT, run).await {
             Ok(Ok(preview)) => preview,
             Ok(Err(why)) => Some(crate::preview::unavailable(line, &why)),
@@ -357,7 +359,7 @@ impl Runtime {
             requester: ctx.requester.clone(),
             task_id: Some(ctx.events.task_id.to_owned()),
         };
-        match self.guard.check(line, &request_ctx) {
+        match ctx.guard.check(line, &request_ctx) {
             Verdict::Allowed(command) => Ok(command),
             Verdict::Blocked(assessment) => {
                 let reasons = assessment.reasons.join("; ");
@@ -387,7 +389,7 @@ impl Runtime {
                 let given_reason = decision.reason().map(str::to_owned);
                 // The event says what the guard made of the decision, so it is emitted after
                 // `resolve` (which may still refuse an approval: expired, four-eyes, audit).
-                let resolved = self.guard.resolve(ticket, decision);
+                let resolved = ctx.guard.resolve(ticket, decision);
                 let (approved, reason) = match &resolved {
                     Ok(_) => (true, given_reason),
                     Err(Refusal::Invalid { reason, .. }) => (false, Some(reason.clone())),
