@@ -78,8 +78,23 @@ pub enum ErrorCode {
     SkillsInvalid,
     /// `auth.missing`: the request carries no credentials (adapters).
     AuthMissing,
+    /// `auth.invalid`: the request's credentials are not valid (an unknown or revoked token, a
+    /// bad signature) (adapters).
+    AuthInvalid,
     /// `auth.forbidden`: the identity may not do this (adapters).
     AuthForbidden,
+    /// `request.invalid`: the request is malformed (not JSON, a field of the wrong type, a
+    /// value out of range) (adapters).
+    RequestInvalid,
+    /// `request.too_large`: the request's body is over the adapter's limit (adapters).
+    RequestTooLarge,
+    /// `request.rate_limited`: the caller sent more requests than its rate allows; try again
+    /// later (adapters).
+    RequestRateLimited,
+    /// `request.not_found`: nothing is served at that path (adapters).
+    RequestNotFound,
+    /// `request.unavailable`: the adapter is shutting down or not ready (adapters).
+    RequestUnavailable,
     /// `approval.four_eyes`: the requester tried to approve their own command.
     ApprovalFourEyes,
     /// `approval.expired`: the approval came after the request expired.
@@ -124,7 +139,13 @@ impl ErrorCode {
         ErrorCode::SafetyFailed,
         ErrorCode::SkillsInvalid,
         ErrorCode::AuthMissing,
+        ErrorCode::AuthInvalid,
         ErrorCode::AuthForbidden,
+        ErrorCode::RequestInvalid,
+        ErrorCode::RequestTooLarge,
+        ErrorCode::RequestRateLimited,
+        ErrorCode::RequestNotFound,
+        ErrorCode::RequestUnavailable,
         ErrorCode::ApprovalFourEyes,
         ErrorCode::ApprovalExpired,
         ErrorCode::ApprovalDenied,
@@ -161,7 +182,13 @@ impl ErrorCode {
             Self::SafetyFailed => "safety.failed",
             Self::SkillsInvalid => "skills.invalid",
             Self::AuthMissing => "auth.missing",
+            Self::AuthInvalid => "auth.invalid",
             Self::AuthForbidden => "auth.forbidden",
+            Self::RequestInvalid => "request.invalid",
+            Self::RequestTooLarge => "request.too_large",
+            Self::RequestRateLimited => "request.rate_limited",
+            Self::RequestNotFound => "request.not_found",
+            Self::RequestUnavailable => "request.unavailable",
             Self::ApprovalFourEyes => "approval.four_eyes",
             Self::ApprovalExpired => "approval.expired",
             Self::ApprovalDenied => "approval.denied",

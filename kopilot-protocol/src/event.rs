@@ -58,6 +58,34 @@ impl Event {
     }
 }
 
+/// A note from the transport that carries a task's events (an SSE stream, a WebSocket), not
+/// an event of the task: it has no `seq` and is not stored.
+///
+/// ```
+/// use kopilot_protocol::StreamNotice;
+///
+/// let notice = StreamNotice::Lagged { resume_from: 42, message: "too slow".into() };
+/// assert_eq!(
+///     serde_json::to_string(&notice)?,
+///     r#"{"type":"lagged","resume_from":42,"message":"too slow"}"#
+/// );
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StreamNotice {
+    /// The subscriber read too slowly: its buffer filled and stayed full, so the stream ends
+    /// here (the task goes on). Follow again from `resume_from` to lose nothing.
+    Lagged {
+        /// The `seq` of the first event this subscriber has not received.
+        resume_from: u64,
+        /// Why, for people.
+        message: String,
+    },
+}
+
 /// What happened.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -50,7 +50,9 @@ mod status;
 
 pub use budget::{Budget, Prices, Usage};
 pub use code::{ErrorCode, Failure};
-pub use event::{Event, EventKind, Exit, RefusalKind, RefusedCommand, TaskResult, Warning};
+pub use event::{
+    Event, EventKind, Exit, RefusalKind, RefusedCommand, StreamNotice, TaskResult, Warning,
+};
 pub use finding::{Finding, ObjectRef, Severity};
 pub use preview::{ChangeAction, ChangePreview, ObjectChange};
 pub use risk::{Decision, Risk};

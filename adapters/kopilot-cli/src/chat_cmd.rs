@@ -59,7 +59,7 @@ pub(crate) fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs a chat with `ask`'s flags.
 pub(crate) fn run_with(args: TaskArgs) -> anyhow::Result<ExitCode> {
-    let settings = Settings::load()?.with_model_flags(&args.model_flags);
+    let settings = Settings::load()?.with_model_flags(&args.runtime.model_flags);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -318,7 +318,7 @@ impl Chat {
     }
 
     async fn change_model(&mut self, name: &str) -> anyhow::Result<()> {
-        if self.args.offline {
+        if self.args.runtime.offline {
             say(
                 "kopilot: this chat runs without a model (--offline); start it without --offline to use one",
             );

@@ -22,10 +22,12 @@ mod history_cmd;
 mod lines;
 mod preflight;
 mod safety_cmd;
+mod serve_cmd;
 mod settings;
 mod signals;
 mod skills_cmd;
 mod state;
+mod tokens_cmd;
 mod version_cmd;
 
 // The build script's commit lookup, compiled here for its unit tests.
@@ -52,6 +54,10 @@ enum Command {
     /// A conversation: questions one after another in one session, with the same approvals
     /// as `ask` (also `kopilot ask` with no question on a terminal).
     Chat(chat_cmd::ChatArgs),
+    /// Serve Kopilot over HTTP: tasks, live events, approvals decided by another person.
+    Serve(serve_cmd::ServeArgs),
+    /// Make, list and revoke the bearer tokens `kopilot serve` accepts.
+    Tokens(tokens_cmd::TokensArgs),
     /// List past tasks, or replay one.
     History(history_cmd::HistoryArgs),
     /// Show the effective configuration and where each value came from.
@@ -109,6 +115,8 @@ fn main() -> ExitCode {
     let result: anyhow::Result<ExitCode> = match cli.command {
         Command::Ask(args) => ask::run(args),
         Command::Chat(args) => chat_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Tokens(args) => tokens_cmd::run(args),
         Command::History(args) => history_cmd::run(args),
         Command::Config(args) => config_cmd::run(&args),
         Command::Safety(args) => safety_cmd::run(args),

@@ -23,7 +23,7 @@ use kopilot_core::{Status, TaskResult};
 use crate::UsageError;
 use crate::settings::Settings;
 
-pub(crate) use setup::{ModeArg, Setup, TaskArgs};
+pub(crate) use setup::{ModeArg, RuntimeArgs, Setup, TaskArgs};
 pub(crate) use ui::{Output, Renderer, Terminal, drive, one_line, replay};
 
 const EXAMPLES: &str = "\
@@ -110,7 +110,7 @@ pub(crate) fn run(args: AskArgs) -> anyhow::Result<ExitCode> {
     if args.prompt.is_none() && std::io::stdin().is_terminal() && args.output == Output::Text {
         return crate::chat_cmd::run_with(args.task);
     }
-    let settings = Settings::load()?.with_model_flags(&args.task.model_flags);
+    let settings = Settings::load()?.with_model_flags(&args.task.runtime.model_flags);
     let prompt = read_prompt(args.prompt.as_deref(), settings.limits()?.max_prompt_bytes)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

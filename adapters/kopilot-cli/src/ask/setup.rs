@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use kopilot_core::llm::{ChatModel, ModelSelection, select_model};
-use kopilot_core::safety::{Approver, AuditSink, Identity, Mode, Policy};
+use kopilot_core::safety::{Approver, AuditSink, ChannelApprover, Identity, Mode, Policy};
 use kopilot_core::skills::SkillRegistry;
 use kopilot_core::{Kopilot, Limits, Prices, SqliteStore, TaskRequest};
 use kopilot_fake::{FakeCluster, demo};
@@ -36,6 +36,26 @@ pub(crate) struct TaskArgs {
     /// model.
     #[arg(long, value_name = "ID")]
     pub(crate) session: Option<String>,
+    /// The namespace the question is about (the agent is told to stay in it).
+    #[arg(short = 'n', long = "namespace", value_name = "NS")]
+    pub(crate) namespace: Option<String>,
+    /// Have a second model call review the answer, and re-plan once when it scores low.
+    #[arg(long)]
+    pub(crate) reflect: bool,
+    /// Model turns per agent (default 10, or the skill's own lower limit).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) max_steps: Option<u16>,
+    /// Give up after this long, e.g. 90s, 5m, 1h (default 5m).
+    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
+    pub(crate) timeout: Option<Duration>,
+    #[command(flatten)]
+    pub(crate) runtime: RuntimeArgs,
+}
+
+/// The flags that shape the runtime every task runs in: the cluster, the model, the safety
+/// mode and the limits (`ask`, `chat` and `serve`).
+#[derive(Debug, Args)]
+pub(crate) struct RuntimeArgs {
     /// Run against the bundled demo cluster, started in this process (nothing else needed).
     #[arg(long, conflicts_with_all = ["kubeconfig", "context"])]
     pub(crate) demo: bool,
@@ -55,28 +75,16 @@ pub(crate) struct TaskArgs {
         value_delimiter = ','
     )]
     pub(crate) kubectl_env: Vec<VarPattern>,
-    /// The namespace the question is about (the agent is told to stay in it).
-    #[arg(short = 'n', long = "namespace", value_name = "NS")]
-    pub(crate) namespace: Option<String>,
-    /// What may run: read-only (reads only), approve (changes wait for your approval; the
+    /// What may run: read-only (reads only), approve (changes wait for approval; the
     /// default), full-access (non-destructive changes run without asking). Overrides
     /// SAFETY_MODE.
     #[arg(long, value_enum, value_name = "MODE")]
     pub(crate) mode: Option<ModeArg>,
-    /// Have a second model call review the answer, and re-plan once when it scores low.
-    #[arg(long)]
-    pub(crate) reflect: bool,
     /// Answer without a model, from the deterministic analyzers only.
     #[arg(long, conflicts_with_all = ["provider", "model"])]
     pub(crate) offline: bool,
     #[command(flatten)]
     pub(crate) model_flags: ModelFlags,
-    /// Model turns per agent (default 10, or the skill's own lower limit).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
-    pub(crate) max_steps: Option<u16>,
-    /// Give up after this long, e.g. 90s, 5m, 1h (default 5m).
-    #[arg(long, value_name = "DURATION", value_parser = super::parse_duration)]
-    pub(crate) timeout: Option<Duration>,
     /// Stop once the task's model calls have used this many tokens, input plus output
     /// (default: no limit). Overrides KOPILOT_MAX_TOKENS.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -197,7 +205,7 @@ pub(crate) struct Cluster {
 }
 
 impl Cluster {
-    async fn connect(args: &TaskArgs, state: &State) -> anyhow::Result<Self> {
+    async fn connect(args: &RuntimeArgs, state: &State) -> anyhow::Result<Self> {
         let mut exec = ExecConfig {
             extra_env: args.kubectl_env.clone(),
             ..ExecConfig::default()
@@ -275,7 +283,30 @@ impl Setup {
     /// connects the cluster (starting the demo one for `--demo`). Returns the terminal the
     /// tasks' approvals are put to.
     pub(crate) async fn new(
-        args: &TaskArgs,
+        task: &TaskArgs,
+        settings: Settings,
+    ) -> anyhow::Result<(Self, Terminal)> {
+        if let Some(skill) = &task.skill {
+            let skills = settings
+                .skill_loader()?
+                .load()
+                .map_err(|e| UsageError(format!("{e:#}")))?;
+            if skills.get(skill).is_none() {
+                return Err(UsageError(format!(
+                    "--skill: there is no skill `{skill}`; the skills are: {}",
+                    skills.names().join(", ")
+                ))
+                .into());
+            }
+        }
+        Self::for_runtime(&task.runtime, task.reflect, settings).await
+    }
+
+    /// What [`Setup::new`] does, for a runtime that serves many tasks (`serve`): no skill or
+    /// session of its own.
+    pub(crate) async fn for_runtime(
+        args: &RuntimeArgs,
+        reflect: bool,
         settings: Settings,
     ) -> anyhow::Result<(Self, Terminal)> {
         let policy = settings.policy()?;
@@ -309,15 +340,6 @@ impl Setup {
             .skill_loader()?
             .load()
             .map_err(|e| UsageError(format!("{e:#}")))?;
-        if let Some(skill) = &args.skill
-            && skills.get(skill).is_none()
-        {
-            return Err(UsageError(format!(
-                "--skill: there is no skill `{skill}`; the skills are: {}",
-                skills.names().join(", ")
-            ))
-            .into());
-        }
         // A wrong kubeconfig, context or server fails here, before any task (--demo makes
         // its own).
         if !args.demo {
@@ -366,7 +388,7 @@ impl Setup {
             audit,
             store: Arc::new(store),
             cluster,
-            reflect: args.reflect,
+            reflect,
             user,
             interactive,
             prices,
@@ -374,12 +396,22 @@ impl Setup {
         Ok((setup, Terminal::new(asks, Lines::stdin())))
     }
 
-    /// The runtime, with the model and the policy as they are now.
+    /// The runtime, with the model and the policy as they are now, its approvals put to this
+    /// terminal.
     pub(crate) fn kopilot(&self) -> anyhow::Result<Kopilot> {
-        let mut builder = Kopilot::builder()
+        self.build(Kopilot::builder().approver(Arc::clone(&self.approver)))
+    }
+
+    /// The runtime with its approvals put to `desk`, where an adapter lists and answers them
+    /// by id (`serve`).
+    pub(crate) fn kopilot_with_desk(&self, desk: ChannelApprover) -> anyhow::Result<Kopilot> {
+        self.build(Kopilot::builder().approval_desk(desk))
+    }
+
+    fn build(&self, builder: kopilot_core::KopilotBuilder) -> anyhow::Result<Kopilot> {
+        let mut builder = builder
             .skills(self.skills.clone())
             .policy(self.policy.clone())
-            .approver(Arc::clone(&self.approver))
             .audit(Arc::clone(&self.audit))
             .store(Arc::clone(&self.store) as Arc<dyn kopilot_core::TaskStore>)
             .limits(self.limits)
@@ -405,6 +437,19 @@ impl Setup {
         let mut renderer = Renderer::live(output, skill, self.interactive);
         renderer.prices = self.prices;
         renderer
+    }
+
+    /// Whether the policy wants four-eyes approvals.
+    pub(crate) fn four_eyes(&self) -> bool {
+        self.policy.four_eyes()
+    }
+
+    /// The kubeconfig and context the tools use (the demo cluster's with `--demo`).
+    pub(crate) fn cluster_target(&self) -> (Option<PathBuf>, Option<String>) {
+        (
+            self.cluster.exec.kubeconfig.clone(),
+            self.cluster.exec.context.clone(),
+        )
     }
 
     /// The safety mode now in force.

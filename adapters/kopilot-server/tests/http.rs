@@ -1,0 +1,720 @@
+//! The server through a real HTTP client on 127.0.0.1: tasks from submit to answer, their
+//! event streams cut and resumed, approvals decided by another token, four-eyes, tokens and
+//! roles, cancel, the request checks, and draining on shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kopilot_core::llm::ScriptedModel;
+use kopilot_core::safety::{ChannelApprover, Policy};
+use kopilot_core::skills::{InlineSource, Skill, SkillLoader, SkillRegistry};
+use kopilot_core::testing::RecordingTool;
+use kopilot_core::{Event, EventKind, Kopilot, MemoryStore, Status, TaskStore};
+use kopilot_server::tokens::{Role, TokenFile, Tokens};
+use kopilot_server::{Server, ServerConfig};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+/// One skill, `ops`, that may run `run_kubectl`.
+fn skills() -> SkillRegistry {
+    let mut skill = Skill::new("ops", "Ops", "Runs kubectl.", "OPS: you run kubectl.");
+    skill.tools = vec!["run_kubectl".to_owned()];
+    SkillLoader::new()
+        .source(InlineSource::new("tests", [skill]))
+        .load()
+        .unwrap()
+}
+
+/// A running server and what the tests need to talk to it.
+struct Running {
+    base: String,
+    http: reqwest::Client,
+    admin: String,
+    alice: String,
+    bob: String,
+    carol: String,
+    viewer: String,
+    tool: RecordingTool,
+    store: Arc<MemoryStore>,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: tempfile::TempDir,
+}
+
+struct Setup {
+    model: ScriptedModel,
+    tool: RecordingTool,
+    four_eyes: bool,
+    config: ServerConfig,
+}
+
+impl Setup {
+    fn new(model: ScriptedModel) -> Self {
+        Self {
+            model,
+            tool: RecordingTool::new("run_kubectl", "kubectl", "NAME   READY\nweb-1  1/1"),
+            four_eyes: false,
+            config: ServerConfig {
+                subscriber_stall: Duration::from_secs(5),
+                ..ServerConfig::default()
+            },
+        }
+    }
+
+    async fn start(self) -> Running {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tokens.json");
+        let mut file = TokenFile::default();
+        let admin = file.add(&path, "admin", Role::Admin).unwrap();
+        let alice = file.add(&path, "alice", Role::Operator).unwrap();
+        let bob = file.add(&path, "bob", Role::Approver).unwrap();
+        let carol = file.add(&path, "carol", Role::Approver).unwrap();
+        let viewer = file.add(&path, "val", Role::Viewer).unwrap();
+        file.save(&path).unwrap();
+        let store = Arc::new(MemoryStore::default());
+        let policy = Policy::builder().four_eyes(self.four_eyes).build().unwrap();
+        let kopilot = Kopilot::builder()
+            .model(Arc::new(self.model))
+            .skills(skills())
+            .policy(policy)
+            .tool(Arc::new(self.tool.clone()))
+            .store(Arc::clone(&store) as Arc<dyn TaskStore>)
+            .approval_desk(ChannelApprover::new().with_four_eyes(self.four_eyes))
+            .build()
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = Server::new(kopilot, Tokens::open(&path).unwrap(), self.config, addr);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let done = tokio::spawn(server.serve(listener, async move {
+            let _ = stopped.await;
+        }));
+        Running {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            admin,
+            alice,
+            bob,
+            carol,
+            viewer,
+            tool: self.tool,
+            store,
+            stop: Some(stop),
+            done,
+            _dir: dir,
+        }
+    }
+}
+
+impl Running {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(self.url(path))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.url(path))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn submit(&self, token: &str, body: Value) -> String {
+        let (status, reply) = self.post("/tasks", token, &body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{reply}");
+        reply["id"].as_str().unwrap().to_owned()
+    }
+
+    /// Waits until `GET /tasks/{id}` says `status`.
+    async fn wait_status(&self, id: &str, status: &str) -> Value {
+        for _ in 0..500 {
+            let (_, task) = self.get(&format!("/tasks/{id}"), &self.admin).await;
+            if task["status"] == status {
+                return task;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("task {id} never reached {status}");
+    }
+
+    /// Waits for the first pending approval.
+    async fn pending_approval(&self) -> Value {
+        for _ in 0..500 {
+            let (status, list) = self.get("/approvals?status=pending", &self.viewer).await;
+            assert_eq!(status, StatusCode::OK, "{list}");
+            if let Some(first) = list["approvals"].as_array().and_then(|a| a.first()) {
+                return first.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("no approval was requested");
+    }
+
+    async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(20), &mut self.done)
+            .await
+            .expect("the server stopped")
+            .unwrap()
+            .unwrap();
+    }
+}
+
+/// One SSE message.
+#[derive(Debug, Default, Clone)]
+struct Sse {
+    id: Option<u64>,
+    event: Option<String>,
+    data: String,
+}
+
+/// Reads an SSE response; stops after `limit` messages (then drops the connection).
+async fn read_sse(response: reqwest::Response, limit: usize) -> Vec<Sse> {
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"].to_str().unwrap(),
+        "text/event-stream"
+    );
+    let mut body = response.bytes_stream();
+    let mut buffer = String::new();
+    let mut messages = Vec::new();
+    while let Some(chunk) = body.next().await {
+        buffer.push_str(std::str::from_utf8(&chunk.unwrap()).unwrap());
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut message = Sse::default();
+            let mut comment = true;
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("id:") {
+                    message.id = Some(v.trim().parse().unwrap());
+                    comment = false;
+                } else if let Some(v) = line.strip_prefix("event:") {
+                    message.event = Some(v.trim().to_owned());
+                    comment = false;
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    message.data.push_str(v.strip_prefix(' ').unwrap_or(v));
+                    comment = false;
+                }
+            }
+            if !comment {
+                messages.push(message);
+                if messages.len() == limit {
+                    return messages;
+                }
+            }
+        }
+    }
+    messages
+}
+
+fn events_of(messages: &[Sse]) -> Vec<Event> {
+    messages
+        .iter()
+        .map(|m| {
+            let event: Event = serde_json::from_str(&m.data).unwrap();
+            assert_eq!(m.id, Some(event.seq), "the SSE id is the event's seq");
+            event
+        })
+        .collect()
+}
+
+fn read_and_answer() -> ScriptedModel {
+    ScriptedModel::new("scripted")
+        .with_piece_chars(4)
+        .then_call_tool("run_kubectl", json!({"args": "get pods -n shop"}))
+        .then_answer("All 1 pod of web is ready: web-1 1/1.")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_runs_from_submit_to_answer_and_streams_its_events() {
+    let server = Setup::new(read_and_answer()).start().await;
+    let response = server
+        .http
+        .post(server.url("/tasks"))
+        .bearer_auth(&server.alice)
+        .json(&json!({"prompt": "is web healthy?", "skill": "ops", "namespace": "shop"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let submitted: Value = response.json().await.unwrap();
+    let id = submitted["id"].as_str().unwrap();
+    assert_eq!(location, format!("/tasks/{id}"));
+    assert_eq!(submitted["links"]["events"], format!("/tasks/{id}/events"));
+
+    let stream = server
+        .http
+        .get(server.url(&format!("/tasks/{id}/events")))
+        .bearer_auth(&server.viewer)
+        .send()
+        .await
+        .unwrap();
+    let events = events_of(&read_sse(stream, usize::MAX).await);
+    let seqs: Vec<u64> = events.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=events.len() as u64).collect::<Vec<_>>());
+    let last = events.last().unwrap();
+    let EventKind::Response(result) = &last.event else {
+        panic!("the stream ends with the response: {last:?}");
+    };
+    assert_eq!(result.status, Status::Succeeded);
+    assert_eq!(server.tool.executed(), ["kubectl get pods -n shop"]);
+
+    let task = server.wait_status(id, "succeeded").await;
+    assert_eq!(task["requester"], "alice");
+    assert!(
+        task["result"]["answer"]
+            .as_str()
+            .unwrap()
+            .contains("web-1 1/1"),
+        "{task}"
+    );
+    let (status, list) = server
+        .get("/tasks?status=succeeded&limit=5", &server.viewer)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(list["tasks"][0]["id"], id);
+    let (_, history) = server.get("/tasks/history?limit=1", &server.viewer).await;
+    assert_eq!(history["tasks"][0]["id"], id);
+    let (status, error) = server.get("/tasks?status=sideways", &server.viewer).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(error["error"]["code"], "request.invalid");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_cut_in_the_middle_resumes_losing_and_repeating_nothing() {
+    let server = Setup::new(read_and_answer()).start().await;
+    let id = server
+        .submit(
+            &server.alice,
+            json!({"prompt": "is web healthy?", "skill": "ops"}),
+        )
+        .await;
+    server.wait_status(&id, "succeeded").await;
+    let follow = |headers: Option<(&'static str, String)>, query: &str| {
+        let mut request = server
+            .http
+            .get(server.url(&format!("/tasks/{id}/events{query}")))
+            .bearer_auth(&server.viewer);
+        if let Some((name, value)) = headers {
+            request = request.header(name, value);
+        }
+        request.send()
+    };
+    let whole = events_of(&read_sse(follow(None, "").await.unwrap(), usize::MAX).await);
+    assert!(whole.len() > 6, "{} events", whole.len());
+
+    // Cut after five events, then resume as a browser does.
+    let first = events_of(&read_sse(follow(None, "").await.unwrap(), 5).await);
+    let last_seen = first.last().unwrap().seq;
+    let rest = events_of(
+        &read_sse(
+            follow(Some(("last-event-id", last_seen.to_string())), "")
+                .await
+                .unwrap(),
+            usize::MAX,
+        )
+        .await,
+    );
+    let joined: Vec<Event> = first.into_iter().chain(rest).collect();
+    assert_eq!(joined, whole, "nothing lost, nothing repeated");
+
+    // ?from_seq=N starts at N itself.
+    let from = events_of(&read_sse(follow(None, "?from_seq=3").await.unwrap(), 1).await);
+    assert_eq!(from[0].seq, 3);
+    let (status, error) = server
+        .get(&format!("/tasks/{id}/events?from_seq=x"), &server.viewer)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    let (status, error) = server.get("/tasks/nope/events", &server.viewer).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(error["error"]["code"], "task.unknown");
+    server.stop().await;
+}
+
+fn scale_then_answer() -> ScriptedModel {
+    ScriptedModel::new("scripted")
+        .then_call_tool(
+            "run_kubectl",
+            json!({"args": "scale deploy/web --replicas=3 -n shop"}),
+        )
+        .then_answer("Scaled web to 3 replicas.")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approval_is_decided_over_http_by_another_token_and_the_command_runs() {
+    let mut setup = Setup::new(scale_then_answer());
+    setup.four_eyes = true;
+    let server = setup.start().await;
+    // carol (an approver) asks; under four-eyes she cannot approve her own command.
+    let id = server
+        .submit(
+            &server.carol,
+            json!({"prompt": "scale web to 3", "skill": "ops"}),
+        )
+        .await;
+    let approval = server.pending_approval().await;
+    let approval_id = approval["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        approval["command"],
+        "kubectl scale deploy/web --replicas=3 -n shop"
+    );
+    assert_eq!(
+        approval["argv"],
+        json!([[
+            "kubectl",
+            "scale",
+            "deploy/web",
+            "--replicas=3",
+            "-n",
+            "shop"
+        ]])
+    );
+    assert_eq!(approval["requester"], "carol");
+    assert_eq!(approval["task_id"], id.as_str());
+    assert!(approval["expires_at"].is_string() && approval["risk"].is_string());
+    server.wait_status(&id, "waiting_for_approval").await;
+    assert!(server.tool.executed().is_empty(), "nothing runs before");
+
+    let path = format!("/approvals/{approval_id}");
+    let (status, one) = server.get(&path, &server.viewer).await;
+    assert_eq!((status, &one["id"]), (StatusCode::OK, &approval["id"]));
+    let approve = json!({"decision": "approve", "reason": "load test"});
+    let (status, error) = server.post(&path, &server.alice, &approve).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "an operator cannot decide");
+    assert_eq!(error["error"]["code"], "auth.forbidden");
+    let (status, error) = server.post(&path, &server.carol, &approve).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert_eq!(error["error"]["code"], "approval.four_eyes");
+    assert!(server.tool.executed().is_empty());
+
+    let (status, decided) = server.post(&path, &server.bob, &approve).await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    assert_eq!(decided["decided_by"], "bob");
+    let task = server.wait_status(&id, "succeeded").await;
+    assert_eq!(
+        server.tool.executed(),
+        ["kubectl scale deploy/web --replicas=3 -n shop"]
+    );
+    assert!(
+        task["result"]["refused"]
+            .as_array()
+            .is_none_or(Vec::is_empty)
+    );
+    let (status, error) = server.post(&path, &server.bob, &approve).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "decided once: {error}");
+    assert_eq!(error["error"]["code"], "approval.unknown");
+    // The decision is in the task's events, with the decider.
+    let events: Vec<Event> = server
+        .store
+        .events(&id, 1)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| matches!(e.event, EventKind::ApprovalDecided { .. }))
+        .collect();
+    assert!(
+        matches!(&events[0].event, EventKind::ApprovalDecided { approved: true, decided_by, .. } if decided_by == "bob"),
+        "{events:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_valid_token_and_role_nothing_happens() {
+    let server = Setup::new(read_and_answer()).start().await;
+    let body = json!({"prompt": "is web healthy?", "skill": "ops"});
+    let no_token = server
+        .http
+        .post(server.url("/tasks"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(no_token.status(), StatusCode::UNAUTHORIZED);
+    let error: Value = no_token.json().await.unwrap();
+    assert_eq!(error["error"]["code"], "auth.missing");
+    let wrong = format!("kopilot_{}", "0".repeat(64));
+    let (status, error) = server.post("/tasks", &wrong, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(error["error"]["code"], "auth.invalid");
+    let (status, error) = server.post("/tasks", &server.viewer, &body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(error["error"]["code"], "auth.forbidden");
+    assert!(
+        error["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("viewer")
+    );
+    let (_, list) = server.get("/tasks", &server.admin).await;
+    assert_eq!(list["tasks"], json!([]), "no task was made");
+    assert!(server.tool.executed().is_empty());
+    // Health needs no token; the rest does.
+    let health: Value = server
+        .http
+        .get(server.url("/healthz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["status"], "ok");
+    assert_eq!(health["skills"], 1);
+    let skills = server.http.get(server.url("/skills")).send().await.unwrap();
+    assert_eq!(skills.status(), StatusCode::UNAUTHORIZED);
+    let (status, skills) = server.get("/skills", &server.viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(skills["skills"][0]["name"], "ops");
+    let (_, manifest) = server.get("/skills/portable", &server.viewer).await;
+    assert_eq!(manifest["skills"][0]["name"], "ops");
+    let (_, discovery) = server
+        .get("/.well-known/agent-manifest.json", &server.viewer)
+        .await;
+    assert_eq!(discovery["endpoints"]["submit"]["path"], "/tasks");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_are_checked_before_anything_runs() {
+    let mut setup = Setup::new(read_and_answer());
+    setup.config.max_body_bytes = 4096;
+    let server = setup.start().await;
+    let send = |builder: reqwest::RequestBuilder| async move {
+        let response = builder.send().await.unwrap();
+        let status = response.status();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
+    };
+    let tasks = server.url("/tasks");
+    // DNS rebinding: a name that resolves to 127.0.0.1 but is not ours.
+    let (status, error) = send(
+        server
+            .http
+            .get(server.url("/healthz"))
+            .header("host", "attacker.example"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    let (status, _) = send(
+        server
+            .http
+            .get(server.url("/tasks"))
+            .bearer_auth(&server.admin)
+            .header("origin", "https://evil.example"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _) = send(
+        server
+            .http
+            .post(&tasks)
+            .bearer_auth(&server.alice)
+            .header("content-type", "text/plain")
+            .body(r#"{"prompt":"hi"}"#),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    for (body, code, expected) in [
+        (
+            json!({"prompt": ""}),
+            "rejected.empty_prompt",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"prompt": "x", "skill": "nope"}),
+            "rejected.unknown_skill",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            json!({"prompt": "x", "namespace": "Bad NS!"}),
+            "request.invalid",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"prompt": "x", "mode": "yolo"}),
+            "request.invalid",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"prompt": "x", "budget": {"tokens": 0}}),
+            "request.invalid",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"prompt": "x", "runAs": "root"}),
+            "request.invalid",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"prompt": "x".repeat(5000)}),
+            "request.too_large",
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+    ] {
+        let (status, error) = server.post("/tasks", &server.alice, &body).await;
+        assert_eq!(
+            (status, error["error"]["code"].as_str()),
+            (expected, Some(code)),
+            "{body}: {error}"
+        );
+    }
+    let (status, error) = send(
+        server
+            .http
+            .post(&tasks)
+            .bearer_auth(&server.alice)
+            .header("content-type", "application/json")
+            .body("{not json"),
+    )
+    .await;
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (StatusCode::BAD_REQUEST, &json!("request.invalid"))
+    );
+    let (status, error) = server.get("/nowhere", &server.admin).await;
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (StatusCode::NOT_FOUND, &json!("request.not_found"))
+    );
+    let (_, list) = server.get("/tasks", &server.admin).await;
+    assert_eq!(list["tasks"], json!([]), "no task was made");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_can_narrow_the_mode_and_budget_but_not_widen_them() {
+    let server = Setup::new(scale_then_answer()).start().await;
+    let id = server
+        .submit(
+            &server.alice,
+            json!({"prompt": "scale web to 3", "skill": "ops", "mode": "read-only",
+                   "budget": {"tool_calls": 5, "tokens": 99_999_999_999_u64}}),
+        )
+        .await;
+    // The blocked call goes back to the model, which answers; the result records the refusal.
+    let task = server.wait_status(&id, "succeeded").await;
+    assert_eq!(task["result"]["refused"][0]["refusal"], "blocked", "{task}");
+    assert!(server.tool.executed().is_empty());
+    let (_, approvals) = server.get("/approvals", &server.viewer).await;
+    assert_eq!(approvals["approvals"], json!([]), "nobody was asked");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_during_a_long_command_kills_it_and_only_its_owner_or_an_admin_may() {
+    let mut setup = Setup::new(read_and_answer());
+    setup.tool = setup.tool.with_delay(Duration::from_secs(60));
+    let server = setup.start().await;
+    let id = server
+        .submit(
+            &server.alice,
+            json!({"prompt": "is web healthy?", "skill": "ops"}),
+        )
+        .await;
+    for _ in 0..500 {
+        if server.tool.max_concurrent() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.tool.max_concurrent(), 1, "the command is running");
+    let cancel = format!("/tasks/{id}/cancel");
+    let (status, error) = server.post(&cancel, &server.bob, &json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "not bob's task: {error}");
+    let response = server
+        .http
+        .post(server.url(&cancel))
+        .bearer_auth(&server.alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let task = server.wait_status(&id, "cancelled").await;
+    assert_eq!(task["result"]["error"]["code"], "cancelled", "{task}");
+    // The 60-second command was stopped, not waited for: it never got to finish.
+    assert!(server.tool.executed().is_empty());
+    let (status, error) = server.post(&cancel, &server.admin, &json!({})).await;
+    assert_eq!(
+        (status, &error["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("task.ended"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_token_has_its_own_rate() {
+    let mut setup = Setup::new(read_and_answer());
+    setup.config.rate_per_second = Some(0.5);
+    setup.config.rate_burst = 2;
+    let server = setup.start().await;
+    for _ in 0..2 {
+        assert_eq!(
+            server.get("/skills", &server.viewer).await.0,
+            StatusCode::OK
+        );
+    }
+    let response = server
+        .http
+        .get(server.url("/skills"))
+        .bearer_auth(&server.viewer)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&wait), "{wait}");
+    assert_eq!(
+        server.get("/skills", &server.admin).await.0,
+        StatusCode::OK,
+        "another token"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_cancels_running_tasks_and_records_them() {
+    let mut setup = Setup::new(read_and_answer());
+    setup.tool = setup.tool.with_delay(Duration::from_secs(60));
+    let server = setup.start().await;
+    let id = server
+        .submit(
+            &server.alice,
+            json!({"prompt": "is web healthy?", "skill": "ops"}),
+        )
+        .await;
+    server.wait_status(&id, "running").await;
+    let store = Arc::clone(&server.store);
+    server.stop().await;
+    let record = store.task(&id).await.unwrap().unwrap();
+    assert_eq!(record.status(), Some(Status::Cancelled), "{record:?}");
+}
