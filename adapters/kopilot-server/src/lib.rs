@@ -17,7 +17,8 @@
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:8080").await?;
 //! let tokens = Tokens::open("tokens.json".as_ref())?;
 //! let server = Server::new(kopilot, tokens, ServerConfig::default(), listener.local_addr()?);
-//! server.serve(listener, async { let _ = tokio::signal::ctrl_c().await; }).await?;
+//! let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();  // send or drop `_stop` to drain
+//! server.serve(listener, async { let _ = stopped.await; }).await?;
 //! # Ok(()) }
 //! ```
 
