@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::error::{Error, Result};
-use crate::event::{Status, TaskResult};
+use crate::event::{Event, EventKind, Status, TaskResult};
 use crate::kopilot::{Kopilot, TaskHandle};
 use crate::log::EventStream;
 use crate::safety::{ApprovalRequest, Identity};
@@ -24,6 +24,7 @@ use crate::store::{TaskQuery, TaskRecord};
 /// A task as the service reports it: what was asked, by whom, where it is, and its result once
 /// it has one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TaskInfo {
     /// The task id.
     pub id: String,
@@ -39,6 +40,7 @@ pub struct TaskInfo {
     pub requester: String,
     /// When it was submitted.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub created_at: OffsetDateTime,
     /// Where it is: queued, running, waiting for approval, or how it ended.
     pub status: Status,
@@ -190,9 +192,10 @@ impl Kopilot {
 
     /// A task's events with `seq >= from_seq` (from 1; 0 means from the start), then, while it
     /// runs, the live tail; the stream ends after the `response` event. An ended task is
-    /// replayed from the store, also one that ran in an earlier process; a stored task that
-    /// never ended (its process stopped, or another process sharing the store runs it)
-    /// replays what the store holds and ends there.
+    /// replayed from the store, also one that ran in an earlier process. A task whose process
+    /// died and that a later process marked `interrupted` replays what the store holds, then a
+    /// `response` event with that result (the next `seq`, not stored); one that another live
+    /// process sharing the store runs replays what the store holds so far and ends there.
     ///
     /// # Errors
     /// [`Error::UnknownTask`] when neither memory nor the store knows the task;
@@ -201,11 +204,39 @@ impl Kopilot {
         if let Some(handle) = self.inner.live.handle(id) {
             return Ok(handle.events_from(from_seq));
         }
-        if self.inner.store.task(id).await?.is_none() {
+        let Some(record) = self.inner.store.task(id).await? else {
             return Err(Error::UnknownTask(id.to_owned()));
-        }
+        };
         // Not in memory means its end is in the store with every event before it.
-        let events = self.inner.store.events(id, from_seq.max(1)).await?;
+        let from_seq = from_seq.max(1);
+        let mut events = self.inner.store.events(id, from_seq).await?;
+        // A task whose process died was given its result (`interrupted`) by a later process,
+        // not by its own `response` event: the replay ends with that result all the same, as
+        // the next `seq` after what was stored, so every stream of an ended task ends the
+        // same way.
+        if let Some(result) = record.result
+            && !events.last().is_some_and(Event::is_terminal)
+        {
+            // When `from_seq` is past what was stored, the stored tail is read to find the end.
+            let stored_tail = if events.is_empty() {
+                self.inner.store.events(id, 1).await?
+            } else {
+                Vec::new()
+            };
+            let last = events.last().or(stored_tail.last());
+            if !last.is_some_and(Event::is_terminal) {
+                let (seq, ts) = last.map_or((1, record.created_at), |e| (e.seq + 1, e.ts));
+                if seq >= from_seq {
+                    events.push(Event {
+                        task_id: id.to_owned(),
+                        seq,
+                        ts,
+                        agent: crate::names::agents::RUNTIME.to_owned(),
+                        event: EventKind::Response(result),
+                    });
+                }
+            }
+        }
         Ok(futures::stream::iter(events).boxed())
     }
 

@@ -443,3 +443,51 @@ fn stores_opened_at_once_on_a_new_file_migrate_it_once() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_interrupted_task_replays_to_a_response_with_its_result() {
+    use futures::StreamExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.db");
+    {
+        let store = SqliteStore::open(&path).unwrap();
+        for id in ["t-running", "t-queued"] {
+            store.create(&record(id)).await.unwrap();
+        }
+        for seq in 1..=3 {
+            store.append(&delta("t-running", seq)).await.unwrap();
+        }
+    }
+    let store = Arc::new(SqliteStore::open(&path).unwrap());
+    assert_eq!(store.mark_interrupted().await.unwrap(), 2);
+    let kopilot = kopilot_core::Kopilot::builder()
+        .store(store as Arc<dyn TaskStore>)
+        .build()
+        .unwrap();
+    let follow = |id: &'static str, from: u64| {
+        let kopilot = kopilot.clone();
+        async move {
+            kopilot
+                .follow(id, from)
+                .await
+                .unwrap()
+                .collect::<Vec<Event>>()
+                .await
+        }
+    };
+    let all = follow("t-running", 0).await;
+    assert_eq!(seqs(&all), [1, 2, 3, 4]);
+    assert!(
+        matches!(&all[3].event, EventKind::Response(r) if *r == interrupted_result()),
+        "{:?}",
+        all[3]
+    );
+    assert_eq!(all[3].ts, all[2].ts);
+    assert_eq!(follow("t-running", 4).await, all[3..].to_vec());
+    assert!(follow("t-running", 5).await.is_empty());
+    let queued = follow("t-queued", 1).await;
+    assert_eq!(seqs(&queued), [1]);
+    assert!(queued[0].is_terminal());
+    // Replays are the same every time.
+    assert_eq!(follow("t-running", 0).await, all);
+}

@@ -22,6 +22,7 @@ use crate::risk::Risk;
 /// Never a name taken from what the person sent (a field in a request body): four-eyes
 /// compares identities, so an identity that anyone can claim would make it meaningless.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Identity(String);
 
@@ -52,6 +53,7 @@ impl std::fmt::Display for Identity {
 /// A request for a human to allow one exact command. Only the [`crate::Guard`] issues them; a
 /// copy rebuilt from JSON cannot be answered.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApprovalRequest {
     /// Unique id; a decision must name it.
     pub id: String,
@@ -77,9 +79,11 @@ pub struct ApprovalRequest {
     pub task_id: Option<String>,
     /// When the request was made.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub created_at: OffsetDateTime,
     /// After this instant the request counts as denied.
     #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "schema", schemars(with = "String"))]
     pub expires_at: OffsetDateTime,
     /// A random number only the issuing guard and decisions made from this request know.
     #[serde(skip)]

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// How much the guard lets through without a human.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Mode {
     /// Only low-risk commands run; everything else is blocked.

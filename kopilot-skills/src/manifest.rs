@@ -11,7 +11,7 @@ pub const MANIFEST_FORMAT: &str = "kopilot.skills/v1";
 ///
 /// Prompts are left out on purpose; each skill's `content_hash` covers them,
 /// so a consumer can tell when a skill changed without seeing its text.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PortableManifest {
     /// Always [`MANIFEST_FORMAT`] for manifests written by this version.
     pub format: String,
@@ -30,7 +30,7 @@ impl PortableManifest {
 }
 
 /// One skill in a [`PortableManifest`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PortableSkill {
     /// The skill's name.
     pub name: String,

@@ -33,7 +33,7 @@ impl RegisteredSkill {
 }
 
 /// What the supervisor sees of a skill when it decides where to delegate.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct CatalogueEntry {
     /// The name to delegate to.
     pub name: String,

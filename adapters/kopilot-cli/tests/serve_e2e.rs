@@ -119,31 +119,8 @@ fn a_command_asked_over_http_is_approved_by_another_token_and_runs() {
     let tokens = tokens.to_str().unwrap();
     let alice = add_token(&scenario, tokens, "alice", "operator");
     let bob = add_token(&scenario, tokens, "bob", "approver");
-    let kubeconfig = scenario.kubeconfig().to_str().unwrap().to_owned();
-    let server = scenario
-        .kopilot(&[
-            "serve",
-            "--addr",
-            "127.0.0.1:0",
-            "--tokens",
-            tokens,
-            "--kubeconfig",
-            &kubeconfig,
-        ])
-        .spawn();
+    let (server, base) = start_serve(&scenario, tokens);
     let deadline = Instant::now() + RUN_LIMIT;
-    let addr = loop {
-        if let Some(addr) = served_address(&server.stderr.so_far()) {
-            break addr;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "serve never said where it listens: {}",
-            server.stderr.so_far()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let base = format!("http://{addr}");
     let http = reqwest::Client::new();
     scenario.block_on(async {
         let submitted: Value = http
@@ -222,4 +199,147 @@ fn a_command_asked_over_http_is_approved_by_another_token_and_runs() {
     let out = server.wait(RUN_LIMIT);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert!(out.stderr.contains("kopilot: stopped"), "{}", out.stderr);
+}
+
+/// Starts `kopilot serve` on a free port and returns it with its base URL.
+fn start_serve(scenario: &Scenario, tokens: &str) -> (support::process::Running, String) {
+    let kubeconfig = scenario.kubeconfig().to_str().unwrap().to_owned();
+    let server = scenario
+        .kopilot(&[
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--tokens",
+            tokens,
+            "--kubeconfig",
+            &kubeconfig,
+        ])
+        .spawn();
+    let deadline = Instant::now() + RUN_LIMIT;
+    loop {
+        let so_far = server.stderr.so_far();
+        if let Some(addr) = served_address(&so_far) {
+            return (server, format!("http://{addr}"));
+        }
+        assert!(
+            Instant::now() < deadline && !so_far.contains("error:"),
+            "serve never said where it listens: {so_far}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+async fn get_json(http: &reqwest::Client, url: String, token: &str) -> Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+#[test]
+fn after_a_crash_finished_tasks_survive_and_the_running_one_is_interrupted_and_replayable() {
+    let scenario = Scenario::new()
+        .with_cluster(FakeCluster::builder().seed_yaml(SHOP))
+        .with_stub(Script::new().route(
+            "troubleshooting",
+            &skill_marker("troubleshooting"),
+            [
+                Reply::text("web has 1 replica and it is ready."),
+                Reply::text("too late").after(Duration::from_secs(60)),
+            ],
+        ));
+    let dir = tempfile::tempdir().unwrap();
+    let tokens = dir.path().join("tokens.json");
+    let tokens = tokens.to_str().unwrap();
+    let alice = add_token(&scenario, tokens, "alice", "operator");
+    let http = reqwest::Client::new();
+    let submit = |base: String, prompt: &'static str| {
+        let (http, alice) = (http.clone(), alice.clone());
+        async move {
+            let reply: Value = http
+                .post(format!("{base}/tasks"))
+                .bearer_auth(&alice)
+                .json(&json!({"prompt": prompt, "skill": "troubleshooting"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            reply["id"].as_str().expect("an id").to_owned()
+        }
+    };
+
+    let (first, base) = start_serve(&scenario, tokens);
+    let (done, running) = scenario.block_on(async {
+        let done = submit(base.clone(), "how is web?").await;
+        let deadline = Instant::now() + RUN_LIMIT;
+        while get_json(&http, format!("{base}/tasks/{done}"), &alice).await["status"] != "succeeded"
+        {
+            assert!(Instant::now() < deadline, "the first task never ended");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let running = submit(base.clone(), "and now?").await;
+        // Running: the model was asked about it, and the store has its start.
+        let asked = || {
+            scenario
+                .stub()
+                .requests()
+                .iter()
+                .any(|r| r.body.to_string().contains("and now?"))
+        };
+        while !asked()
+            || get_json(&http, format!("{base}/tasks/{running}"), &alice).await["status"]
+                != "running"
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the second task never asked the model"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // The store writer runs off the task's path; give it a moment to commit the start.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        (done, running)
+    });
+    // Killed: no chance to record anything more.
+    let mut first = first;
+    first.child.kill().expect("SIGKILL");
+    assert_eq!(first.wait(RUN_LIMIT).code, None);
+
+    let (second, base) = start_serve(&scenario, tokens);
+    scenario.block_on(async {
+        let task = get_json(&http, format!("{base}/tasks/{done}"), &alice).await;
+        assert_eq!(task["status"], "succeeded", "{task}");
+        assert!(
+            task["result"]["answer"]
+                .as_str()
+                .unwrap()
+                .contains("1 replica")
+        );
+        let task = get_json(&http, format!("{base}/tasks/{running}"), &alice).await;
+        assert_eq!(task["status"], "interrupted", "{task}");
+        for id in [&done, &running] {
+            let stream = http
+                .get(format!("{base}/tasks/{id}/events"))
+                .bearer_auth(&alice)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(stream.contains("\"type\":\"task_started\""), "{stream}");
+            assert!(stream.contains("\"type\":\"response\""), "{stream}");
+            if id == &running {
+                assert!(stream.contains("\"status\":\"interrupted\""), "{stream}");
+            }
+        }
+    });
+    second.signal("TERM");
+    assert_eq!(second.wait(RUN_LIMIT).code, Some(0));
 }

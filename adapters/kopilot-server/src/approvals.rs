@@ -20,7 +20,7 @@ use crate::tokens::{Caller, Role};
 
 /// A pending approval as the server shows it: the request (command and reasons with secret
 /// values redacted), and the argv pipeline that would run.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct ApprovalView {
     #[serde(flatten)]
     request: ApprovalRequest,
@@ -56,15 +56,25 @@ fn view(state: &AppState, mut request: ApprovalRequest) -> ApprovalView {
 }
 
 /// `?status=pending`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListParams {
+    /// Only `pending` approvals are listed (decided ones are in each task's events).
     #[serde(default)]
+    #[schemars(with = "Option<PendingOnly>")]
     status: Option<String>,
 }
 
+/// The one approval status listed.
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+enum PendingOnly {
+    Pending,
+}
+
 /// The pending approvals, oldest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct ApprovalList {
     approvals: Vec<ApprovalView>,
 }
@@ -112,7 +122,7 @@ pub(crate) async fn get(
 }
 
 /// What a decider says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Verdict {
     Approve,
@@ -120,16 +130,19 @@ pub(crate) enum Verdict {
 }
 
 /// `POST /approvals/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct DecideBody {
+    /// `approve` or `deny`.
     decision: Verdict,
+    /// Why (kept in the audit log), at most 1000 bytes.
     #[serde(default)]
+    #[schemars(length(max = 250))]
     reason: Option<String>,
 }
 
 /// The decision as recorded.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct DecisionMade {
     id: String,
     decision: Verdict,

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use axum::extract::rejection::QueryRejection;
+use axum::extract::ws::{Message, WebSocketUpgrade};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -31,9 +32,10 @@ use crate::error::{ApiError, ApiResult};
 use crate::tokens::{Caller, Role};
 
 /// `?from_seq=N`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FollowParams {
+    /// The first `seq` to send (0 or 1: from the start); `Last-Event-ID` wins over it.
     #[serde(default)]
     from_seq: Option<u64>,
 }
@@ -119,6 +121,17 @@ fn bounded(
     })
 }
 
+/// The notice that ends a lagging subscriber's stream.
+fn lagged(resume_from: u64) -> StreamNotice {
+    StreamNotice::Lagged {
+        resume_from,
+        message: format!(
+            "this stream read too slowly and was ended; follow again from seq {resume_from} (Last-Event-ID: {})",
+            resume_from.saturating_sub(1)
+        ),
+    }
+}
+
 fn sse_of(item: Item) -> SseEvent {
     match item {
         Item::Event(event) => {
@@ -130,19 +143,47 @@ fn sse_of(item: Item) -> SseEvent {
             });
             SseEvent::default().id(event.seq.to_string()).data(data)
         }
-        Item::Lagged(resume_from) => {
-            let notice = StreamNotice::Lagged {
-                resume_from,
-                message: format!(
-                    "this stream read too slowly and was ended; follow again from seq {resume_from} (Last-Event-ID: {})",
-                    resume_from.saturating_sub(1)
-                ),
-            };
-            SseEvent::default()
-                .event("lagged")
-                .data(serde_json::to_string(&notice).unwrap_or_default())
-        }
+        Item::Lagged(resume_from) => SseEvent::default()
+            .event("lagged")
+            .data(serde_json::to_string(&lagged(resume_from)).unwrap_or_default()),
     }
+}
+
+/// `GET /tasks/{id}/events/ws`: the same stream over a WebSocket: one text message per event
+/// (the protocol's JSON), the `lagged` notice as a text message of its own, and a normal close
+/// after the `response` event. Where to start is read as for SSE (`Last-Event-ID` header or
+/// `?from_seq`); what the client sends is ignored.
+pub(crate) async fn websocket(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    query: Result<Query<FollowParams>, QueryRejection>,
+    upgrade: WebSocketUpgrade,
+) -> ApiResult<axum::response::Response> {
+    require(&caller, Role::Viewer, "following a task")?;
+    let Query(params) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let from = start_seq(&headers, params.from_seq)?;
+    let events = state.kopilot.follow(&id, from).await?;
+    let (capacity, stall) = (
+        state.config.subscriber_buffer,
+        state.config.subscriber_stall,
+    );
+    Ok(upgrade.on_upgrade(move |mut socket| async move {
+        let _subscribed = Subscribed::new();
+        let mut items = std::pin::pin!(bounded(events, capacity, stall));
+        while let Some(item) = items.next().await {
+            let text = match item {
+                Item::Event(event) => serde_json::to_string(&*event),
+                Item::Lagged(resume_from) => serde_json::to_string(&lagged(resume_from)),
+            };
+            let Ok(text) = text else { break };
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return;
+            }
+        }
+        let _ = socket.send(Message::Close(None)).await;
+    }))
 }
 
 /// `GET /tasks/{id}/events`.

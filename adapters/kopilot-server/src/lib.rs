@@ -27,6 +27,8 @@ mod approvals;
 pub mod error;
 mod events;
 mod meta;
+mod metrics;
+mod openapi;
 mod tasks;
 pub mod tokens;
 
@@ -103,6 +105,18 @@ pub(crate) struct AppState {
     pub(crate) draining: Arc<AtomicBool>,
     /// What `/readyz` checks besides the store and the model.
     pub(crate) checks: Arc<Vec<Arc<dyn ReadyCheck>>>,
+    /// What `/metrics` reports, counted from the tasks' events.
+    pub(crate) metrics: Arc<metrics::Metrics>,
+}
+
+impl AppState {
+    /// Submits a task and counts its events for `/metrics`: every route that starts a task
+    /// goes through here.
+    pub(crate) fn submit(&self, request: kopilot_core::TaskRequest) -> kopilot_core::TaskHandle {
+        let handle = self.kopilot.submit(request);
+        self.metrics.watch(&self.kopilot, handle.id().to_owned());
+        handle
+    }
 }
 
 /// A server for one runtime. The runtime should have an approval desk
@@ -128,6 +142,7 @@ impl Server {
                 limiter,
                 draining: Arc::new(AtomicBool::new(false)),
                 checks: Arc::new(Vec::new()),
+                metrics: Arc::default(),
             },
         }
     }
@@ -150,6 +165,7 @@ impl Server {
             .route("/tasks/{id}", get(tasks::get))
             .route("/tasks/{id}/cancel", post(tasks::cancel))
             .route("/tasks/{id}/events", get(events::sse))
+            .route("/tasks/{id}/events/ws", get(events::websocket))
             .route("/approvals", get(approvals::list))
             .route(
                 "/approvals/{id}",
@@ -164,6 +180,8 @@ impl Server {
             .route("/health", get(meta::health))
             .route("/healthz", get(meta::health))
             .route("/readyz", get(meta::ready))
+            .route("/metrics", get(metrics_text))
+            .route("/openapi.json", get(openapi_json))
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
@@ -230,6 +248,29 @@ async fn drain(state: &AppState) {
     }
     state.kopilot.flush().await;
     tracing::info!(cancelled = count, "drained: stopped taking tasks");
+}
+
+/// `GET /openapi.json`, made once.
+async fn openapi_json() -> axum::Json<serde_json::Value> {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    axum::Json(DOCUMENT.get_or_init(openapi::document).clone())
+}
+
+/// `GET /metrics`: Prometheus text.
+async fn metrics_text(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> impl axum::response::IntoResponse {
+    let body = state.metrics.render(
+        state.kopilot.running_tasks(),
+        events::SUBSCRIBERS.load(Ordering::Relaxed),
+    );
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
 }
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {

@@ -26,7 +26,7 @@ pub trait ReadyCheck: Send + Sync {
 }
 
 /// The active skills.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct SkillList {
     skills: Vec<CatalogueEntry>,
 }

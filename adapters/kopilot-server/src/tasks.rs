@@ -17,19 +17,26 @@ use crate::error::{ApiError, ApiResult};
 use crate::tokens::{Caller, Role};
 
 /// `POST /tasks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SubmitBody {
-    /// The question, in plain words.
+    /// The question, in plain words (not only spaces; at most the server's prompt limit,
+    /// 64 KiB by default).
+    #[schemars(length(min = 1), regex(pattern = r"\S"))]
     prompt: String,
     /// Answer with this skill directly.
     #[serde(default)]
     skill: Option<String>,
-    /// Continue a conversation.
+    /// Continue a conversation: 1 to 128 characters, no spaces or control characters.
     #[serde(default)]
+    #[schemars(length(min = 1, max = 128))]
     session_id: Option<String>,
-    /// The namespace the question is about.
+    /// The namespace the question is about (a Kubernetes namespace name).
     #[serde(default)]
+    #[schemars(
+        length(min = 1, max = 63),
+        regex(pattern = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    )]
     namespace: Option<String>,
     /// A stricter safety mode than the server's (never a more lenient one).
     #[serde(default)]
@@ -43,14 +50,14 @@ pub(crate) struct SubmitBody {
 }
 
 /// The answer to a submit: where to follow the task.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct Submitted {
     id: String,
     status: Status,
     links: Links,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct Links {
     #[serde(rename = "self")]
     this: String,
@@ -59,21 +66,27 @@ struct Links {
 }
 
 /// A list of tasks, newest first.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct TaskList {
     tasks: Vec<TaskInfo>,
 }
 
 /// `?limit&status&session` of `GET /tasks`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListParams {
+    /// At most this many tasks (1 to 1000, default 50).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<usize>,
+    /// Only tasks with this status.
     #[serde(default)]
+    #[schemars(with = "Option<Status>")]
     status: Option<String>,
+    /// Only tasks of this session.
     #[serde(default)]
     session: Option<String>,
+    /// Only tasks this token name submitted.
     #[serde(default)]
     requester: Option<String>,
 }
@@ -202,7 +215,7 @@ pub(crate) async fn submit(
         ));
     }
     let request = request_of(&state, &caller, body)?;
-    let handle = state.kopilot.submit(request);
+    let handle = state.submit(request);
     let id = handle.id().to_owned();
     let this = format!("/tasks/{id}");
     let submitted = Submitted {
@@ -264,10 +277,12 @@ pub(crate) async fn list(
 }
 
 /// `?limit` of `GET /tasks/history`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct HistoryParams {
+    /// At most this many tasks (1 to 1000, default 50).
     #[serde(default)]
+    #[schemars(range(min = 1, max = 1000))]
     limit: Option<usize>,
 }
 

@@ -718,3 +718,165 @@ async fn shutting_down_cancels_running_tasks_and_records_them() {
     let record = store.task(&id).await.unwrap().unwrap();
     assert_eq!(record.status(), Some(Status::Cancelled), "{record:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_come_over_a_websocket_too_from_any_seq() {
+    use tokio_tungstenite::tungstenite::Message;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
+    let server = Setup::new(read_and_answer()).start().await;
+    let id = server
+        .submit(
+            &server.alice,
+            json!({"prompt": "is web healthy?", "skill": "ops"}),
+        )
+        .await;
+    server.wait_status(&id, "succeeded").await;
+    let connect = |query: &str| {
+        let url = format!(
+            "{}/tasks/{id}/events/ws{query}",
+            server.base.replace("http://", "ws://")
+        );
+        let mut request = url.into_client_request().unwrap();
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {}", server.viewer).parse().unwrap(),
+        );
+        tokio_tungstenite::connect_async(request)
+    };
+    let read_all = |mut socket: tokio_tungstenite::WebSocketStream<_>| async move {
+        let mut events = Vec::new();
+        while let Some(message) = socket.next().await {
+            match message.unwrap() {
+                Message::Text(text) => events.push(serde_json::from_str::<Event>(&text).unwrap()),
+                Message::Close(_) => break,
+                _ => {}
+            }
+        }
+        events
+    };
+    let (socket, _) = connect("").await.unwrap();
+    let all: Vec<Event> = read_all(socket).await;
+    assert!(all.last().unwrap().is_terminal(), "ends with the response");
+    let seqs: Vec<u64> = all.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (1..=all.len() as u64).collect::<Vec<_>>());
+    let (socket, _) = connect("?from_seq=4").await.unwrap();
+    let tail: Vec<Event> = read_all(socket).await;
+    assert_eq!(tail, all[3..].to_vec());
+    // Without a token there is no upgrade.
+    let url = format!(
+        "{}/tasks/{id}/events/ws",
+        server.base.replace("http://", "ws://")
+    );
+    assert!(tokio_tungstenite::connect_async(url).await.is_err());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_tasks_commands_and_approvals_from_the_events() {
+    let model = ScriptedModel::new("scripted")
+        .then_call_tool("run_kubectl", json!({"args": "get pods -n shop"}))
+        .then_answer("All 1 pod of web is ready.")
+        .then_call_tool(
+            "run_kubectl",
+            json!({"args": "scale deploy/web --replicas=3 -n shop"}),
+        )
+        .then_answer("Scaled web to 3 replicas.");
+    let server = Setup::new(model).start().await;
+    let read = server
+        .submit(
+            &server.alice,
+            json!({"prompt": "is web healthy?", "skill": "ops"}),
+        )
+        .await;
+    server.wait_status(&read, "succeeded").await;
+    let scale = server
+        .submit(
+            &server.alice,
+            json!({"prompt": "scale web to 3", "skill": "ops"}),
+        )
+        .await;
+    let approval = server.pending_approval().await;
+    let path = format!("/approvals/{}", approval["id"].as_str().unwrap());
+    let (status, _) = server
+        .post(
+            &path,
+            &server.bob,
+            &json!({"decision": "deny", "reason": "not now"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    server.wait_status(&scale, "succeeded").await;
+    let expected = [
+        "kopilot_tasks_total{status=\"succeeded\"} 2",
+        "kopilot_commands_total{risk=\"low\",decision=\"allowed\"} 1",
+        "decision=\"denied\"} 1",
+        "kopilot_approvals_total{outcome=\"denied\"} 1",
+        "kopilot_tool_calls_total{tool=\"run_kubectl\",ok=\"true\"} 1",
+        "kopilot_tool_calls_total{tool=\"run_kubectl\",ok=\"false\"} 1",
+        "kopilot_task_duration_seconds_count 2",
+        "kopilot_event_subscribers 0",
+    ];
+    let mut text = String::new();
+    for _ in 0..200 {
+        let response = server
+            .http
+            .get(server.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "no token needed");
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        text = response.text().await.unwrap();
+        if expected.iter().all(|line| text.contains(line)) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    for line in expected {
+        assert!(text.contains(line), "missing `{line}` in:\n{text}");
+    }
+    assert!(text.contains("# TYPE kopilot_task_duration_seconds histogram"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_is_served_and_names_every_route() {
+    let server = Setup::new(read_and_answer()).start().await;
+    let (status, doc) = server.get("/openapi.json", &server.viewer).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.0.3");
+    for (path, method) in [
+        ("/tasks", "post"),
+        ("/tasks", "get"),
+        ("/tasks/history", "get"),
+        ("/tasks/{id}", "get"),
+        ("/tasks/{id}/cancel", "post"),
+        ("/tasks/{id}/events", "get"),
+        ("/tasks/{id}/events/ws", "get"),
+        ("/approvals", "get"),
+        ("/approvals/{id}", "get"),
+        ("/approvals/{id}", "post"),
+        ("/skills", "get"),
+        ("/skills/portable", "get"),
+        ("/.well-known/agent-manifest.json", "get"),
+        ("/health", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+        ("/metrics", "get"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{method} {path}");
+    }
+    let unauthenticated = server
+        .http
+        .get(server.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
+    server.stop().await;
+}

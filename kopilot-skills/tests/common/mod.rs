@@ -41,7 +41,20 @@ impl Write for Buffer {
 
 /// Runs `f` with a tracing subscriber that records every log line; returns
 /// `f`'s result and the log text.
+///
+/// A process-wide subscriber that takes INFO (and writes nowhere) is installed first: without
+/// one, a log line first reached on another test's thread, where no subscriber is set, can be
+/// remembered by `tracing` as wanted by nobody, and this thread's subscriber would then never
+/// see it (the tests run in parallel, so the captured logs were sometimes empty).
 pub fn with_captured_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
+    static GLOBAL: std::sync::Once = std::sync::Once::new();
+    GLOBAL.call_once(|| {
+        let quiet = tracing_subscriber::fmt()
+            .with_writer(std::io::sink)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let _ = tracing::subscriber::set_global_default(quiet);
+    });
     let buffer = Buffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
