@@ -50,12 +50,16 @@ pub struct TaskInfo {
 }
 
 impl TaskInfo {
-    fn from_record(record: TaskRecord) -> Self {
-        // A stored task without a result is one that was running when its process stopped:
-        // it is shown as interrupted, as the store marks it at the next start. (A task that
-        // another live process sharing the store runs shows so too: live statuses are not
-        // stored yet.)
-        let status = record.status().unwrap_or(Status::Interrupted);
+    /// A stored task as the service shows it. One without a result is either run by another
+    /// live process sharing the store (`elsewhere`: shown as running; its live status is not
+    /// stored) or was running when its process stopped (shown as interrupted, as the store
+    /// marks it at the next start).
+    fn from_record(record: TaskRecord, elsewhere: bool) -> Self {
+        let status = record.status().unwrap_or(if elsewhere {
+            Status::Running
+        } else {
+            Status::Interrupted
+        });
         Self {
             id: record.id,
             prompt: record.prompt,
@@ -129,7 +133,7 @@ impl LiveTask {
                 None
             },
             status,
-            ..TaskInfo::from_record(self.record.clone())
+            ..TaskInfo::from_record(self.record.clone(), false)
         }
     }
 }
@@ -152,12 +156,22 @@ impl Kopilot {
             return Ok(info);
         }
         match self.inner.store.task(id).await? {
-            Some(record) => Ok(TaskInfo::from_record(record)),
+            Some(record) => self.stored_info(record).await,
             None => Err(Error::UnknownTask(id.to_owned())),
         }
     }
 
-    /// Tasks that match `query`, newest first: those held in memory and those in the store.
+    /// A stored task, asking the store whether another live process runs it when it has no
+    /// result.
+    async fn stored_info(&self, record: TaskRecord) -> Result<TaskInfo> {
+        let elsewhere =
+            record.result.is_none() && self.inner.store.running_elsewhere(&record.id).await?;
+        Ok(TaskInfo::from_record(record, elsewhere))
+    }
+
+    /// Tasks that match `query`, newest first: those held in memory and those in the store. A
+    /// query by a live status (`running`, `queued`, `waiting_for_approval`) lists this
+    /// process's tasks only.
     ///
     /// # Errors
     /// [`Error::Store`] when the store cannot be read.
@@ -179,7 +193,7 @@ impl Kopilot {
         };
         if query.status.is_none_or(Status::is_terminal) {
             for record in self.inner.store.query(&stored_query).await? {
-                let info = TaskInfo::from_record(record);
+                let info = self.stored_info(record).await?;
                 if info.matches(query) && !list.iter().any(|t| t.id == info.id) {
                     list.push(info);
                 }

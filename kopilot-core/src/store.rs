@@ -147,6 +147,13 @@ pub trait TaskStore: Send + Sync {
     /// running anything), except the tasks other live processes that share the store are
     /// running (a file store knows them). Returns how many were marked.
     async fn mark_interrupted(&self) -> Result<usize>;
+    /// Whether a task stored without a result is being run by another live process that
+    /// shares this store (it is running there, not interrupted). A store no other process
+    /// opens answers `false`.
+    async fn running_elsewhere(&self, task_id: &str) -> Result<bool> {
+        let _ = task_id;
+        Ok(false)
+    }
 }
 
 /// A [`TaskStore`] in memory: nothing survives the process.

@@ -491,3 +491,35 @@ async fn an_interrupted_task_replays_to_a_response_with_its_result() {
     // Replays are the same every time.
     assert_eq!(follow("t-running", 0).await, all);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_service_shows_a_task_another_live_process_runs_as_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.db");
+    // Another process's store (each open store holds its own claim, as a process would).
+    let elsewhere = SqliteStore::open(&path).unwrap();
+    elsewhere.create(&record("t-elsewhere")).await.unwrap();
+    let here = Arc::new(SqliteStore::open(&path).unwrap());
+    assert!(here.running_elsewhere("t-elsewhere").await.unwrap());
+    assert!(!here.running_elsewhere("t-unknown").await.unwrap());
+    let kopilot = kopilot_core::Kopilot::builder()
+        .store(Arc::clone(&here) as Arc<dyn TaskStore>)
+        .build()
+        .unwrap();
+    assert_eq!(
+        kopilot.task("t-elsewhere").await.unwrap().status,
+        Status::Running
+    );
+    let listed = kopilot
+        .tasks(&kopilot_core::TaskQuery::newest(10))
+        .await
+        .unwrap();
+    assert_eq!(listed[0].status, Status::Running);
+    // Its process is gone: now it is what it will be marked, interrupted.
+    elsewhere.close().await.unwrap();
+    assert!(!here.running_elsewhere("t-elsewhere").await.unwrap());
+    assert_eq!(
+        kopilot.task("t-elsewhere").await.unwrap().status,
+        Status::Interrupted
+    );
+}

@@ -46,8 +46,8 @@ pub(crate) struct ServeArgs {
     /// loopback names and the bound address through by default). Repeat or comma-separate.
     #[arg(long, value_name = "HOST", value_delimiter = ',')]
     allow_host: Vec<String>,
-    /// Also answer browser requests from this origin (`https://console.example.com`).
-    /// Repeat or comma-separate.
+    /// Also answer browser requests from this origin (`https://console.example.com`), with
+    /// CORS headers for it (CORS is off otherwise). Repeat or comma-separate.
     #[arg(long, value_name = "ORIGIN", value_delimiter = ',')]
     allow_origin: Vec<String>,
     /// Requests per second each token may send (bursts of up to 200 allowed); 0: no limit.

@@ -8,7 +8,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use kopilot_core::ErrorCode;
@@ -65,6 +65,12 @@ impl Origins {
             return true;
         }
         self.any_ip && name.trim_matches(['[', ']']).parse::<IpAddr>().is_ok()
+    }
+
+    /// Whether `origin` is one configured for cross-origin calls (CORS answers name it).
+    fn cors_allowed(&self, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
+        self.also_allowed.iter().any(|o| o == &origin)
     }
 
     /// Whether a request with `Origin: origin` may be served: one of the served hosts over
@@ -173,17 +179,63 @@ fn is_json(headers: &HeaderMap) -> bool {
 }
 
 /// The checks, in order: host, origin, body type, token, rate. A caller that passes is put
-/// in the request's extensions for the handlers.
+/// in the request's extensions for the handlers. For an origin allowed by configuration (a
+/// web console elsewhere), CORS: its preflight `OPTIONS` is answered, and every answer names
+/// it in `Access-Control-Allow-Origin`; for any other origin nothing is sent, so browsers keep
+/// other pages from reading the answers.
 pub(crate) async fn check(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    match admit(&state, &mut req) {
+    let cors = req
+        .headers()
+        .get(header::ORIGIN)
+        .and_then(|o| o.to_str().ok())
+        .filter(|o| state.origins.cors_allowed(o))
+        .map(str::to_owned);
+    if req.method() == Method::OPTIONS
+        && let Some(origin) = &cors
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
+    {
+        if let Err(e) = check_host(&state, &req) {
+            return e.into_response();
+        }
+        let mut response = axum::http::StatusCode::NO_CONTENT.into_response();
+        let headers = response.headers_mut();
+        allow_origin(headers, origin);
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, POST, DELETE"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("authorization, content-type, last-event-id"),
+        );
+        headers.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+        return response;
+    }
+    let mut response = match admit(&state, &mut req) {
         Ok(()) => next.run(req).await,
         Err(e) => e.into_response(),
+    };
+    if let Some(origin) = &cors {
+        allow_origin(response.headers_mut(), origin);
+    }
+    response
+}
+
+fn allow_origin(headers: &mut HeaderMap, origin: &str) {
+    if let Ok(value) = HeaderValue::from_str(origin) {
+        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
+        headers.insert(header::VARY, HeaderValue::from_static("Origin"));
     }
 }
 
-fn admit(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
-    let headers = req.headers();
-    let host = headers
+fn check_host(state: &AppState, req: &Request) -> Result<(), ApiError> {
+    let host = req
+        .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .or_else(|| {
@@ -192,14 +244,17 @@ fn admit(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
                 .map(axum::http::uri::Authority::as_str)
         });
     match host {
-        Some(host) if state.origins.host_allowed(host) => {}
-        Some(host) => {
-            return Err(ApiError::forbidden(format!(
-                "Host `{host}` is not served here (DNS-rebinding protection); allow it with --allow-host"
-            )));
-        }
-        None => return Err(ApiError::invalid("the request has no Host header")),
+        Some(host) if state.origins.host_allowed(host) => Ok(()),
+        Some(host) => Err(ApiError::forbidden(format!(
+            "Host `{host}` is not served here (DNS-rebinding protection); allow it with --allow-host"
+        ))),
+        None => Err(ApiError::invalid("the request has no Host header")),
     }
+}
+
+fn admit(state: &AppState, req: &mut Request) -> Result<(), ApiError> {
+    check_host(state, req)?;
+    let headers = req.headers();
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         if !state.origins.origin_allowed(origin) {

@@ -55,7 +55,8 @@ pub struct ServerConfig {
     /// (`kopilot.internal`, or `name:port` for another port).
     pub allowed_hosts: Vec<String>,
     /// Origins allowed to call the server besides those of the served hosts
-    /// (`https://console.example.com`). Nothing else: no CORS headers are sent.
+    /// (`https://console.example.com`); these alone get CORS answers (preflight and
+    /// `Access-Control-Allow-Origin`).
     pub allowed_origins: Vec<String>,
     /// The largest request body, in bytes (413 above it).
     pub max_body_bytes: usize,

@@ -880,3 +880,74 @@ async fn the_openapi_document_is_served_and_names_every_route() {
     assert_eq!(unauthenticated.status(), StatusCode::UNAUTHORIZED);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cors_answers_only_the_configured_origins() {
+    let mut setup = Setup::new(read_and_answer());
+    setup.config.allowed_origins = vec!["https://console.example.com".to_owned()];
+    let server = setup.start().await;
+    let preflight = server
+        .http
+        .request(reqwest::Method::OPTIONS, server.url("/tasks"))
+        .header("origin", "https://console.example.com")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "https://console.example.com"
+    );
+    assert!(
+        preflight.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    let allowed = server
+        .http
+        .get(server.url("/skills"))
+        .bearer_auth(&server.viewer)
+        .header("origin", "https://console.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(
+        allowed.headers()["access-control-allow-origin"],
+        "https://console.example.com"
+    );
+    for origin in ["https://evil.example", "https://console.example.com.evil"] {
+        let refused = server
+            .http
+            .request(reqwest::Method::OPTIONS, server.url("/tasks"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(refused.status(), StatusCode::NO_CONTENT, "{origin}");
+        assert!(
+            !refused
+                .headers()
+                .contains_key("access-control-allow-origin")
+        );
+    }
+    // The server's own origin needs no CORS: the answer names no origin.
+    let same = server
+        .http
+        .get(server.url("/skills"))
+        .bearer_auth(&server.viewer)
+        .header("origin", server.base.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same.status(), StatusCode::OK);
+    assert!(!same.headers().contains_key("access-control-allow-origin"));
+    server.stop().await;
+}

@@ -296,6 +296,16 @@ impl TaskStore for SqliteStore {
         self.to_records(rows)
     }
 
+    async fn running_elsewhere(&self, task_id: &str) -> Result<bool> {
+        let id = task_id.to_owned();
+        let owner = self
+            .call(|reply| Command::Read(Read::UnfinishedOwner { id, reply }))
+            .await?;
+        Ok(owner
+            .first()
+            .is_some_and(|owner| !self.owner.is_gone(owner.as_deref())))
+    }
+
     async fn mark_interrupted(&self) -> Result<usize> {
         let owners = self
             .call(|reply| Command::Read(Read::UnfinishedOwners { reply }))

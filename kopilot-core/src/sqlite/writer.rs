@@ -73,6 +73,12 @@ pub(super) enum Read {
     },
     /// The distinct owners of the tasks without a result (`None` for rows without one).
     UnfinishedOwners { reply: Reply<Vec<Option<String>>> },
+    /// The owner of one task without a result: no row when the task is unknown or has a
+    /// result, one row (`None` when it recorded no owner) otherwise.
+    UnfinishedOwner {
+        id: String,
+        reply: Reply<Vec<Option<String>>>,
+    },
     Session {
         session_id: String,
         limit: i64,
@@ -282,6 +288,16 @@ fn answer(conn: &Connection, label: &str, read: Read) {
                 .prepare_cached("SELECT record, result FROM tasks ORDER BY n DESC LIMIT ?1")
                 .and_then(|mut stmt| stmt.query_map([limit], task_row)?.collect())
                 .map_err(fail("cannot list tasks".to_owned()));
+            let _gone = reply.send(found);
+        }
+        Read::UnfinishedOwner { id, reply } => {
+            let found = conn
+                .prepare_cached("SELECT owner FROM tasks WHERE id = ?1 AND status IS NULL")
+                .and_then(|mut stmt| {
+                    stmt.query_map(params![id], |row| row.get::<_, Option<String>>(0))?
+                        .collect()
+                })
+                .map_err(fail(format!("cannot read the owner of task {id}")));
             let _gone = reply.send(found);
         }
         Read::UnfinishedOwners { reply } => {
