@@ -149,6 +149,20 @@ fn sse_of(item: Item) -> SseEvent {
     }
 }
 
+/// A task's events for `caller`, from where the request says (SSE and WebSocket alike).
+async fn open(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    headers: &HeaderMap,
+    query: Result<Query<FollowParams>, QueryRejection>,
+) -> ApiResult<EventStream> {
+    require(caller, Role::Viewer, "following a task")?;
+    let Query(params) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
+    let from = start_seq(headers, params.from_seq)?;
+    Ok(state.kopilot.follow(id, from).await?)
+}
+
 /// `GET /tasks/{id}/events/ws`: the same stream over a WebSocket: one text message per event
 /// (the protocol's JSON), the `lagged` notice as a text message of its own, and a normal close
 /// after the `response` event. Where to start is read as for SSE (`Last-Event-ID` header or
@@ -161,10 +175,7 @@ pub(crate) async fn websocket(
     query: Result<Query<FollowParams>, QueryRejection>,
     upgrade: WebSocketUpgrade,
 ) -> ApiResult<axum::response::Response> {
-    require(&caller, Role::Viewer, "following a task")?;
-    let Query(params) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
-    let from = start_seq(&headers, params.from_seq)?;
-    let events = state.kopilot.follow(&id, from).await?;
+    let events = open(&state, &caller, &id, &headers, query).await?;
     let (capacity, stall) = (
         state.config.subscriber_buffer,
         state.config.subscriber_stall,
@@ -194,10 +205,7 @@ pub(crate) async fn sse(
     headers: HeaderMap,
     query: Result<Query<FollowParams>, QueryRejection>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>> {
-    require(&caller, Role::Viewer, "following a task")?;
-    let Query(params) = query.map_err(|e| ApiError::invalid(e.body_text()))?;
-    let from = start_seq(&headers, params.from_seq)?;
-    let events = state.kopilot.follow(&id, from).await?;
+    let events = open(&state, &caller, &id, &headers, query).await?;
     let subscribed = Arc::new(Subscribed::new());
     let stream = bounded(
         events,

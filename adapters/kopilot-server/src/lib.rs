@@ -85,7 +85,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             rate_per_second: Some(20.0),
             rate_burst: 200,
-            subscriber_buffer: 1024,
+            subscriber_buffer: 256,
             subscriber_stall: Duration::from_secs(30),
             keep_alive: Duration::from_secs(15),
             provider: "offline".to_owned(),

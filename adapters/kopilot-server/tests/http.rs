@@ -144,6 +144,15 @@ impl Running {
         reply["id"].as_str().unwrap().to_owned()
     }
 
+    /// Submits the read question as `alice` (the `ops` skill).
+    async fn ask_as_alice(&self) -> String {
+        self.submit(
+            &self.alice,
+            json!({"prompt": "is web healthy?", "skill": "ops"}),
+        )
+        .await
+    }
+
     /// Waits until `GET /tasks/{id}` says `status`.
     async fn wait_status(&self, id: &str, status: &str) -> Value {
         for _ in 0..500 {
@@ -306,12 +315,7 @@ async fn a_task_runs_from_submit_to_answer_and_streams_its_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_cut_in_the_middle_resumes_losing_and_repeating_nothing() {
     let server = Setup::new(read_and_answer()).start().await;
-    let id = server
-        .submit(
-            &server.alice,
-            json!({"prompt": "is web healthy?", "skill": "ops"}),
-        )
-        .await;
+    let id = server.ask_as_alice().await;
     server.wait_status(&id, "succeeded").await;
     let follow = |headers: Option<(&'static str, String)>, query: &str| {
         let mut request = server
@@ -631,12 +635,7 @@ async fn cancelling_during_a_long_command_kills_it_and_only_its_owner_or_an_admi
     let mut setup = Setup::new(read_and_answer());
     setup.tool = setup.tool.with_delay(Duration::from_secs(60));
     let server = setup.start().await;
-    let id = server
-        .submit(
-            &server.alice,
-            json!({"prompt": "is web healthy?", "skill": "ops"}),
-        )
-        .await;
+    let id = server.ask_as_alice().await;
     for _ in 0..500 {
         if server.tool.max_concurrent() == 1 {
             break;
@@ -706,12 +705,7 @@ async fn shutting_down_cancels_running_tasks_and_records_them() {
     let mut setup = Setup::new(read_and_answer());
     setup.tool = setup.tool.with_delay(Duration::from_secs(60));
     let server = setup.start().await;
-    let id = server
-        .submit(
-            &server.alice,
-            json!({"prompt": "is web healthy?", "skill": "ops"}),
-        )
-        .await;
+    let id = server.ask_as_alice().await;
     server.wait_status(&id, "running").await;
     let store = Arc::clone(&server.store);
     server.stop().await;
@@ -724,12 +718,7 @@ async fn events_come_over_a_websocket_too_from_any_seq() {
     use tokio_tungstenite::tungstenite::Message;
     use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
     let server = Setup::new(read_and_answer()).start().await;
-    let id = server
-        .submit(
-            &server.alice,
-            json!({"prompt": "is web healthy?", "skill": "ops"}),
-        )
-        .await;
+    let id = server.ask_as_alice().await;
     server.wait_status(&id, "succeeded").await;
     let connect = |query: &str| {
         let url = format!(
