@@ -263,10 +263,15 @@ impl ApiError {
     }
 }
 
-/// Requires `role` or more of `caller`.
+/// Requires `role` or more of `caller` (the agent role is apart: see [`Role::allows`]).
 pub(crate) fn require(caller: &Caller, role: Role, doing: &str) -> Result<(), ApiError> {
-    if caller.role >= role {
+    if caller.role.allows(role) {
         Ok(())
+    } else if role == Role::Agent || caller.role == Role::Agent {
+        Err(ApiError::forbidden(format!(
+            "`{}` is a {} token; {doing} needs the {role} role (or admin)",
+            caller.name, caller.role
+        )))
     } else {
         Err(ApiError::forbidden(format!(
             "`{}` is a {} token; {doing} needs the {role} role or more",

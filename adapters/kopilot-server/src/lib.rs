@@ -24,11 +24,14 @@
 
 mod admission;
 mod approvals;
+// Issue 20's webhook and agent-contract section.
+mod asyncchat;
 pub mod error;
 mod events;
 mod meta;
 mod tasks;
 pub mod tokens;
+mod webhook;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -42,9 +45,11 @@ use axum::routing::{get, post};
 use kopilot_core::{Kopilot, Status, TaskQuery};
 
 use crate::admission::{Origins, RateLimiter};
+pub use crate::asyncchat::AgentWebhook;
 use crate::error::ApiError;
 pub use crate::meta::ReadyCheck;
 use crate::tokens::Tokens;
+pub use crate::webhook::WebhookConfig;
 
 /// How the server behaves; every field has a default fit for a loopback server.
 #[derive(Debug, Clone)]
@@ -72,6 +77,11 @@ pub struct ServerConfig {
     pub provider: String,
     /// How long a shutdown waits for cancelled tasks to record their end.
     pub drain_timeout: Duration,
+    /// `POST /webhook`'s signing secret and headers (`None`: the webhook is not served).
+    pub webhook: Option<WebhookConfig>,
+    /// Where `/asyncchat` tasks' chunks and responses go (`None`: KubeCopilot's agent
+    /// contract, `/asyncchat` and `/cancel`, is not served).
+    pub agent_webhook: Option<AgentWebhook>,
 }
 
 impl Default for ServerConfig {
@@ -87,6 +97,8 @@ impl Default for ServerConfig {
             keep_alive: Duration::from_secs(15),
             provider: "offline".to_owned(),
             drain_timeout: Duration::from_secs(10),
+            webhook: None,
+            agent_webhook: None,
         }
     }
 }
@@ -103,6 +115,10 @@ pub(crate) struct AppState {
     pub(crate) draining: Arc<AtomicBool>,
     /// What `/readyz` checks besides the store and the model.
     pub(crate) checks: Arc<Vec<Arc<dyn ReadyCheck>>>,
+    /// `/webhook`'s secret and memory, when configured.
+    pub(crate) webhook: Option<Arc<webhook::Webhook>>,
+    /// `/asyncchat`'s delivery queue, when configured.
+    pub(crate) agent: Option<Arc<asyncchat::Agent>>,
 }
 
 /// A server for one runtime. The runtime should have an approval desk
@@ -119,6 +135,11 @@ impl Server {
             .rate_per_second
             .filter(|r| r.is_finite() && *r > 0.0)
             .map(|rate| Arc::new(RateLimiter::new(rate, config.rate_burst)));
+        let webhook = config
+            .webhook
+            .clone()
+            .map(|c| Arc::new(webhook::Webhook::new(c)));
+        let agent = (config.agent_webhook.clone()).map(|c| Arc::new(asyncchat::Agent::new(c)));
         Self {
             state: AppState {
                 kopilot,
@@ -128,6 +149,8 @@ impl Server {
                 limiter,
                 draining: Arc::new(AtomicBool::new(false)),
                 checks: Arc::new(Vec::new()),
+                webhook,
+                agent,
             },
         }
     }
@@ -164,6 +187,13 @@ impl Server {
             .route("/health", get(meta::health))
             .route("/healthz", get(meta::health))
             .route("/readyz", get(meta::ready))
+            // Issue 20: signed webhooks and KubeCopilot's agent contract.
+            .route("/webhook", post(webhook::receive))
+            .route("/asyncchat", post(asyncchat::submit))
+            .route(
+                "/cancel/{queue_id}",
+                axum::routing::delete(asyncchat::cancel),
+            )
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
