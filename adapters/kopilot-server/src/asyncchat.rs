@@ -15,6 +15,7 @@
 //! decide them.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::sync::atomic::Ordering;
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
@@ -480,10 +481,10 @@ fn response_of(event: &Event) -> Option<String> {
         if result.answer.trim().is_empty() || result.status != Status::Succeeded {
             let mut text = format!("the task ended {}", result.status);
             if let Some(error) = &result.error {
-                text.push_str(&format!(": {}", error.message));
+                let _ = write!(text, ": {}", error.message);
             }
             if !result.answer.trim().is_empty() {
-                text.push_str(&format!("\n\n{}", result.answer));
+                let _ = write!(text, "\n\n{}", result.answer);
             }
             cut(&text)
         } else {

@@ -179,12 +179,38 @@ impl Webhook {
         Ok(())
     }
 
-    /// The task already investigating `group_key`: running, or ended inside the window.
-    fn existing(&self, group_key: &str) -> Option<String> {
+    /// Starts the investigation of `group_key` with `start` (which answers the new task's id
+    /// and what the caller keeps of it), unless a task for the group runs or ended inside the
+    /// window: then `Err` with that task's id. Checked and recorded under one lock, so two
+    /// deliveries of one group start one task.
+    fn claim<T>(&self, group_key: &str, start: impl FnOnce() -> (String, T)) -> Result<T, String> {
         let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
         let window = self.config.window;
         groups.retain(|_, g| g.ended.is_none_or(|t| t.elapsed() <= window));
-        groups.get(group_key).map(|g| g.task_id.clone())
+        if let Some(group) = groups.get(group_key) {
+            return Err(group.task_id.clone());
+        }
+        let (task_id, kept) = start();
+        groups.insert(
+            group_key.to_owned(),
+            Group {
+                task_id,
+                ended: None,
+            },
+        );
+        Ok(kept)
+    }
+
+    /// Records that the task investigating `group_key` ended now.
+    fn ended(groups: &Mutex<HashMap<String, Group>>, group_key: &str, task_id: &str) {
+        if let Some(group) = groups
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(group_key)
+            .filter(|g| g.task_id == task_id)
+        {
+            group.ended = Some(Instant::now());
+        }
     }
 }
 
@@ -434,19 +460,6 @@ pub(crate) async fn receive(
     if firing.is_empty() {
         return Ok(ignored("no alert in the group is firing"));
     }
-    if let Some(id) = webhook.existing(&notification.group_key) {
-        let status = state.kopilot.task(&id).await.map(|t| t.status).ok();
-        return Ok((
-            StatusCode::OK,
-            Json(json!({
-                "id": id,
-                "status": status,
-                "deduplicated": true,
-                "links": links(&id),
-            })),
-        )
-            .into_response());
-    }
     if state.draining.load(Ordering::SeqCst) {
         return Err(ApiError::new(
             ErrorCode::RequestUnavailable,
@@ -461,29 +474,25 @@ pub(crate) async fn receive(
     if let Some(ns) = shared_namespace(&firing) {
         request = request.namespace(ns);
     }
-    // Checked and recorded under one lock, so two deliveries of one group start one task.
-    let handle = {
-        let mut groups = webhook
-            .groups
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        if let Some(group) = groups.get(&notification.group_key) {
-            let id = group.task_id.clone();
+    let claimed = webhook.claim(&notification.group_key, || {
+        let handle = state.kopilot.submit(request);
+        (handle.id().to_owned(), handle)
+    });
+    let handle = match claimed {
+        Ok(handle) => handle,
+        Err(id) => {
+            let status = state.kopilot.task(&id).await.map(|t| t.status).ok();
             return Ok((
                 StatusCode::OK,
-                Json(json!({"id": id, "deduplicated": true, "links": links(&id)})),
+                Json(json!({
+                    "id": id,
+                    "status": status,
+                    "deduplicated": true,
+                    "links": links(&id),
+                })),
             )
                 .into_response());
         }
-        let handle = state.kopilot.submit(request);
-        groups.insert(
-            notification.group_key.clone(),
-            Group {
-                task_id: handle.id().to_owned(),
-                ended: None,
-            },
-        );
-        handle
     };
     let id = handle.id().to_owned();
     tracing::info!(
@@ -498,14 +507,7 @@ pub(crate) async fn receive(
     let watched = handle.clone();
     tokio::spawn(async move {
         watched.result().await;
-        if let Some(group) = groups
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get_mut(&key)
-            .filter(|g| g.task_id == watched.id())
-        {
-            group.ended = Some(Instant::now());
-        }
+        Webhook::ended(&groups, &key, watched.id());
     });
     let fingerprints: Vec<&str> = firing
         .iter()
@@ -610,6 +612,34 @@ mod tests {
         assert_eq!(shared_namespace(&[&a, &c]), None);
         assert_eq!(shared_namespace(&[&a, &none]), None);
         assert_eq!(shared_namespace(&[&bad]), None);
+    }
+
+    #[test]
+    fn a_group_is_claimed_once_while_its_task_runs_and_for_the_window_after() {
+        let webhook = Webhook::new(WebhookConfig::new(b"k".to_vec()));
+        let start = |id: &str| {
+            let id = id.to_owned();
+            move || (id.clone(), id)
+        };
+        assert_eq!(webhook.claim("g", start("t-1")), Ok("t-1".to_owned()));
+        assert_eq!(
+            webhook.claim("g", start("t-2")),
+            Err("t-1".to_owned()),
+            "running"
+        );
+        assert_eq!(webhook.claim("h", start("t-3")), Ok("t-3".to_owned()));
+        Webhook::ended(&webhook.groups, "g", "t-1");
+        assert_eq!(
+            webhook.claim("g", start("t-4")),
+            Err("t-1".to_owned()),
+            "just ended"
+        );
+        // Ended longer ago than the window: a new investigation.
+        let long_ago = Instant::now().checked_sub(Duration::from_secs(301));
+        webhook.groups.lock().unwrap().get_mut("g").unwrap().ended = long_ago;
+        if long_ago.is_some() {
+            assert_eq!(webhook.claim("g", start("t-5")), Ok("t-5".to_owned()));
+        }
     }
 
     #[test]
