@@ -193,7 +193,8 @@ async fn serve(
         hooks.push_str(", signed /webhook");
     }
     if let Some(agent) = &agent_webhook {
-        hooks.push_str(&format!(", /asyncchat delivering to {}", agent.base));
+        hooks.push_str(", /asyncchat delivering to ");
+        hooks.push_str(agent.base.as_str());
     }
     let config = ServerConfig {
         allowed_hosts: args.allow_host,
