@@ -334,9 +334,12 @@ pub(crate) async fn submit(
             "session_id must be 1 to 128 characters without spaces or control characters",
         ));
     }
+    // The conversation is kept under the token's name: a session id names the caller's own
+    // history only, never another token's (the runtime reads a session's earlier turns into
+    // the model's context).
     let request = TaskRequest::new(body.message)
         .requester(caller.name.clone())
-        .session(session.clone());
+        .session(format!("{}/{session}", caller.name));
     let request = apply_session_config(request, body.session_config.as_ref())?;
     agent.start()?;
     let handle = state.kopilot.submit(request);

@@ -601,10 +601,13 @@ async fn asyncchat_delivers_chunks_in_order_then_the_response() {
         sink.attempts.load(Ordering::SeqCst),
         "every delivery carries the outbound token"
     );
-    // The task is the agent's, in the session asked for.
+    // The task is the agent's, in the session asked for, kept under the token's name.
     let task = server.wait_status(&queue_id, "succeeded").await;
     assert_eq!(task["requester"], "kubecopilot");
-    assert_eq!(task["session_id"], "sess-1");
+    assert_eq!(
+        task["session_id"], "kubecopilot/sess-1",
+        "the session is the token's own"
+    );
     server.stop().await;
 }
 
