@@ -439,6 +439,8 @@ struct Receiver {
     fail_first: Arc<AtomicUsize>,
     attempts: Arc<AtomicUsize>,
     authorized: Arc<AtomicUsize>,
+    /// When set, each request waits for a permit first (a receiver that hangs until released).
+    gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Receiver {
@@ -465,6 +467,9 @@ async fn take(
     Json(body): Json<Value>,
 ) -> AxumStatus {
     receiver.attempts.fetch_add(1, Ordering::SeqCst);
+    if let Some(gate) = &receiver.gate {
+        gate.acquire().await.unwrap().forget();
+    }
     if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some("Bearer out-token") {
         receiver.authorized.fetch_add(1, Ordering::SeqCst);
     }
@@ -781,5 +786,46 @@ async fn an_agent_token_may_only_use_the_agent_contract_and_only_agents_may_use_
     let (status, _) = server.post("/asyncchat", "kopilot_nope", &body).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(server.tasks().await.len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_receiver_never_holds_the_task_up_and_a_full_queue_drops_chunks() {
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let sink = Receiver {
+        gate: Some(Arc::clone(&gate)),
+        ..Receiver::default()
+    };
+    let base = receiver(sink.clone()).await;
+    let mut config = agent_config(&base);
+    let hook = config.agent_webhook.as_mut().unwrap();
+    hook.queue = 1;
+    hook.timeout = Duration::from_secs(60);
+    let server = start(delegate_and_run("get pods -n shop"), kubectl_tool(), config).await;
+    let (_, reply) = server
+        .post(
+            "/asyncchat",
+            &server.agent,
+            &json!({"message": "is web ok?", "session_id": "s-5"}),
+        )
+        .await;
+    let queue_id = reply["queue_id"].as_str().unwrap().to_owned();
+    // The task ends while the receiver has taken nothing.
+    server.wait_status(&queue_id, "succeeded").await;
+    assert!(sink.got().is_empty());
+    gate.add_permits(10_000);
+    let got = sink.wait_response().await;
+    let seqs: Vec<u64> = got
+        .iter()
+        .filter(|(p, _)| p == "/hooks/chunk")
+        .map(|(_, c)| c["seq"].as_u64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "in order: {seqs:?}");
+    assert!(
+        seqs.len() < 6,
+        "a queue of one holds one chunk besides the one in flight: {seqs:?}"
+    );
+    let (_, response) = got.iter().find(|(p, _)| p == "/hooks/response").unwrap();
+    assert!(response["response"].as_str().unwrap().contains("OOMKilled"));
     server.stop().await;
 }
