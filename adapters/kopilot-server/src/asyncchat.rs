@@ -16,8 +16,8 @@
 
 use std::fmt;
 use std::fmt::Write as _;
-use std::sync::atomic::Ordering;
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::Json;
@@ -113,6 +113,8 @@ struct Delivery {
     leaf: &'static str,
     queue_id: String,
     body: serde_json::Value,
+    /// Counted until it has been sent (or given up on).
+    _pending: Pending,
 }
 
 /// The agent contract's state: the configuration, the queue, and the sender (started at the
@@ -121,6 +123,25 @@ pub(crate) struct Agent {
     config: AgentWebhook,
     queue: mpsc::Sender<Delivery>,
     receiver: Mutex<Option<mpsc::Receiver<Delivery>>>,
+    /// Work not yet done: tasks still followed, and deliveries queued or being sent.
+    pending: Arc<AtomicUsize>,
+}
+
+/// Counts one piece of pending work while it lives.
+#[derive(Debug)]
+struct Pending(Arc<AtomicUsize>);
+
+impl Pending {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Agent {
@@ -130,6 +151,23 @@ impl Agent {
             config,
             queue,
             receiver: Mutex::new(Some(receiver)),
+            pending: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Waits, up to `timeout`, until every followed task has queued its response and every
+    /// queued delivery has been sent or given up on (for the drain at shutdown).
+    pub(crate) async fn flush(&self, timeout: Duration) {
+        let done = async {
+            while self.pending.load(Ordering::SeqCst) > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        if tokio::time::timeout(timeout, done).await.is_err() {
+            tracing::warn!(
+                pending = self.pending.load(Ordering::SeqCst),
+                "some agent webhook deliveries were still pending when the drain timeout passed"
+            );
         }
     }
 
@@ -345,7 +383,9 @@ pub(crate) async fn submit(
     let handle = state.kopilot.submit(request);
     let queue_id = handle.id().to_owned();
     let forwarder_state = state.clone();
-    tokio::spawn(async move { forward(&forwarder_state, handle, session).await });
+    // Counted from here, so a drain that starts now waits for this task's response.
+    let following = Pending::new(&agent.pending);
+    tokio::spawn(async move { forward(&forwarder_state, handle, session, following).await });
     Ok(Json(Queued { queue_id }))
 }
 
@@ -497,7 +537,7 @@ fn response_of(event: &Event) -> Option<String> {
 }
 
 /// Follows one task and queues its chunks, then its response.
-async fn forward(state: &AppState, handle: TaskHandle, session_id: String) {
+async fn forward(state: &AppState, handle: TaskHandle, session_id: String, _following: Pending) {
     let Some(agent) = state.agent.as_deref() else {
         return;
     };
@@ -517,6 +557,7 @@ async fn forward(state: &AppState, handle: TaskHandle, session_id: String) {
                     "content": cut(&content),
                     "session_id": session_id,
                 }),
+                _pending: Pending::new(&agent.pending),
             });
         }
         if let Some(response) = response_of(&event) {
@@ -524,6 +565,7 @@ async fn forward(state: &AppState, handle: TaskHandle, session_id: String) {
                 leaf: "response",
                 queue_id: queue_id.clone(),
                 body: json!({"queue_id": queue_id, "response": response}),
+                _pending: Pending::new(&agent.pending),
             };
             // The final answer waits for room a while (this is the forwarder, not the task).
             if agent

@@ -225,6 +225,10 @@ impl Server {
         axum::serve(listener, router)
             .with_graceful_shutdown(signal)
             .await?;
+        // Issue 20: the agent webhook gets the responses of the tasks the drain cancelled.
+        if let Some(agent) = &state.agent {
+            agent.flush(state.config.drain_timeout).await;
+        }
         state.kopilot.flush().await;
         Ok(())
     }

@@ -829,3 +829,44 @@ async fn a_stuck_receiver_never_holds_the_task_up_and_a_full_queue_drops_chunks(
     assert!(response["response"].as_str().unwrap().contains("OOMKilled"));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_delivers_the_cancelled_tasks_responses_first() {
+    let sink = Receiver::default();
+    let base = receiver(sink.clone()).await;
+    let tool = kubectl_tool().with_delay(Duration::from_secs(60));
+    let server = start(
+        delegate_and_run("get pods -n shop"),
+        tool,
+        agent_config(&base),
+    )
+    .await;
+    let (_, reply) = server
+        .post(
+            "/asyncchat",
+            &server.agent,
+            &json!({"message": "is web ok?", "session_id": "s-6"}),
+        )
+        .await;
+    let queue_id = reply["queue_id"].as_str().unwrap().to_owned();
+    for _ in 0..1000 {
+        if server.tool.max_concurrent() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.tool.max_concurrent(), 1, "the command is running");
+    server.stop().await;
+    // `serve` has returned: the response is already there.
+    let got = sink.got();
+    let response = got
+        .iter()
+        .find(|(p, _)| p == "/hooks/response")
+        .map(|(_, r)| r)
+        .expect("the response was delivered before the server stopped");
+    assert_eq!(response["queue_id"], queue_id.as_str());
+    assert!(
+        response["response"].as_str().unwrap().contains("cancelled"),
+        "{response}"
+    );
+}
