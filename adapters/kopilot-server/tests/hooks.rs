@@ -832,7 +832,17 @@ async fn a_stuck_receiver_never_holds_the_task_up_and_a_full_queue_drops_chunks(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutting_down_delivers_the_cancelled_tasks_responses_first() {
-    let sink = Receiver::default();
+    // A receiver that takes nothing for the first three seconds: longer than the drain's
+    // cancel takes, so only waiting for the deliveries gets the response there.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let sink = Receiver {
+        gate: Some(Arc::clone(&gate)),
+        ..Receiver::default()
+    };
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        gate.add_permits(10_000);
+    });
     let base = receiver(sink.clone()).await;
     let tool = kubectl_tool().with_delay(Duration::from_secs(60));
     let server = start(
