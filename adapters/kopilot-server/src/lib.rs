@@ -135,9 +135,12 @@ impl Server {
             .rate_per_second
             .filter(|r| r.is_finite() && *r > 0.0)
             .map(|rate| Arc::new(RateLimiter::new(rate, config.rate_burst)));
-        let webhook = config
-            .webhook
-            .clone()
+        // An empty secret would let anyone sign: `/webhook` stays off then.
+        if config.webhook.as_ref().is_some_and(|c| c.secret.is_empty()) {
+            tracing::warn!("the webhook secret is empty: /webhook is not served");
+        }
+        let webhook = (config.webhook.clone())
+            .filter(|c| !c.secret.is_empty())
             .map(|c| Arc::new(webhook::Webhook::new(c)));
         let agent = (config.agent_webhook.clone()).map(|c| Arc::new(asyncchat::Agent::new(c)));
         Self {

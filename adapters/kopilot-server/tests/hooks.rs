@@ -420,6 +420,16 @@ async fn without_a_secret_the_webhook_is_not_served() {
     let (status, error) = server.hook(&body, Some(signature), Some(ts)).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{error}");
     assert_eq!(error["error"]["code"], "request.not_found");
+    server.stop().await;
+    // An empty secret would let anyone sign: it serves nothing either.
+    let config = ServerConfig {
+        webhook: Some(WebhookConfig::new(Vec::new())),
+        ..ServerConfig::default()
+    };
+    let server = start(delegate_and_run("get pods"), kubectl_tool(), config).await;
+    let signature = WebhookConfig::new(Vec::new()).sign(ts, &body);
+    let (status, _) = server.hook(&body, Some(signature), Some(ts)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, error) = server
         .post(
             "/asyncchat",
