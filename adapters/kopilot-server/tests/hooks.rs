@@ -890,3 +890,63 @@ async fn shutting_down_delivers_the_cancelled_tasks_responses_first() {
         "{response}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_asyncchat_tasks_approval_stays_on_the_desk_and_the_agent_cannot_decide_it() {
+    let sink = Receiver::default();
+    let base = receiver(sink.clone()).await;
+    let server = start(
+        delegate_and_run("scale deploy/web --replicas=3 -n shop"),
+        kubectl_tool(),
+        agent_config(&base),
+    )
+    .await;
+    let (_, reply) = server
+        .post(
+            "/asyncchat",
+            &server.agent,
+            &json!({"message": "scale web to 3", "session_id": "s-7"}),
+        )
+        .await;
+    let queue_id = reply["queue_id"].as_str().unwrap().to_owned();
+    let approval = loop {
+        let (_, list) = server
+            .get("/approvals?status=pending", &server.viewer)
+            .await;
+        if let Some(first) = list["approvals"].as_array().and_then(|a| a.first()) {
+            break first.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    assert_eq!(approval["task_id"], queue_id.as_str());
+    let path = format!("/approvals/{}", approval["id"].as_str().unwrap());
+    let approve = json!({"decision": "approve"});
+    let (status, error) = server.post(&path, &server.agent, &approve).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{error}");
+    assert!(server.tool.executed().is_empty(), "nothing ran");
+    let (status, decided) = server.post(&path, &server.bob, &approve).await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    server.wait_status(&queue_id, "succeeded").await;
+    assert_eq!(
+        server.tool.executed(),
+        ["kubectl scale deploy/web --replicas=3 -n shop"]
+    );
+    // The receiver was told where the approval is decided, and by whom it was.
+    let got = sink.wait_response().await;
+    let infos: Vec<&str> = got
+        .iter()
+        .filter(|(p, c)| p == "/hooks/chunk" && c["type"] == "info")
+        .map(|(_, c)| c["content"].as_str().unwrap())
+        .collect();
+    assert!(
+        infos
+            .iter()
+            .any(|i| i.contains("waiting for approval") && i.contains("kubectl scale deploy/web")),
+        "{infos:?}"
+    );
+    assert!(
+        infos.iter().any(|i| i.contains("approved by bob")),
+        "{infos:?}"
+    );
+    server.stop().await;
+}
