@@ -12,7 +12,7 @@ use clap::Args;
 use futures::future::BoxFuture;
 use kopilot_core::safety::ChannelApprover;
 use kopilot_server::tokens::{Role, TokenFile, Tokens};
-use kopilot_server::{ReadyCheck, Server, ServerConfig};
+use kopilot_server::{AgentWebhook, ReadyCheck, Server, ServerConfig, WebhookConfig};
 
 use crate::UsageError;
 use crate::ask::{RuntimeArgs, Setup};
@@ -56,20 +56,79 @@ pub(crate) struct ServeArgs {
     /// Review each answer with a second model call, and re-plan once when it scores low.
     #[arg(long)]
     reflect: bool,
+    /// Serve `POST /webhook` (signed Alertmanager notifications become read-only
+    /// investigations), with the HMAC-SHA256 secret read from this environment variable
+    /// (never given as a flag's value).
+    #[arg(long, value_name = "VAR")]
+    webhook_secret_env: Option<String>,
+    /// Serve KubeCopilot's agent contract (`POST /asyncchat`, `DELETE /cancel/{queue_id}`,
+    /// for `agent` tokens): each task's chunks and final response are POSTed to URL/chunk and
+    /// URL/response.
+    #[arg(long, value_name = "URL")]
+    agent_webhook: Option<String>,
+    /// The bearer token sent with every --agent-webhook delivery, read from this environment
+    /// variable.
+    #[arg(long, value_name = "VAR", requires = "agent_webhook")]
+    agent_webhook_token_env: Option<String>,
     #[command(flatten)]
     runtime: RuntimeArgs,
+}
+
+/// The value of the environment variable `var` a flag names: a usage error (exit 2) when it
+/// is unset, empty or not UTF-8.
+fn secret_from_env(flag: &str, var: &str) -> Result<String, UsageError> {
+    if var.is_empty() || var.contains('=') || var.contains('\0') {
+        return Err(UsageError(format!(
+            "{flag}: `{var}` is not an environment variable name"
+        )));
+    }
+    match std::env::var(var) {
+        Ok(value) if !value.trim().is_empty() => Ok(value),
+        Ok(_) => Err(UsageError(format!(
+            "{flag}: the environment variable {var} is empty"
+        ))),
+        Err(std::env::VarError::NotPresent) => Err(UsageError(format!(
+            "{flag}: the environment variable {var} is not set"
+        ))),
+        Err(std::env::VarError::NotUnicode(_)) => Err(UsageError(format!(
+            "{flag}: the environment variable {var} is not UTF-8"
+        ))),
+    }
+}
+
+/// `/webhook`'s and `/asyncchat`'s configuration from the flags (issue 20's webhook section).
+fn hooks_of(args: &ServeArgs) -> Result<(Option<WebhookConfig>, Option<AgentWebhook>), UsageError> {
+    let webhook = args
+        .webhook_secret_env
+        .as_deref()
+        .map(|var| secret_from_env("--webhook-secret-env", var))
+        .transpose()?
+        .map(|secret| WebhookConfig::new(secret.into_bytes()));
+    let agent = match &args.agent_webhook {
+        None => None,
+        Some(url) => {
+            let mut agent =
+                AgentWebhook::new(url).map_err(|e| UsageError(format!("--agent-webhook: {e}")))?;
+            if let Some(var) = &args.agent_webhook_token_env {
+                agent = agent.token(secret_from_env("--agent-webhook-token-env", var)?);
+            }
+            Some(agent)
+        }
+    };
+    Ok((webhook, agent))
 }
 
 pub(crate) fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if !(args.rate.is_finite() && args.rate >= 0.0) {
         return Err(UsageError(format!("--rate: `{}` is not a rate", args.rate)).into());
     }
+    let hooks = hooks_of(&args)?;
     let settings = Settings::load()?.with_model_flags(&args.runtime.model_flags);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("could not start the async runtime")?;
-    runtime.block_on(serve(args, settings))
+    runtime.block_on(serve(args, settings, hooks))
 }
 
 /// The tokens file, made with an admin token (printed once) when there is none yet.
@@ -82,7 +141,7 @@ fn open_tokens(path: &std::path::Path) -> anyhow::Result<Tokens> {
         let token = file.add(path, "admin", Role::Admin)?;
         file.save(path)?;
         eprintln!(
-            "kopilot: no tokens file yet; made {} with an admin token, shown only now:\n\n    {token}\n\nMake more with `kopilot tokens add --name NAME --role viewer|operator|approver|admin`.",
+            "kopilot: no tokens file yet; made {} with an admin token, shown only now:\n\n    {token}\n\nMake more with `kopilot tokens add --name NAME --role viewer|operator|approver|admin|agent`.",
             path.display()
         );
     }
@@ -111,7 +170,11 @@ impl ReadyCheck for ClusterReady {
     }
 }
 
-async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<ExitCode> {
+async fn serve(
+    args: ServeArgs,
+    settings: Settings,
+    (webhook, agent_webhook): (Option<WebhookConfig>, Option<AgentWebhook>),
+) -> anyhow::Result<ExitCode> {
     let tokens = open_tokens(&args.tokens.resolve()?)?;
     let mut interrupts = crate::signals::Interrupts::listen()?;
     let (setup, _terminal) = Setup::for_runtime(&args.runtime, args.reflect, settings).await?;
@@ -125,11 +188,21 @@ async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<ExitCode> 
         .model
         .as_ref()
         .map_or_else(|| "offline".to_owned(), |m| m.model().to_owned());
+    let mut hooks = String::new();
+    if webhook.is_some() {
+        hooks.push_str(", signed /webhook");
+    }
+    if let Some(agent) = &agent_webhook {
+        hooks.push_str(", /asyncchat delivering to ");
+        hooks.push_str(agent.base.as_str());
+    }
     let config = ServerConfig {
         allowed_hosts: args.allow_host,
         allowed_origins: args.allow_origin,
         rate_per_second: (args.rate > 0.0).then_some(args.rate),
         provider: provider.clone(),
+        webhook,
+        agent_webhook,
         ..ServerConfig::default()
     };
     let (kubeconfig, context) = setup.cluster_target();
@@ -144,7 +217,7 @@ async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<ExitCode> 
         "the kubeconfig's cluster"
     };
     eprintln!(
-        "kopilot: serving http://{addr} (model: {provider}, {cluster}, mode {}, tokens {}); Ctrl-C or SIGTERM drains and stops",
+        "kopilot: serving http://{addr} (model: {provider}, {cluster}, mode {}, tokens {}{hooks}); Ctrl-C or SIGTERM drains and stops",
         setup.mode().as_str(),
         tokens.path().display()
     );
@@ -155,4 +228,26 @@ async fn serve(args: ServeArgs, settings: Settings) -> anyhow::Result<ExitCode> 
     eprintln!("kopilot: stopped");
     setup.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_come_from_a_set_variable_only() {
+        let error = secret_from_env("--webhook-secret-env", "KOPILOT_TEST_SURELY_UNSET_VAR_7f3a")
+            .unwrap_err();
+        assert!(error.0.contains("--webhook-secret-env"), "{error}");
+        assert!(
+            error
+                .0
+                .contains("KOPILOT_TEST_SURELY_UNSET_VAR_7f3a is not set"),
+            "{error}"
+        );
+        assert!(secret_from_env("--agent-webhook-token-env", "").is_err());
+        assert!(secret_from_env("--agent-webhook-token-env", "A=B").is_err());
+        // PATH is set wherever the tests run.
+        assert!(secret_from_env("--webhook-secret-env", "PATH").is_ok());
+    }
 }

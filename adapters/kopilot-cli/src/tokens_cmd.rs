@@ -56,7 +56,8 @@ enum TokensCommand {
         #[arg(long, value_name = "NAME")]
         name: String,
         /// What it may do: viewer (read), operator (also submit and cancel its own tasks),
-        /// approver (also decide approvals), admin (everything).
+        /// approver (also decide approvals), admin (everything); agent (only KubeCopilot's
+        /// /asyncchat and /cancel, for an operator that uses Kopilot as its engine).
         #[arg(long, value_enum, value_name = "ROLE")]
         role: RoleArg,
     },
@@ -80,6 +81,7 @@ enum RoleArg {
     Operator,
     Approver,
     Admin,
+    Agent,
 }
 
 impl From<RoleArg> for Role {
@@ -89,6 +91,7 @@ impl From<RoleArg> for Role {
             RoleArg::Operator => Role::Operator,
             RoleArg::Approver => Role::Approver,
             RoleArg::Admin => Role::Admin,
+            RoleArg::Agent => Role::Agent,
         }
     }
 }

@@ -296,7 +296,8 @@ fn caller_of(state: &AppState, headers: &HeaderMap, path: &str) -> Result<Caller
     // The webhook authenticates by its signature instead (checked by its handler).
     if path == "/webhook" {
         return Ok(Caller {
-            name: "webhook".into(),
+            // A name no token can have (token names hold no `:`).
+            name: "webhook:".into(),
             role: Role::Operator,
         });
     }
@@ -318,10 +319,15 @@ impl ApiError {
     }
 }
 
-/// Requires `role` or more of `caller`.
+/// Requires `role` or more of `caller` (the agent role is apart: see [`Role::allows`]).
 pub(crate) fn require(caller: &Caller, role: Role, doing: &str) -> Result<(), ApiError> {
-    if caller.role >= role {
+    if caller.role.allows(role) {
         Ok(())
+    } else if role == Role::Agent || caller.role == Role::Agent {
+        Err(ApiError::forbidden(format!(
+            "`{}` is a {} token; {doing} needs the {role} role (or admin)",
+            caller.name, caller.role
+        )))
     } else {
         Err(ApiError::forbidden(format!(
             "`{}` is a {} token; {doing} needs the {role} role or more",

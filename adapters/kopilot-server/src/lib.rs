@@ -24,6 +24,8 @@
 
 mod admission;
 mod approvals;
+// Issue 20's webhook and agent-contract section.
+mod asyncchat;
 pub mod error;
 mod events;
 mod meta;
@@ -31,6 +33,7 @@ mod metrics;
 mod openapi;
 mod tasks;
 pub mod tokens;
+mod webhook;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -44,9 +47,11 @@ use axum::routing::{get, post};
 use kopilot_core::{Kopilot, Status, TaskQuery};
 
 use crate::admission::{Origins, RateLimiter};
+pub use crate::asyncchat::AgentWebhook;
 use crate::error::ApiError;
 pub use crate::meta::ReadyCheck;
 use crate::tokens::Tokens;
+pub use crate::webhook::WebhookConfig;
 
 /// How the server behaves; every field has a default fit for a loopback server.
 #[derive(Debug, Clone)]
@@ -75,6 +80,11 @@ pub struct ServerConfig {
     pub provider: String,
     /// How long a shutdown waits for cancelled tasks to record their end.
     pub drain_timeout: Duration,
+    /// `POST /webhook`'s signing secret and headers (`None`: the webhook is not served).
+    pub webhook: Option<WebhookConfig>,
+    /// Where `/asyncchat` tasks' chunks and responses go (`None`: KubeCopilot's agent
+    /// contract, `/asyncchat` and `/cancel`, is not served).
+    pub agent_webhook: Option<AgentWebhook>,
 }
 
 impl Default for ServerConfig {
@@ -90,6 +100,8 @@ impl Default for ServerConfig {
             keep_alive: Duration::from_secs(15),
             provider: "offline".to_owned(),
             drain_timeout: Duration::from_secs(10),
+            webhook: None,
+            agent_webhook: None,
         }
     }
 }
@@ -108,6 +120,10 @@ pub(crate) struct AppState {
     pub(crate) checks: Arc<Vec<Arc<dyn ReadyCheck>>>,
     /// What `/metrics` reports, counted from the tasks' events.
     pub(crate) metrics: Arc<metrics::Metrics>,
+    /// `/webhook`'s secret and memory, when configured.
+    pub(crate) webhook: Option<Arc<webhook::Webhook>>,
+    /// `/asyncchat`'s delivery queue, when configured.
+    pub(crate) agent: Option<Arc<asyncchat::Agent>>,
 }
 
 impl AppState {
@@ -134,6 +150,14 @@ impl Server {
             .rate_per_second
             .filter(|r| r.is_finite() && *r > 0.0)
             .map(|rate| Arc::new(RateLimiter::new(rate, config.rate_burst)));
+        // An empty secret would let anyone sign: `/webhook` stays off then.
+        if config.webhook.as_ref().is_some_and(|c| c.secret.is_empty()) {
+            tracing::warn!("the webhook secret is empty: /webhook is not served");
+        }
+        let webhook = (config.webhook.clone())
+            .filter(|c| !c.secret.is_empty())
+            .map(|c| Arc::new(webhook::Webhook::new(c)));
+        let agent = (config.agent_webhook.clone()).map(|c| Arc::new(asyncchat::Agent::new(c)));
         Self {
             state: AppState {
                 kopilot,
@@ -144,6 +168,8 @@ impl Server {
                 draining: Arc::new(AtomicBool::new(false)),
                 checks: Arc::new(Vec::new()),
                 metrics: Arc::default(),
+                webhook,
+                agent,
             },
         }
     }
@@ -183,6 +209,13 @@ impl Server {
             .route("/readyz", get(meta::ready))
             .route("/metrics", get(metrics_text))
             .route("/openapi.json", get(openapi_json))
+            // Signed webhooks and KubeCopilot's agent contract.
+            .route("/webhook", post(webhook::receive))
+            .route("/asyncchat", post(asyncchat::submit))
+            .route(
+                "/cancel/{queue_id}",
+                axum::routing::delete(asyncchat::cancel),
+            )
             .fallback(not_found)
             .method_not_allowed_fallback(method_not_allowed)
             .layer(DefaultBodyLimit::max(self.state.config.max_body_bytes))
@@ -214,6 +247,10 @@ impl Server {
         axum::serve(listener, router)
             .with_graceful_shutdown(signal)
             .await?;
+        // Issue 20: the agent webhook gets the responses of the tasks the drain cancelled.
+        if let Some(agent) = &state.agent {
+            agent.flush(state.config.drain_timeout).await;
+        }
         state.kopilot.flush().await;
         Ok(())
     }

@@ -16,10 +16,15 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
-/// What a token may do. Each role may do everything the ones before it may.
+/// What a token may do. Each of viewer, operator, approver and admin may do everything the
+/// ones before it may. `agent` stands apart: it sorts first, so no `>=` against another role
+/// lets it through, and [`Role::allows`] grants it only what needs the agent role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
+    /// KubeCopilot's operator: `POST /asyncchat` and `DELETE /cancel/{queue_id}` for its own
+    /// tasks, nothing else (not even reading tasks or approvals).
+    Agent,
     /// Read tasks, their events and results, approvals, skills.
     Viewer,
     /// Also submit tasks and cancel its own.
@@ -31,12 +36,30 @@ pub enum Role {
 }
 
 impl Role {
-    /// Every role, least first.
-    pub const ALL: [Role; 4] = [Role::Viewer, Role::Operator, Role::Approver, Role::Admin];
+    /// Every role: the agent's apart, then the others least first.
+    pub const ALL: [Role; 5] = [
+        Role::Agent,
+        Role::Viewer,
+        Role::Operator,
+        Role::Approver,
+        Role::Admin,
+    ];
+
+    /// Whether a token of this role may do what `needed` is required for. The agent role is
+    /// separate: only an agent or an admin passes where `agent` is needed, and an agent passes
+    /// nowhere else; the other roles each include the ones below them.
+    pub fn allows(self, needed: Role) -> bool {
+        match (self, needed) {
+            (Self::Admin, _) | (Self::Agent, Self::Agent) => true,
+            (Self::Agent, _) | (_, Self::Agent) => false,
+            (have, needed) => have >= needed,
+        }
+    }
 
     /// The lowercase name used in the file, on the command line and in errors.
     pub const fn as_str(self) -> &'static str {
         match self {
+            Self::Agent => "agent",
             Self::Viewer => "viewer",
             Self::Operator => "operator",
             Self::Approver => "approver",
@@ -59,7 +82,9 @@ impl FromStr for Role {
             .into_iter()
             .find(|r| r.as_str() == s)
             .ok_or_else(|| {
-                format!("`{s}` is not a role; the roles are viewer, operator, approver, admin")
+                format!(
+                    "`{s}` is not a role; the roles are viewer, operator, approver, admin, agent"
+                )
             })
     }
 }
@@ -135,7 +160,7 @@ pub enum TokenError {
     },
     /// A token name that cannot be used.
     #[error(
-        "token name `{0}`: use 1 to 64 letters, digits, `-`, `_`, `.`, `@` or `:` (it names the \
+        "token name `{0}`: use 1 to 64 letters, digits, `-`, `_`, `.` or `@` (it names the \
          caller in tasks and the audit log)"
     )]
     BadName(String),
@@ -164,11 +189,14 @@ fn hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// A token name: letters, digits and `-_.@`. Never `:`, which the server's own callers use
+/// (`webhook:<receiver>`, `mcp:<client>`), so no token can pass for one of them (and cancel
+/// their tasks, or share their rate).
 fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.@:".contains(&b))
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@".contains(&b))
 }
 
 impl TokenFile {
@@ -386,6 +414,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_agent_role_stands_apart_from_the_others() {
+        use Role::{Admin, Agent, Approver, Operator, Viewer};
+        for other in [Viewer, Operator, Approver] {
+            assert!(!Agent.allows(other), "agent may not do what {other} may");
+            assert!(!other.allows(Agent), "{other} may not do what agent may");
+            assert!(Admin.allows(other));
+        }
+        assert!(Agent.allows(Agent));
+        assert!(Admin.allows(Agent));
+        assert!(!Agent.allows(Admin));
+        assert!(Approver.allows(Operator) && Operator.allows(Viewer));
+        assert!(!Viewer.allows(Operator));
+        assert_eq!("agent".parse::<Role>(), Ok(Agent));
+    }
+
+    #[test]
     fn tokens_are_kept_as_hashes_and_verified_by_them() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("tokens.json");
@@ -423,6 +467,11 @@ mod tests {
         ));
         assert!(matches!(
             file.add(path, "a b", Role::Admin),
+            Err(TokenError::BadName(_))
+        ));
+        // `:` is the server's own callers' (`webhook:<receiver>`, `mcp:<client>`).
+        assert!(matches!(
+            file.add(path, "webhook:alertmanager", Role::Admin),
             Err(TokenError::BadName(_))
         ));
         file.add(path, "ci", Role::Viewer).unwrap();
