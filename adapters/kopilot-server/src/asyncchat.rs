@@ -259,7 +259,7 @@ async fn deliver(client: &reqwest::Client, config: &AgentWebhook, delivery: &Del
 }
 
 /// `POST /asyncchat`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct AsyncChat {
     /// The user's message.
@@ -273,7 +273,7 @@ pub(crate) struct AsyncChat {
 }
 
 /// The answer to `/asyncchat`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub(crate) struct Queued {
     queue_id: String,
 }

@@ -45,6 +45,10 @@ struct Route {
     ok: (u16, &'static str, Value),
     /// Other statuses it may answer with, each with the error body.
     errors: &'static [u16],
+    /// Other successful statuses, each with a JSON object.
+    also_ok: &'static [u16],
+    /// Headers it reads: (name, description, required).
+    headers: &'static [(&'static str, &'static str, bool)],
 }
 
 /// Statuses every authenticated route may answer: bad token, role or Host/Origin, rate.
@@ -158,6 +162,12 @@ fn operation(route: &Route) -> Value {
         json!({"description": describe(*status), "content": {*content_type: {"schema": schema}}})
     };
     responses.insert(status.to_string(), answer);
+    for status in route.also_ok {
+        responses.insert(
+            status.to_string(),
+            json!({"description": describe(*status), "content": {"application/json": {"schema": {"type": "object"}}}}),
+        );
+    }
     let mut errors: Vec<u16> = route.errors.to_vec();
     if route.role.is_some() {
         errors.extend(AUTH);
@@ -177,6 +187,12 @@ fn operation(route: &Route) -> Value {
         );
     }
     let mut parameters = path_parameters(route.path);
+    for (name, description, required) in route.headers {
+        parameters.push(json!({
+            "name": name, "in": "header", "required": required, "description": description,
+            "schema": {"type": "string"},
+        }));
+    }
     if let Some(query) = &route.query
         && let Some(list) = query.as_array()
     {
@@ -189,6 +205,9 @@ fn operation(route: &Route) -> Value {
         "responses": responses,
     });
     match route.role {
+        Some("agent") => {
+            op["description"] = json!("Needs an agent or an admin token.");
+        }
         Some(role) => {
             op["description"] = json!(format!("Needs a token with the {role} role or more."));
         }
@@ -270,6 +289,8 @@ pub(crate) fn document() -> Value {
             body: Some(s.body::<SubmitBody>()),
             ok: (202, "application/json", s.answer::<Submitted>()),
             errors: &[400, 413, 415, 422, 503],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -280,6 +301,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", s.answer::<TaskList>()),
             errors: &[400],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -290,6 +313,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", s.answer::<TaskList>()),
             errors: &[400],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -304,6 +329,8 @@ pub(crate) fn document() -> Value {
                 s.answer::<kopilot_core::TaskInfo>(),
             ),
             errors: &[404],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "post",
@@ -318,6 +345,8 @@ pub(crate) fn document() -> Value {
                 s.answer::<kopilot_core::TaskInfo>(),
             ),
             errors: &[404, 409, 415],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -328,6 +357,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "text/event-stream", text.clone()),
             errors: &[400, 404],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -338,6 +369,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (101, "", text.clone()),
             errors: &[400, 404],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -348,6 +381,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", s.answer::<ApprovalList>()),
             errors: &[400],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -358,6 +393,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", s.answer::<ApprovalView>()),
             errors: &[404],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "post",
@@ -368,6 +405,8 @@ pub(crate) fn document() -> Value {
             body: Some(s.body::<DecideBody>()),
             ok: (200, "application/json", s.answer::<DecisionMade>()),
             errors: &[400, 404, 409, 413, 415],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -378,6 +417,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", s.answer::<SkillList>()),
             errors: &[],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -392,6 +433,8 @@ pub(crate) fn document() -> Value {
                 s.answer::<kopilot_core::skills::PortableManifest>(),
             ),
             errors: &[],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -402,6 +445,59 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", object.clone()),
             errors: &[],
+            also_ok: &[],
+            headers: &[],
+        },
+        Route {
+            method: "post",
+            path: "/webhook",
+            summary: "An Alertmanager notification (version 4), signed: one read-only investigation per firing group, deduplicated by groupKey (200 when ignored or deduplicated).",
+            role: None,
+            query: None,
+            body: Some(s.body::<crate::webhook::Notification>()),
+            ok: (202, "application/json", object.clone()),
+            errors: &[400, 401, 404, 409, 413, 415, 503],
+            also_ok: &[200],
+            headers: &[
+                (
+                    "X-Kopilot-Signature",
+                    "`sha256=` and the hex HMAC-SHA256 of `{timestamp}.{body}` with the shared secret (the header's name is configurable).",
+                    true,
+                ),
+                (
+                    "X-Kopilot-Timestamp",
+                    "When it was signed, in Unix seconds; outside the window it is refused.",
+                    true,
+                ),
+            ],
+        },
+        Route {
+            method: "post",
+            path: "/asyncchat",
+            summary: "KubeCopilot's agent-server contract: start a task; its chunks and response go to the configured webhook.",
+            role: Some("agent"),
+            query: None,
+            body: Some(s.body::<crate::asyncchat::AsyncChat>()),
+            ok: (
+                200,
+                "application/json",
+                s.answer::<crate::asyncchat::Queued>(),
+            ),
+            errors: &[400, 404, 413, 415, 422, 503],
+            also_ok: &[],
+            headers: &[],
+        },
+        Route {
+            method: "delete",
+            path: "/cancel/{queue_id}",
+            summary: "KubeCopilot's agent-server contract: cancel a task started with /asyncchat.",
+            role: Some("agent"),
+            query: None,
+            body: None,
+            ok: (200, "application/json", object.clone()),
+            errors: &[404, 409],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -412,6 +508,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", object.clone()),
             errors: &[],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -422,6 +520,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", object.clone()),
             errors: &[],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -432,6 +532,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", object.clone()),
             errors: &[503],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -442,6 +544,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "text/plain", text.clone()),
             errors: &[],
+            also_ok: &[],
+            headers: &[],
         },
         Route {
             method: "get",
@@ -452,6 +556,8 @@ pub(crate) fn document() -> Value {
             body: None,
             ok: (200, "application/json", object),
             errors: &[],
+            also_ok: &[],
+            headers: &[],
         },
     ];
     let error = s.answer::<ErrorBody>();

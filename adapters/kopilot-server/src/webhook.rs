@@ -220,11 +220,14 @@ fn auth(message: String) -> ApiError {
 
 /// Alertmanager's webhook payload (version 4), the fields used. Unknown fields are allowed:
 /// Alertmanager and compatible senders (Grafana) add their own.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
-struct Notification {
+pub(crate) struct Notification {
+    #[schemars(regex(pattern = "^4$"))]
     version: String,
+    #[schemars(length(min = 1, max = 1024))]
     group_key: String,
+    #[schemars(regex(pattern = "^(firing|resolved)$"))]
     status: String,
     receiver: String,
     #[serde(default)]
@@ -233,14 +236,16 @@ struct Notification {
     common_annotations: BTreeMap<String, String>,
     #[serde(default, rename = "externalURL")]
     external_url: Option<String>,
+    #[schemars(length(min = 1))]
     alerts: Vec<Alert>,
     #[serde(default)]
     truncated_alerts: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 struct Alert {
+    #[schemars(regex(pattern = "^(firing|resolved)$"))]
     status: String,
     #[serde(default)]
     labels: BTreeMap<String, String>,
