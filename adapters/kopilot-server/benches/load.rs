@@ -225,6 +225,75 @@ async fn subscribe(http: reqwest::Client, url: String, token: Arc<str>, seen: Ar
     seen.live.fetch_sub(1, Ordering::SeqCst);
 }
 
+/// Submits `rate` tasks a second for `seconds`, each followed by its own subscriber, sampling
+/// the server's memory every second; returns the samples, and the tasks submitted and refused.
+async fn drive(
+    addr: &str,
+    token: &Arc<str>,
+    rate: u64,
+    seconds: u64,
+    pid: u32,
+    seen: &Arc<Seen>,
+) -> (Vec<u64>, u64, u64) {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(4096)
+        .build()
+        .expect("a client");
+    let base = format!("http://{addr}");
+    let mut ticker = tokio::time::interval(Duration::from_nanos(1_000_000_000 / rate));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let started = Instant::now();
+    let mut next_sample = started;
+    let mut during = Vec::new();
+    let submitted = Arc::new(AtomicU64::new(0));
+    let failed = Arc::new(AtomicU64::new(0));
+    let mut subscribers = Vec::new();
+    while started.elapsed() < Duration::from_secs(seconds) {
+        ticker.tick().await;
+        if Instant::now() >= next_sample {
+            during.push(rss_kib(pid));
+            next_sample += Duration::from_secs(1);
+        }
+        let (http, base, token, seen) = (
+            http.clone(),
+            base.clone(),
+            Arc::clone(token),
+            Arc::clone(seen),
+        );
+        let (submitted, failed) = (Arc::clone(&submitted), Arc::clone(&failed));
+        subscribers.push(tokio::spawn(async move {
+            let reply = http
+                .post(format!("{base}/tasks"))
+                .bearer_auth(&*token)
+                .json(&serde_json::json!({"prompt": "load", "skill": "ops"}))
+                .send()
+                .await;
+            let id = match reply {
+                Ok(r) if r.status().as_u16() == 202 => r
+                    .json::<serde_json::Value>()
+                    .await
+                    .ok()
+                    .and_then(|v| v["id"].as_str().map(str::to_owned)),
+                _ => None,
+            };
+            let Some(id) = id else {
+                failed.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            submitted.fetch_add(1, Ordering::Relaxed);
+            subscribe(http, format!("{base}/tasks/{id}/events"), token, seen).await;
+        }));
+    }
+    for subscriber in subscribers {
+        let _ = subscriber.await;
+    }
+    (
+        during,
+        submitted.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    )
+}
+
 fn percentile(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -284,66 +353,23 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
+    // A warm-up: a few seconds at a tenth of the rate, so the caches a server fills on its
+    // first tasks (the store's pages, buffers, the allocator's arenas) count as idle.
+    let warm_up = Seen::default();
+    let _ = runtime.block_on(drive(
+        &addr,
+        &token,
+        (shape.rate / 10).max(1),
+        5,
+        pid,
+        &Arc::new(warm_up),
+    ));
+    std::thread::sleep(Duration::from_secs(10));
+    let idle_warm = rss_kib(pid);
+    println!("idle RSS after a warm-up: {:.1} MiB", kib_to_mib(idle_warm));
     let seen = Arc::new(Seen::default());
-    let (during, submitted, failed) = runtime.block_on(async {
-        let http = reqwest::Client::builder()
-            .pool_max_idle_per_host(4096)
-            .build()
-            .expect("a client");
-        let base = format!("http://{addr}");
-        let mut ticker = tokio::time::interval(Duration::from_nanos(1_000_000_000 / shape.rate));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        let started = Instant::now();
-        let mut next_sample = started;
-        let mut during = Vec::new();
-        let submitted = Arc::new(AtomicU64::new(0));
-        let failed = Arc::new(AtomicU64::new(0));
-        let mut subscribers = Vec::new();
-        while started.elapsed() < Duration::from_secs(shape.seconds) {
-            ticker.tick().await;
-            if Instant::now() >= next_sample {
-                during.push(rss_kib(pid));
-                next_sample += Duration::from_secs(1);
-            }
-            let (http, base, token, seen) = (
-                http.clone(),
-                base.clone(),
-                Arc::clone(&token),
-                Arc::clone(&seen),
-            );
-            let (submitted, failed) = (Arc::clone(&submitted), Arc::clone(&failed));
-            subscribers.push(tokio::spawn(async move {
-                let reply = http
-                    .post(format!("{base}/tasks"))
-                    .bearer_auth(&*token)
-                    .json(&serde_json::json!({"prompt": "load", "skill": "ops"}))
-                    .send()
-                    .await;
-                let id = match reply {
-                    Ok(r) if r.status().as_u16() == 202 => r
-                        .json::<serde_json::Value>()
-                        .await
-                        .ok()
-                        .and_then(|v| v["id"].as_str().map(str::to_owned)),
-                    _ => None,
-                };
-                let Some(id) = id else {
-                    failed.fetch_add(1, Ordering::Relaxed);
-                    return;
-                };
-                submitted.fetch_add(1, Ordering::Relaxed);
-                subscribe(http, format!("{base}/tasks/{id}/events"), token, seen).await;
-            }));
-        }
-        for subscriber in subscribers {
-            let _ = subscriber.await;
-        }
-        (
-            during,
-            submitted.load(Ordering::Relaxed),
-            failed.load(Ordering::Relaxed),
-        )
-    });
+    let (during, submitted, failed) =
+        runtime.block_on(drive(&addr, &token, shape.rate, shape.seconds, pid, &seen));
     // The tasks have ended; let them leave memory and the allocator settle.
     std::thread::sleep(Duration::from_secs(10));
     let after = rss_kib(pid);
@@ -376,11 +402,13 @@ fn main() {
         percentile(&latencies, 1.0)
     );
     println!(
-        "RSS: idle before {:.1} MiB; during mean {:.1} MiB, peak {:.1} MiB; after {:.1} MiB ({:+.1} % of idle)",
+        "RSS: idle {:.1} MiB cold, {:.1} MiB warm; during mean {:.1} MiB, peak {:.1} MiB; after {:.1} MiB ({:+.1} % of warm idle, {:+.1} % of cold)",
         kib_to_mib(idle_before),
+        kib_to_mib(idle_warm),
         mean / 1024.0,
         kib_to_mib(peak),
         kib_to_mib(after),
+        percent(after, idle_warm),
         percent(after, idle_before)
     );
 }

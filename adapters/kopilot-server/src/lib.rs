@@ -244,6 +244,13 @@ impl Server {
             shutdown.await;
             drain(&drain_state).await;
         };
+        // Events are small writes: without TCP_NODELAY, Nagle's algorithm holds each one
+        // back until the last is acknowledged, and delayed acknowledgements make that 40 ms.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY on a connection");
+            }
+        });
         axum::serve(listener, router)
             .with_graceful_shutdown(signal)
             .await?;
