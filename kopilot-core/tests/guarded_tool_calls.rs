@@ -446,6 +446,52 @@ async fn secret_values_in_prompts_arguments_and_commands_stay_out_of_events_and_
 }
 
 #[tokio::test]
+async fn a_secret_the_model_writes_stays_out_of_the_stream_the_result_and_the_store() {
+    // The model streams in pieces of 3 characters: the key and its value arrive apart.
+    let model =
+        Arc::new(ScriptedModel::new("m").with_piece_chars(3).then_answer(
+            "Set it.\nThe new DB_PASSWORD=hunter2 is live\nand API_KEY=k-abcdef123456.",
+        ));
+    let kopilot = Kopilot::builder()
+        .model(model)
+        .skills(skills())
+        .build()
+        .unwrap();
+    let task = kopilot.submit(
+        TaskRequest::new("rotate it")
+            .skill("alpha")
+            .requester("alice"),
+    );
+    let result = task.result().await;
+    assert_eq!(result.status, Status::Succeeded);
+    kopilot.flush().await;
+    let events = all_events(&task).await;
+    let deltas: String = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            EventKind::Delta { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let stored =
+        serde_json::to_string(&kopilot.store().events(task.id(), 1).await.unwrap()).unwrap();
+    for (what, text) in [
+        ("the deltas", deltas.clone()),
+        ("the result", result.answer.clone()),
+        ("the stored events", stored),
+    ] {
+        for secret in ["hunter2", "k-abcdef123456"] {
+            assert!(!text.contains(secret), "{secret} reached {what}: {text}");
+        }
+    }
+    assert!(
+        deltas.starts_with("Set it.\nThe new DB_PASSWORD="),
+        "{deltas}"
+    );
+    assert_eq!(deltas, result.answer, "the stream adds up to the answer");
+}
+
+#[tokio::test]
 async fn the_result_lists_each_refused_command_once_with_how_it_was_refused() {
     let model = Arc::new(
         ScriptedModel::new("m")

@@ -50,6 +50,13 @@ impl TaskRun {
             Err(Stop::Failed(failure)) => (Status::Failed, String::new(), Some(failure)),
             Err(Stop::Rejected(failure)) => (Status::Rejected, String::new(), Some(failure)),
         };
+        // What the model wrote and what a failure quotes are redacted like every event's text:
+        // the result is stored, streamed and served to others.
+        let answer = crate::safety::redact::redact(&answer).into_owned();
+        let error = error.map(|mut failure| {
+            failure.message = crate::safety::redact::redact(&failure.message).into_owned();
+            failure
+        });
         let result = TaskResult {
             status,
             answer,
