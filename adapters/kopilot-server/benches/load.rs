@@ -73,7 +73,8 @@ impl ChatModel for Paced {
 
     async fn chat_stream(&self, _request: &ChatRequest) -> kopilot_core::llm::Result<ChatStream> {
         let text = (0..self.pieces).fold(String::new(), |mut text, i| {
-            let _ = write!(text, "p{i:03} ");
+            // One line per piece: the runtime lets the model's text out a line at a time.
+            let _ = writeln!(text, "p{i:03}");
             text
         });
         let events = response_to_events(&ChatResponse::text(text).with_usage(100, 50), 5);
