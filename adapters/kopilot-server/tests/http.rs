@@ -252,7 +252,7 @@ fn read_and_answer() -> ScriptedModel {
     ScriptedModel::new("scripted")
         .with_piece_chars(4)
         .then_call_tool("run_kubectl", json!({"args": "get pods -n shop"}))
-        .then_answer("All 1 pod of web is ready: web-1 1/1.")
+        .then_answer("All 1 pod of web is ready: web-1 1/1.\nNo restarts in the last hour.\nThe Service has 1 endpoint.\nNothing to do.")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
