@@ -20,6 +20,7 @@ mod escape;
 mod explain;
 mod history_cmd;
 mod lines;
+mod mcp_cmd;
 mod preflight;
 mod safety_cmd;
 mod serve_cmd;
@@ -56,6 +57,9 @@ enum Command {
     Chat(chat_cmd::ChatArgs),
     /// Serve Kopilot over HTTP: tasks, live events, approvals decided by another person.
     Serve(serve_cmd::ServeArgs),
+    /// Serve Kopilot to MCP clients over stdio: its tools and whole tasks, approvals asked
+    /// of the person at the client.
+    Mcp(mcp_cmd::McpArgs),
     /// Make, list and revoke the bearer tokens `kopilot serve` accepts.
     Tokens(tokens_cmd::TokensArgs),
     /// List past tasks, or replay one.
@@ -116,6 +120,7 @@ fn main() -> ExitCode {
         Command::Ask(args) => ask::run(args),
         Command::Chat(args) => chat_cmd::run(args),
         Command::Serve(args) => serve_cmd::run(args),
+        Command::Mcp(args) => mcp_cmd::run(args),
         Command::Tokens(args) => tokens_cmd::run(args),
         Command::History(args) => history_cmd::run(args),
         Command::Config(args) => config_cmd::run(&args),
