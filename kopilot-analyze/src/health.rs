@@ -542,25 +542,33 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
             Some((svc, namespace(&svc.metadata), selector, parsed))
         })
         .collect();
+    // Most Services send traffic to a workload whose pods are ready: one such pod settles the
+    // Service, and only the others need every pod of their namespace looked at.
+    let settled = served_by_workloads(ctx, &selectors);
+    let open: Vec<_> = selectors
+        .into_iter()
+        .zip(settled)
+        .filter_map(|(s, settled)| (!settled).then_some(s))
+        .collect();
+    if open.is_empty() {
+        return;
+    }
     // Pods by namespace and label pair, so a selector only looks at pods carrying its
-    // rarest pair instead of every pod in the namespace. Only pairs some selector names
-    // are indexed.
+    // rarest pair instead of every pod in the namespace. Only pairs some open selector
+    // names are indexed.
     let mut by_label: FastMap<(&str, &str, &str), Vec<&Pod>> = FastMap::default();
-    // The label keys any selector names, sorted: most pod labels (`pod-template-hash`) are
-    // skipped without hashing them.
-    let mut selector_keys: Vec<&str> = Vec::new();
-    for (_, ns, selector, _) in &selectors {
+    let mut selector_keys = SelectorKeys::default();
+    for (_, ns, selector, _) in &open {
         for (k, v) in *selector {
             by_label.entry((ns, k.as_str(), v.as_str())).or_default();
-            selector_keys.push(k.as_str());
+            selector_keys.add(k);
         }
     }
-    selector_keys.sort_unstable();
-    selector_keys.dedup();
+    selector_keys.finish();
     for pod in &snapshot.pods {
         let ns = namespace(&pod.metadata);
         for (k, v) in pod.metadata.labels.iter().flatten() {
-            if selector_keys.binary_search(&k.as_str()).is_err() {
+            if !selector_keys.contains(k) {
                 continue;
             }
             if let Some(pods) = by_label.get_mut(&(ns, k.as_str(), v.as_str())) {
@@ -575,7 +583,7 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
         .rev()
         .map(|e| ((namespace(&e.metadata), name(&e.metadata)), e))
         .collect();
-    for (svc, ns, selector, parsed) in selectors {
+    for (svc, ns, selector, parsed) in open {
         let svc_name = name(&svc.metadata);
         let candidates = selector
             .iter()
@@ -627,6 +635,83 @@ fn services(ctx: &Context<'_>, out: &mut Out<'_>) {
                 object,
             },
         );
+    }
+}
+
+/// For each Service selector: whether a ready pod it selects was found among the pods of the
+/// workloads whose pod template carries the selector's labels. Only a pod that is checked
+/// (namespace, labels, readiness) counts, so `true` is certain; `false` means "look at every
+/// pod", since pods can carry labels their template does not.
+fn served_by_workloads(
+    ctx: &Context<'_>,
+    selectors: &[(&Service, &str, &BTreeMap<String, String>, LabelSelector)],
+) -> Vec<bool> {
+    // Workloads by namespace and template label pair, for the pairs some selector names.
+    let mut by_label: FastMap<(&str, &str, &str), Vec<&Workload<'_>>> = FastMap::default();
+    let mut keys = SelectorKeys::default();
+    for (_, ns, selector, _) in selectors {
+        for (k, v) in *selector {
+            by_label.entry((ns, k.as_str(), v.as_str())).or_default();
+            keys.add(k);
+        }
+    }
+    keys.finish();
+    for w in &ctx.workloads {
+        let ns = w.namespace();
+        for (k, v) in w.template_labels.into_iter().flatten() {
+            if !keys.contains(k) {
+                continue;
+            }
+            if let Some(list) = by_label.get_mut(&(ns, k.as_str(), v.as_str())) {
+                list.push(w);
+            }
+        }
+    }
+    selectors
+        .iter()
+        .map(|(_, ns, selector, parsed)| {
+            let candidates = selector
+                .iter()
+                .map(|(k, v)| {
+                    by_label
+                        .get(&(*ns, k.as_str(), v.as_str()))
+                        .map_or(&[][..], Vec::as_slice)
+                })
+                .min_by_key(|c| c.len())
+                .unwrap_or_default();
+            candidates.iter().any(|w| {
+                w.pods.iter().any(|p| {
+                    namespace(&p.metadata) == *ns
+                        && parsed.matches_map(p.metadata.labels.as_ref())
+                        && super::index::pod_ready(p)
+                })
+            })
+        })
+        .collect()
+}
+
+/// The label keys selectors name, sorted, with the lengths among them: a label whose key has
+/// another length (`pod-template-hash` beside `app`) is passed over without reading the key.
+#[derive(Default)]
+struct SelectorKeys<'a> {
+    keys: Vec<&'a str>,
+    /// Bit `n` set: some key is `n` bytes long (bit 63: 63 bytes or longer).
+    lengths: u64,
+}
+
+impl<'a> SelectorKeys<'a> {
+    fn add(&mut self, key: &'a str) {
+        self.keys.push(key);
+        self.lengths |= 1 << key.len().min(63);
+    }
+
+    fn finish(&mut self) {
+        self.keys.sort_unstable();
+        self.keys.dedup();
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.lengths & (1 << key.len().min(63)) != 0 && self.keys.binary_search(&key).is_ok()
     }
 }
 

@@ -590,7 +590,16 @@ fn sample_usage<'a>(
         containers.extend_from_within(entry.samples.start..entry.samples.end);
         for c in &pm.containers {
             let what = format_args!("PodMetrics {ns}/{pod}");
-            let cpu = c.usage.get("cpu").and_then(|q| {
+            // One walk over the usage map rather than a lookup per key.
+            let (mut cpu_text, mut memory_text) = (None, None);
+            for (key, q) in &c.usage {
+                match key.as_str() {
+                    "cpu" => cpu_text = Some(q),
+                    "memory" => memory_text = Some(q),
+                    _ => {}
+                }
+            }
+            let cpu = cpu_text.and_then(|q| {
                 quantity(
                     problems,
                     what,
@@ -599,7 +608,7 @@ fn sample_usage<'a>(
                     parse_cpu_millis,
                 )
             });
-            let memory = c.usage.get("memory").and_then(|q| {
+            let memory = memory_text.and_then(|q| {
                 quantity(
                     problems,
                     what,
