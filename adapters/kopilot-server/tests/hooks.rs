@@ -9,26 +9,27 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
-use kopilot_core::Kopilot;
+mod support;
+
 use kopilot_core::llm::ScriptedModel;
-use kopilot_core::safety::{ChannelApprover, Policy};
-use kopilot_core::skills::{InlineSource, Skill, SkillLoader, SkillRegistry};
 use kopilot_core::testing::RecordingTool;
-use kopilot_server::tokens::{Role, TokenFile, Tokens};
-use kopilot_server::{AgentWebhook, Server, ServerConfig, WebhookConfig};
+use kopilot_server::{AgentWebhook, ServerConfig, WebhookConfig};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
+use support::{Running, Setup};
 
 const SECRET: &[u8] = b"alertmanager-shared-secret";
 
-fn skills() -> SkillRegistry {
-    let mut skill = Skill::new("ops", "Ops", "Runs kubectl.", "OPS: you run kubectl.");
-    skill.tools = vec!["run_kubectl".to_owned()];
-    SkillLoader::new()
-        .source(InlineSource::new("tests", [skill]))
-        .load()
-        .unwrap()
+/// A server over `model` and `tool`, configured by `config`.
+async fn start(model: ScriptedModel, tool: RecordingTool, config: ServerConfig) -> Running {
+    Setup {
+        model,
+        tool,
+        four_eyes: false,
+        config,
+    }
+    .start()
+    .await
 }
 
 /// The supervisor hands the task to `ops`, which runs `args`, then both answer.
@@ -41,63 +42,7 @@ fn delegate_and_run(args: &str) -> ScriptedModel {
         .then_answer("The web pods are crashlooping: OOMKilled.")
 }
 
-struct Running {
-    base: String,
-    http: reqwest::Client,
-    admin: String,
-    alice: String,
-    viewer: String,
-    bob: String,
-    agent: String,
-    other_agent: String,
-    tool: RecordingTool,
-    stop: Option<oneshot::Sender<()>>,
-    done: tokio::task::JoinHandle<std::io::Result<()>>,
-    _dir: tempfile::TempDir,
-}
-
-async fn start(model: ScriptedModel, tool: RecordingTool, config: ServerConfig) -> Running {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("tokens.json");
-    let mut file = TokenFile::default();
-    let admin = file.add(&path, "admin", Role::Admin).unwrap();
-    let alice = file.add(&path, "alice", Role::Operator).unwrap();
-    let bob = file.add(&path, "bob", Role::Approver).unwrap();
-    let viewer = file.add(&path, "val", Role::Viewer).unwrap();
-    let agent = file.add(&path, "kubecopilot", Role::Agent).unwrap();
-    let other_agent = file.add(&path, "kubecopilot-2", Role::Agent).unwrap();
-    file.save(&path).unwrap();
-    let kopilot = Kopilot::builder()
-        .model(Arc::new(model))
-        .skills(skills())
-        .policy(Policy::builder().build().unwrap())
-        .tool(Arc::new(tool.clone()))
-        .approval_desk(ChannelApprover::new())
-        .build()
-        .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let server = Server::new(kopilot, Tokens::open(&path).unwrap(), config, addr);
-    let (stop, stopped) = oneshot::channel::<()>();
-    let done = tokio::spawn(server.serve(listener, async move {
-        let _ = stopped.await;
-    }));
-    Running {
-        base: format!("http://{addr}"),
-        http: reqwest::Client::new(),
-        admin,
-        alice,
-        viewer,
-        bob,
-        agent,
-        other_agent,
-        tool,
-        stop: Some(stop),
-        done,
-        _dir: dir,
-    }
-}
-
+/// A `run_kubectl` that finds the web pod not ready (the alerts' story).
 fn kubectl_tool() -> RecordingTool {
     RecordingTool::new("run_kubectl", "kubectl", "NAME   READY\nweb-1  0/1")
 }
@@ -113,36 +58,8 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
+/// The webhook's calls.
 impl Running {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .get(self.url(path))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn post(&self, path: &str, token: &str, body: &Value) -> (StatusCode, Value) {
-        let response = self
-            .http
-            .post(self.url(path))
-            .bearer_auth(token)
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
     /// POSTs `body` to `/webhook` with `signature` and `timestamp` headers as given.
     async fn hook(
         &self,
@@ -176,34 +93,6 @@ impl Running {
         let body = serde_json::to_vec(body).unwrap();
         let signature = WebhookConfig::new(SECRET).sign(ts, &body);
         self.hook(&body, Some(signature), Some(ts)).await
-    }
-
-    async fn tasks(&self) -> Vec<Value> {
-        let (status, list) = self.get("/tasks", &self.admin).await;
-        assert_eq!(status, StatusCode::OK, "{list}");
-        list["tasks"].as_array().unwrap().clone()
-    }
-
-    async fn wait_status(&self, id: &str, status: &str) -> Value {
-        for _ in 0..1000 {
-            let (_, task) = self.get(&format!("/tasks/{id}"), &self.admin).await;
-            if task["status"] == status {
-                return task;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        panic!("task {id} never reached {status}");
-    }
-
-    async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        tokio::time::timeout(Duration::from_secs(20), &mut self.done)
-            .await
-            .expect("the server stopped")
-            .unwrap()
-            .unwrap();
     }
 }
 
