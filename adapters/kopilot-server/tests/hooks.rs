@@ -58,8 +58,21 @@ fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-/// The webhook's calls.
+/// The webhook's and the agent contract's calls.
 impl Running {
+    /// `POST /asyncchat` as the agent, in `session`; the queue id.
+    async fn asyncchat(&self, session: &str) -> String {
+        let (status, reply) = self
+            .post(
+                "/asyncchat",
+                &self.agent,
+                &json!({"message": "is web ok?", "session_id": session}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{reply}");
+        reply["queue_id"].as_str().unwrap().to_owned()
+    }
+
     /// POSTs `body` to `/webhook` with `signature` and `timestamp` headers as given.
     async fn hook(
         &self,
@@ -563,21 +576,8 @@ async fn cancel_by_queue_id_stops_the_task_and_the_response_says_so() {
         agent_config(&base),
     )
     .await;
-    let (_, reply) = server
-        .post(
-            "/asyncchat",
-            &server.agent,
-            &json!({"message": "is web ok?", "session_id": "s-3"}),
-        )
-        .await;
-    let queue_id = reply["queue_id"].as_str().unwrap().to_owned();
-    for _ in 0..1000 {
-        if server.tool.max_concurrent() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(server.tool.max_concurrent(), 1, "the command is running");
+    let queue_id = server.asyncchat("s-3").await;
+    server.wait_for_the_command().await;
     let cancel = |token: &str| {
         server
             .http
@@ -701,14 +701,7 @@ async fn a_stuck_receiver_never_holds_the_task_up_and_a_full_queue_drops_chunks(
     hook.queue = 1;
     hook.timeout = Duration::from_secs(60);
     let server = start(delegate_and_run("get pods -n shop"), kubectl_tool(), config).await;
-    let (_, reply) = server
-        .post(
-            "/asyncchat",
-            &server.agent,
-            &json!({"message": "is web ok?", "session_id": "s-5"}),
-        )
-        .await;
-    let queue_id = reply["queue_id"].as_str().unwrap().to_owned();
+    let queue_id = server.asyncchat("s-5").await;
     // The task ends while the receiver has taken nothing.
     server.wait_status(&queue_id, "succeeded").await;
     assert!(sink.got().is_empty());
@@ -750,21 +743,8 @@ async fn shutting_down_delivers_the_cancelled_tasks_responses_first() {
         agent_config(&base),
     )
     .await;
-    let (_, reply) = server
-        .post(
-            "/asyncchat",
-            &server.agent,
-            &json!({"message": "is web ok?", "session_id": "s-6"}),
-        )
-        .await;
-    let queue_id = reply["queue_id"].as_str().unwrap().to_owned();
-    for _ in 0..1000 {
-        if server.tool.max_concurrent() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(server.tool.max_concurrent(), 1, "the command is running");
+    let queue_id = server.asyncchat("s-6").await;
+    server.wait_for_the_command().await;
     server.stop().await;
     // `serve` has returned: the response is already there.
     let got = sink.got();

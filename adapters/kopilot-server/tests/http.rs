@@ -460,13 +460,7 @@ async fn cancelling_during_a_long_command_kills_it_and_only_its_owner_or_an_admi
     setup.tool = setup.tool.with_delay(Duration::from_secs(60));
     let server = setup.start().await;
     let id = server.ask_as_alice().await;
-    for _ in 0..500 {
-        if server.tool.max_concurrent() == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert_eq!(server.tool.max_concurrent(), 1, "the command is running");
+    server.wait_for_the_command().await;
     let cancel = format!("/tasks/{id}/cancel");
     let (status, error) = server.post(&cancel, &server.bob, &json!({})).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "not bob's task: {error}");

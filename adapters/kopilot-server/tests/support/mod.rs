@@ -185,6 +185,17 @@ impl Running {
         panic!("task {id} never reached {status}");
     }
 
+    /// Waits until the tool is running a command (it has been called and has not returned).
+    pub async fn wait_for_the_command(&self) {
+        for _ in 0..1000 {
+            if self.tool.max_concurrent() == 1 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(self.tool.max_concurrent(), 1, "the command is running");
+    }
+
     /// Waits for the first pending approval.
     pub async fn pending_approval(&self) -> Value {
         for _ in 0..500 {
