@@ -135,15 +135,7 @@ fn a_command_asked_over_http_is_approved_by_another_token_and_runs() {
             .unwrap();
         let id = submitted["id"].as_str().expect("an id").to_owned();
         let approval = loop {
-            let list: Value = http
-                .get(format!("{base}/approvals"))
-                .bearer_auth(&bob)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let list = get_json(&http, format!("{base}/approvals"), &bob).await;
             if let Some(first) = list["approvals"].get(0) {
                 break first.clone();
             }
@@ -179,15 +171,7 @@ fn a_command_asked_over_http_is_approved_by_another_token_and_runs() {
         assert!(events.contains(r#""type":"approval_decided""#), "{events}");
         assert!(events.contains(r#""decided_by":"bob""#), "{events}");
         assert!(events.contains(r#""type":"response""#), "{events}");
-        let task: Value = http
-            .get(format!("{base}/tasks/{id}"))
-            .bearer_auth(&alice)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let task = get_json(&http, format!("{base}/tasks/{id}"), &alice).await;
         assert_eq!(task["status"], "succeeded", "{task}");
     });
     let web = scenario
