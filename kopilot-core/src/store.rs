@@ -116,6 +116,12 @@ impl TaskQuery {
 
 /// Stores tasks, their events and their results. Implementations must keep events in `seq`
 /// order per task and must survive concurrent calls.
+///
+/// The runtime's store writer has several writes in flight at once (up to 512): it calls
+/// them in the order things happened (a task's creation, its events in `seq` order, its
+/// result) before awaiting any, so an implementation must apply its writes in the order its
+/// methods were first polled, as the SQLite store does by queueing them to one thread. A store
+/// that sends each call off on its own (a connection pool) must serialize them itself.
 #[async_trait]
 pub trait TaskStore: Send + Sync {
     /// Records a new task.
