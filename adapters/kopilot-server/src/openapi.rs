@@ -618,9 +618,3 @@ mod tests {
         );
     }
 }
-#[cfg(test)]
-#[test]
-#[ignore = "prints the document"]
-fn print_document() {
-    println!("{}", serde_json::to_string_pretty(&document()).unwrap());
-}
