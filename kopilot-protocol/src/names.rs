@@ -1,5 +1,6 @@
 //! The names that tools and agents go by, each spelled once: events, skills, the runtime,
-//! the Kubernetes tools and the adapters all use these constants.
+//! the Kubernetes tools and the adapters all use these constants; and what a namespace's name
+//! may be, checked the same way by every adapter that takes one.
 
 pub mod tools {
     //! The tools' names: the tools the Kopilot runtime gives a sub-agent.
@@ -73,6 +74,29 @@ pub mod agents {
     pub const SUPERVISOR: &str = "supervisor";
     /// The runtime itself: task start, queueing, offline mode, the final response.
     pub const RUNTIME: &str = "kopilot";
+}
+
+/// Whether `name` can name a Kubernetes namespace: an RFC 1123 label (lowercase letters,
+/// digits and `-`, starting and ending with a letter or digit, at most 63 characters), as the
+/// API server requires.
+///
+/// ```
+/// use kopilot_protocol::names::is_namespace_name;
+///
+/// assert!(is_namespace_name("shop-2"));
+/// assert!(!is_namespace_name("bad ns!"));
+/// assert!(!is_namespace_name("-shop"));
+/// assert!(!is_namespace_name(&"a".repeat(64)));
+/// ```
+pub fn is_namespace_name(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
 }
 
 #[cfg(test)]

@@ -411,7 +411,7 @@ fn check_namespace_names(flag: &str, names: &[String]) -> anyhow::Result<()> {
         if ns.trim().is_empty() {
             return Err(UsageError(format!("{flag}: an empty namespace name")).into());
         }
-        if !is_namespace_name(ns) {
+        if !kopilot_core::names::is_namespace_name(ns) {
             return Err(UsageError(format!(
                 "{flag}: {ns:?} is not a namespace name (lowercase letters, digits and '-', \
                  starting and ending with a letter or digit, at most 63 characters)"
@@ -420,18 +420,6 @@ fn check_namespace_names(flag: &str, names: &[String]) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether `name` can name a namespace: an RFC 1123 label, as the API server requires.
-fn is_namespace_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
-        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
 }
 
 /// A namespace asked for with `-n` that the cluster does not have is an error, not an empty

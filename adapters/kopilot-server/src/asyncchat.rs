@@ -36,8 +36,9 @@ use tokio::sync::mpsc;
 use crate::AppState;
 use crate::admission::require;
 use crate::error::{ApiError, ApiResult};
-use crate::tasks::{parse_json, valid_namespace};
+use crate::tasks::parse_json;
 use crate::tokens::{Caller, Role};
+use kopilot_core::names::is_namespace_name;
 
 /// Where the chunks and responses of `/asyncchat` tasks go. Without one, `/asyncchat` and
 /// `/cancel` are not served (404).
@@ -295,7 +296,7 @@ fn apply_session_config(
     if let Some(ns) = config.get("namespace").filter(|v| !v.is_null()) {
         let ns = ns
             .as_str()
-            .filter(|ns| valid_namespace(ns))
+            .filter(|ns| is_namespace_name(ns))
             .ok_or_else(|| {
                 ApiError::invalid("session_config.namespace must be a Kubernetes namespace name")
             })?;

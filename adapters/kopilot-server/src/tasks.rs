@@ -7,6 +7,7 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use kopilot_core::names::is_namespace_name;
 use kopilot_core::safety::Mode;
 use kopilot_core::{Budget, ErrorCode, Status, TaskInfo, TaskQuery, TaskRequest};
 use serde::{Deserialize, Serialize};
@@ -104,16 +105,6 @@ pub(crate) fn parse_json<T>(body: Result<Json<T>, JsonRejection>) -> ApiResult<T
     }
 }
 
-/// A Kubernetes namespace name (RFC 1123 label).
-pub(crate) fn valid_namespace(ns: &str) -> bool {
-    (1..=63).contains(&ns.len())
-        && ns
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !ns.starts_with('-')
-        && !ns.ends_with('-')
-}
-
 fn check_budget(budget: &Budget) -> ApiResult<()> {
     for (name, value) in [
         ("budget.tokens", budget.tokens),
@@ -179,7 +170,7 @@ fn request_of(state: &AppState, caller: &Caller, body: SubmitBody) -> ApiResult<
         request = request.session(session);
     }
     if let Some(ns) = body.namespace {
-        if !valid_namespace(&ns) {
+        if !is_namespace_name(&ns) {
             return Err(ApiError::invalid(format!(
                 "namespace `{ns}` is not a valid Kubernetes namespace name"
             )));

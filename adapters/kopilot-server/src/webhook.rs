@@ -35,7 +35,7 @@ use subtle::ConstantTimeEq as _;
 
 use crate::AppState;
 use crate::error::{ApiError, ApiResult};
-use crate::tasks::valid_namespace;
+use kopilot_core::names::is_namespace_name;
 
 /// How `/webhook` authenticates its callers. Without one, `/webhook` is not served (404).
 #[derive(Clone)]
@@ -423,7 +423,7 @@ fn prompt_of(n: &Notification, firing: &[&Alert], max_bytes: usize) -> String {
 /// The namespace every firing alert names, when they all name the same valid one.
 fn shared_namespace(firing: &[&Alert]) -> Option<String> {
     let first = firing.first()?.labels.get("namespace")?;
-    (valid_namespace(first)
+    (is_namespace_name(first)
         && firing
             .iter()
             .all(|a| a.labels.get("namespace") == Some(first)))
